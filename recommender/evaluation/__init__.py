@@ -1,0 +1,1 @@
+"""Offline evaluation: splits, metrics (each defined once) and model evaluation."""

@@ -1,0 +1,63 @@
+"""Stable mapping between external ids (``*_id``) and internal row indices (``*_idx``).
+
+Built once at training time and shipped in the bundle, so serving never rebuilds it and
+indices always line up with the vectors they index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from recommender.errors import UnknownIdError
+
+
+class IdMap:
+    """Bidirectional id <-> index map for one kind of entity (``learner`` or ``resource``)."""
+
+    def __init__(self, kind: str, ids: Iterable[str]) -> None:
+        self.kind = kind
+        self._index = pd.Index(np.asarray(list(ids), dtype=object))
+        if not self._index.is_unique:
+            dup = self._index[self._index.duplicated()][0]
+            raise ValueError(f"{kind} ids must be unique; {dup!r} repeats")
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._index.to_numpy(dtype=object)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, external_id: object) -> bool:
+        return external_id in self._index
+
+    def index_of(self, external_id: str) -> int:
+        """The internal index of one id; unknown ids raise :class:`UnknownIdError`."""
+        try:
+            return int(self._index.get_loc(external_id))
+        except KeyError:
+            raise UnknownIdError(self.kind, external_id) from None
+
+    def indices_of(self, external_ids: Iterable[str], *, strict: bool = True) -> np.ndarray:
+        """Vectorised lookup; with ``strict=False`` unknown ids map to -1."""
+        found = self._index.get_indexer(pd.Index(list(external_ids), dtype=object))
+        if strict and (found < 0).any():
+            unknown = list(external_ids)[int(np.flatnonzero(found < 0)[0])]
+            raise UnknownIdError(self.kind, unknown)
+        return found.astype(np.int64)
+
+    def id_of(self, idx: int) -> str:
+        return str(self._index[idx])
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, IdMap)
+            and other.kind == self.kind
+            and self._index.equals(other._index)
+        )
+
+    def __repr__(self) -> str:
+        return f"IdMap(kind={self.kind!r}, n={len(self)})"

@@ -1,0 +1,104 @@
+"""Top-k retrieval over resource vectors with FAISS, shared by offline evaluation and serving.
+
+One implementation of "score every resource by inner product, drop the excluded ones, keep the
+best k", so an offline metric sees exactly the candidate lists the API would return. The index
+type is a FAISS factory string ("Flat" exact; "HNSW32,Flat" approximate), which is the seam for
+scaling out (e.g. "IVF4096,Flat") without code changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import faiss
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.errors import InvalidParameterError
+
+ExclusionRows = sp.csr_matrix | Sequence[np.ndarray] | None
+
+
+def _as_float32(matrix: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(matrix, dtype=np.float32)
+
+
+def _exclusion_rows(exclude: ExclusionRows, n_queries: int) -> list[np.ndarray]:
+    if exclude is None:
+        return [np.empty(0, dtype=np.int64)] * n_queries
+    if sp.issparse(exclude):
+        csr = sp.csr_matrix(exclude)
+        return [csr.indices[csr.indptr[i]: csr.indptr[i + 1]] for i in range(csr.shape[0])]
+    return [np.asarray(row, dtype=np.int64) for row in exclude]
+
+
+class ResourceIndex:
+    """A FAISS inner-product index over resource vectors (row i is resource_idx i)."""
+
+    def __init__(self, resource_vectors: np.ndarray, factory: str = "Flat") -> None:
+        vectors = _as_float32(resource_vectors)
+        if vectors.ndim != 2:
+            raise InvalidParameterError("resource_vectors", vectors.shape, "a 2-D array")
+        self.factory = factory
+        self.dim = int(vectors.shape[1])
+        self.n_resources = int(vectors.shape[0])
+        self._index = faiss.index_factory(self.dim, factory, faiss.METRIC_INNER_PRODUCT)
+        if not self._index.is_trained:
+            self._index.train(vectors)
+        self._index.add(vectors)
+        self._exact = None
+        if factory != "Flat":
+            self._exact = faiss.IndexFlatIP(self.dim)
+            self._exact.add(vectors)
+
+    def search(
+        self, queries: np.ndarray, k: int, exclude: ExclusionRows = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k`` resources per query row, skipping each row's excluded resource indices.
+
+        Returns ``(resource_idx, score)``, both shaped ``(n_queries, k)``; where fewer than ``k``
+        resources remain after exclusion the tail is padded with -1 and ``-inf``.
+        """
+        if k < 1:
+            raise InvalidParameterError("k", k, "an integer >= 1")
+        queries = _as_float32(np.atleast_2d(queries))
+        rows = _exclusion_rows(exclude, len(queries))
+        if len(rows) != len(queries):
+            raise InvalidParameterError("exclude", len(rows), f"{len(queries)} rows, one per query")
+        longest = max((len(r) for r in rows), default=0)
+        fetch = min(self.n_resources, k + longest)
+        scores, found = self._index.search(queries, fetch)
+        out_idx, out_scores = _drop_excluded(found, scores, rows, k)
+        if self._exact is not None:
+            # An approximate index may return fewer than `fetch` hits; redo those rows exactly.
+            short = np.flatnonzero(
+                (out_idx < 0).any(axis=1)
+                & (self.n_resources - np.array([len(r) for r in rows]) >= k)
+            )
+            if short.size:
+                s, f = self._exact.search(queries[short], fetch)
+                fixed_idx, fixed_scores = _drop_excluded(f, s, [rows[i] for i in short], k)
+                out_idx[short], out_scores[short] = fixed_idx, fixed_scores
+        return out_idx, out_scores
+
+
+def _drop_excluded(
+    found: np.ndarray, scores: np.ndarray, rows: list[np.ndarray], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Remove excluded and missing (-1) hits, keeping FAISS's order, and cut to ``k``."""
+    n, width = found.shape
+    row_of = np.repeat(np.arange(n, dtype=np.int64), [len(r) for r in rows])
+    excluded_codes = row_of * (1 << 32) + (np.concatenate(rows) if rows else np.empty(0))
+    hit_codes = np.arange(n, dtype=np.int64)[:, None] * (1 << 32) + found
+    drop = (found < 0) | np.isin(hit_codes, excluded_codes)
+    order = np.argsort(drop, axis=1, kind="stable")[:, :k]
+    kept_idx = np.take_along_axis(found, order, axis=1)
+    kept_scores = np.take_along_axis(scores, order, axis=1).astype(np.float32)
+    kept_drop = np.take_along_axis(drop, order, axis=1)
+    kept_idx = np.where(kept_drop, -1, kept_idx)
+    kept_scores = np.where(kept_drop, -np.inf, kept_scores)
+    if width < k:
+        pad = k - width
+        kept_idx = np.pad(kept_idx, ((0, 0), (0, pad)), constant_values=-1)
+        kept_scores = np.pad(kept_scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+    return kept_idx.astype(np.int64), kept_scores

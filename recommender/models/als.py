@@ -1,0 +1,53 @@
+"""Collaborative filtering with implicit's ALS (Hu, Koren and Volinsky 2008).
+
+The only place that speaks implicit's user/item vocabulary; everything outside says learner and
+resource. ALS runs single-threaded BLAS inside implicit's own thread pool, as implicit advises.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from threadpoolctl import threadpool_limits
+
+from recommender.models.base import EmbeddingModel
+
+
+class ALSModel(EmbeddingModel):
+    """Implicit-feedback matrix factorisation; the confidence matrix weights observed pairs."""
+
+    def __init__(
+        self,
+        factors: int = 64,
+        regularization: float = 0.05,
+        alpha: float = 2.0,
+        iterations: int = 15,
+        random_state: int = 0,
+        num_threads: int = 0,
+    ) -> None:
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.random_state = random_state
+        self.num_threads = num_threads
+
+    def fit(self, interactions: sp.csr_matrix) -> Self:
+        user_items = sp.csr_matrix(interactions, dtype=np.float32)
+        with threadpool_limits(1, "blas"):
+            als = AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.random_state,
+                num_threads=self.num_threads,
+            )
+            als.fit(user_items, show_progress=False)
+        self.als_ = als
+        self.learner_factors_ = np.ascontiguousarray(als.user_factors, dtype=np.float32)
+        self.resource_factors_ = np.ascontiguousarray(als.item_factors, dtype=np.float32)
+        return self

@@ -1,0 +1,71 @@
+"""The one interface every model implements: learner and resource vectors in one space.
+
+Models follow the scikit-learn estimator habit (hyper-parameters in the constructor, ``fit``
+returns self, learned state ends in ``_``), so ``get_params`` and ``repr`` come from
+:class:`sklearn.base.BaseEstimator` and every model's parameters can be logged the same way.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Self
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+
+from recommender.errors import InvalidParameterError, NotFittedError
+from recommender.index import ResourceIndex
+
+
+class EmbeddingModel(BaseEstimator):
+    """A model whose score for (learner, resource) is ``learner_factors_ @ resource_factors_.T``."""
+
+    learner_factors_: np.ndarray
+    resource_factors_: np.ndarray
+
+    @abstractmethod
+    def fit(self, interactions: sp.csr_matrix) -> Self:
+        """Learn both sets of vectors from a learners x resources confidence matrix."""
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "learner_factors_") and hasattr(self, "resource_factors_")
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(self)
+
+    def recommend(
+        self,
+        learner_idx: int | np.ndarray,
+        k: int = 10,
+        exclude: sp.csr_matrix | None = None,
+        exclude_resources: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` ``(resource_idx, score)`` arrays for each learner index.
+
+        ``exclude`` is a learners x resources matrix (e.g. what each learner completed), indexed
+        by ``learner_idx``; ``exclude_resources`` is dropped for every learner.
+        """
+        self._check_fitted()
+        learner_idx = np.atleast_1d(np.asarray(learner_idx, dtype=np.int64))
+        n_learners = self.learner_factors_.shape[0]
+        if learner_idx.size and (learner_idx.min() < 0 or learner_idx.max() >= n_learners):
+            raise InvalidParameterError("learner_idx", learner_idx, f"indices in [0, {n_learners})")
+        rows: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(learner_idx)
+        if exclude is not None:
+            sub = sp.csr_matrix(exclude)[learner_idx]
+            rows = [sub.indices[sub.indptr[i]: sub.indptr[i + 1]] for i in range(sub.shape[0])]
+        if exclude_resources is not None and len(exclude_resources):
+            extra = np.asarray(exclude_resources, dtype=np.int64)
+            rows = [np.union1d(r, extra) for r in rows]
+        return self._index.search(self.learner_factors_[learner_idx], k, rows)
+
+    @property
+    def _index(self) -> ResourceIndex:
+        cached = self.__dict__.get("_resource_index")
+        if cached is None or cached[0] is not self.resource_factors_:
+            cached = (self.resource_factors_, ResourceIndex(self.resource_factors_))
+            self.__dict__["_resource_index"] = cached
+        return cached[1]
