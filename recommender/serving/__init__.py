@@ -1,0 +1,1 @@
+"""HTTP serving: FastAPI app, FAISS retrieval over a loaded bundle."""

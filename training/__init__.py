@@ -1,0 +1,1 @@
+"""Retraining from the command line: pipelines, configs and MLflow tracking."""
