@@ -54,19 +54,17 @@ def tiny_world() -> Dataset:
 def tiny_bundle(tiny_world: Dataset):
     """An ALS bundle fitted on the tiny world (no MLflow), for serving and bundle tests."""
     from recommender.bundle import Bundle
-    from recommender.features import IdMap, build_exclusion_matrix, build_interaction_matrix
+    from recommender.features import build_feature_set
     from recommender.models import ALSModel
 
-    learners = IdMap("learner", tiny_world.learners["learner_id"])
-    resources = IdMap("resource", tiny_world.resources["resource_id"])
-    matrix = build_interaction_matrix(tiny_world.events, learners, resources)
-    model = ALSModel(factors=4, iterations=20, regularization=0.01).fit(matrix)
+    features = build_feature_set(tiny_world)
+    model = ALSModel(factors=4, iterations=20, regularization=0.01).fit(features)
     return Bundle(
-        learner_map=learners,
-        resource_map=resources,
+        learner_map=features.learner_map,
+        resource_map=features.resource_map,
         learner_factors=model.learner_factors_,
         resource_factors=model.resource_factors_,
-        exclusions=build_exclusion_matrix(tiny_world.events, learners, resources),
+        exclusions=features.exclusions,
         resources=tiny_world.resources[["resource_id", "title", "category"]],
         manifest={"version": "als-test", "model": {"name": "als", "params": model.get_params()}},
     )

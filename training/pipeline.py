@@ -18,12 +18,7 @@ from recommender.bundle import Bundle, save_bundle
 from recommender.data import Dataset
 from recommender.evaluation.evaluate import evaluate
 from recommender.evaluation.splits import leave_last_fraction
-from recommender.features import (
-    IdMap,
-    InteractionWeights,
-    build_exclusion_matrix,
-    build_interaction_matrix,
-)
+from recommender.features import InteractionWeights, build_feature_set
 from recommender.models import MODELS
 from training.tracking import use_experiment
 
@@ -82,8 +77,6 @@ def train(
     step = on_step or (lambda _message: None)
     model_cls = MODELS[spec.model]
     use_experiment(tracking_uri, experiment_name, artifact_root)
-    learners = IdMap("learner", dataset.learners["learner_id"])
-    resources = IdMap("resource", dataset.resources["resource_id"])
 
     with mlflow.start_run() as run:
         mlflow.log_params(_flat_params(spec))
@@ -92,29 +85,27 @@ def train(
 
         step("evaluating on a per-learner temporal hold-out")
         split = leave_last_fraction(dataset.events, spec.holdout_fraction)
-        train_matrix = build_interaction_matrix(split.train, learners, resources, spec.weights)
+        train_features = build_feature_set(dataset, split.train, spec.weights)
         started = time.perf_counter()
-        held_out_model = model_cls(**spec.model_params).fit(train_matrix)
+        held_out_model = model_cls(**spec.model_params).fit(train_features)
         metrics = {"fit_seconds_holdout": time.perf_counter() - started}
-        metrics.update(
-            evaluate(held_out_model, split.train, split.test, learners, resources, spec.k_values)
-        )
+        metrics.update(evaluate(held_out_model, train_features, split.test, spec.k_values))
 
         step("fitting the served model on all events")
-        full_matrix = build_interaction_matrix(dataset.events, learners, resources, spec.weights)
+        features = build_feature_set(dataset, weights=spec.weights)
         started = time.perf_counter()
-        model = model_cls(**spec.model_params).fit(full_matrix)
+        model = model_cls(**spec.model_params).fit(features)
         metrics["fit_seconds"] = time.perf_counter() - started
         mlflow.log_metrics(metrics)
 
         step("writing the bundle")
         catalog = dataset.resources[[c for c in CATALOG_COLUMNS if c in dataset.resources]]
         bundle = Bundle(
-            learner_map=learners,
-            resource_map=resources,
+            learner_map=features.learner_map,
+            resource_map=features.resource_map,
             learner_factors=model.learner_factors_,
             resource_factors=model.resource_factors_,
-            exclusions=build_exclusion_matrix(dataset.events, learners, resources),
+            exclusions=features.exclusions,
             resources=catalog.reset_index(drop=True),
             manifest={
                 "version": f"{spec.model}-{run.info.run_id[:12]}",

@@ -9,7 +9,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.evaluation.metrics import METRICS
-from recommender.features import IdMap, build_exclusion_matrix
+from recommender.features import FeatureSet, IdMap
 from recommender.models.base import EmbeddingModel
 
 # Test events that show interest; a dismissal in the test period is not a hit.
@@ -44,15 +44,16 @@ def relevance_matrix(
 
 def evaluate(
     model: EmbeddingModel,
-    train_events: pd.DataFrame,
+    train: FeatureSet,
     test_events: pd.DataFrame,
-    learners: IdMap,
-    resources: IdMap,
     k_values: Sequence[int] = (5, 10, 20),
 ) -> dict[str, float]:
-    """Mean of each metric at each k over learners with at least one relevant test resource."""
-    exclusions = build_exclusion_matrix(train_events, learners, resources)
-    relevant = relevance_matrix(test_events, learners, resources, exclusions)
+    """Mean of each metric at each k over learners with at least one relevant test resource.
+
+    Candidates exclude what each learner completed or dismissed in training, as serving does.
+    """
+    exclusions = train.exclusions
+    relevant = relevance_matrix(test_events, train.learner_map, train.resource_map, exclusions)
     learner_idx = np.flatnonzero(np.diff(relevant.indptr) > 0)
     results: dict[str, float] = {"n_test_learners": float(len(learner_idx))}
     if len(learner_idx) == 0:

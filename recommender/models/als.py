@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
+from recommender.features import FeatureSet
 from recommender.models.base import EmbeddingModel
 
 
@@ -35,8 +36,8 @@ class ALSModel(EmbeddingModel):
         self.random_state = random_state
         self.num_threads = num_threads
 
-    def fit(self, interactions: sp.csr_matrix) -> Self:
-        user_items = sp.csr_matrix(interactions, dtype=np.float32)
+    def fit(self, features: FeatureSet) -> Self:
+        user_items = sp.csr_matrix(features.interactions, dtype=np.float32)
         with threadpool_limits(1, "blas"):
             als = AlternatingLeastSquares(
                 factors=self.factors,

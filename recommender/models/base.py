@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from recommender.errors import InvalidParameterError, NotFittedError
+from recommender.features import FeatureSet
 from recommender.index import ResourceIndex
 
 
@@ -25,8 +26,8 @@ class EmbeddingModel(BaseEstimator):
     resource_factors_: np.ndarray
 
     @abstractmethod
-    def fit(self, interactions: sp.csr_matrix) -> Self:
-        """Learn both sets of vectors from a learners x resources confidence matrix."""
+    def fit(self, features: FeatureSet) -> Self:
+        """Learn both sets of vectors from the training features."""
 
     @property
     def is_fitted(self) -> bool:

@@ -6,21 +6,19 @@ import numpy as np
 import pytest
 
 from recommender.errors import NotFittedError
-from recommender.features import IdMap, build_exclusion_matrix, build_interaction_matrix
+from recommender.features import build_feature_set
 from recommender.models import ALSModel
 
 
 def _fit(world, **params):
-    learners = IdMap("learner", world.learners["learner_id"])
-    resources = IdMap("resource", world.resources["resource_id"])
     # Hide a2's r3 and b2's r6 so there is something left to recommend to them.
     train = world.events[~(
         ((world.events.learner_id == "a2") & (world.events.resource_id == "r3"))
         | ((world.events.learner_id == "b2") & (world.events.resource_id == "r6"))
     )]
-    matrix = build_interaction_matrix(train, learners, resources)
-    model = ALSModel(factors=4, iterations=30, regularization=0.01, **params).fit(matrix)
-    return model, learners, resources, build_exclusion_matrix(train, learners, resources)
+    features = build_feature_set(world, train)
+    model = ALSModel(factors=4, iterations=30, regularization=0.01, **params).fit(features)
+    return model, features.learner_map, features.resource_map, features.exclusions
 
 
 def test_recommends_within_taste_group(tiny_world):
