@@ -70,9 +70,11 @@ def _plain(value: object) -> object:
 
 
 def _blank(series: pd.Series) -> pd.Series:
-    """True where a cell is missing or only white space."""
-    as_text = series.astype("string")
-    return series.isna() | as_text.str.strip().eq("").fillna(True)
+    """True where a cell is missing or only white space (only text cells can be white space)."""
+    missing = series.isna()
+    if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+        return missing
+    return missing | series.astype("string").str.strip().eq("").fillna(True)
 
 
 def _coerce_column(
