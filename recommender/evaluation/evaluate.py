@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender.evaluation.metrics import METRICS
+from recommender.evaluation.metrics import metrics_at_k
 from recommender.features import FeatureSet, IdMap
 from recommender.models.base import EmbeddingModel
 
@@ -59,8 +59,6 @@ def evaluate(
     if len(learner_idx) == 0:
         return results
     recommended, _ = model.recommend(learner_idx, k=max(k_values), exclude=exclusions)
-    relevant_rows = relevant[learner_idx]
-    for k in k_values:
-        for name, metric in METRICS.items():
-            results[f"{name}_at_{k}"] = float(np.nanmean(metric(recommended, relevant_rows, k)))
+    per_learner = metrics_at_k(recommended, relevant[learner_idx], k_values)
+    results.update({name: float(np.nanmean(values)) for name, values in per_learner.items()})
     return results

@@ -1,37 +1,253 @@
-"""Train/test splits of the events table. Splits never modify the caller's frame."""
+"""Train/test splits of the events table.
+
+Splits never modify the caller's frame: train and test are new frames holding the caller's rows
+in the caller's order (index kept). What a split leaves awkward (learners or resources seen only
+in test, learners too short to test, events past a horizon) is counted in ``Split.report``
+rather than silently dropped; the evaluation decides what to do with it and says so.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from recommender.errors import InvalidParameterError
 
+_REQUIRED = ("event_id", "learner_id", "resource_id", "timestamp")
+
 
 @dataclass(frozen=True)
 class Split:
+    """Train and test events plus a report of the split's counts (see :func:`split_report`)."""
+
     train: pd.DataFrame
     test: pd.DataFrame
     name: str
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def split_report(train: pd.DataFrame, test: pd.DataFrame, **extra: Any) -> dict[str, Any]:
+    """Counts of a split: events, learners and resources per side, and who appears only in test.
+
+    Learners (resources) only in test cannot be scored by a collaborative model without a
+    cold-start path; they are listed (sorted ids) and counted so a report can say so.
+    """
+    train_learners = set(train["learner_id"].unique())
+    test_learners = set(test["learner_id"].unique())
+    train_resources = set(train["resource_id"].unique())
+    test_resources = set(test["resource_id"].unique())
+    learners_only_in_test = sorted(test_learners - train_learners)
+    resources_only_in_test = sorted(test_resources - train_resources)
+    report: dict[str, Any] = {
+        "n_train": len(train),
+        "n_test": len(test),
+        "n_train_learners": len(train_learners),
+        "n_test_learners": len(test_learners),
+        "n_train_resources": len(train_resources),
+        "n_test_resources": len(test_resources),
+        "n_learners_only_in_test": len(learners_only_in_test),
+        "n_resources_only_in_test": len(resources_only_in_test),
+        "learners_only_in_test": learners_only_in_test,
+        "resources_only_in_test": resources_only_in_test,
+    }
+    report.update(extra)
+    return report
+
+
+def _check_events(events: pd.DataFrame) -> None:
+    missing = [column for column in _REQUIRED if column not in events.columns]
+    if missing:
+        raise InvalidParameterError(
+            "events", f"a frame without {missing}",
+            f"an events frame with columns {list(_REQUIRED)}",
+        )
+
+
+def _make(events: pd.DataFrame, is_test: np.ndarray, name: str, **extra: Any) -> Split:
+    """Split by a boolean mask, keeping the caller's row order and index."""
+    train = events[~is_test].copy()
+    test = events[is_test].copy()
+    return Split(train=train, test=test, name=name, report=split_report(train, test, **extra))
+
+
+def _rank_within_learner(learner: np.ndarray, *sort_keys: np.ndarray) -> np.ndarray:
+    """Each row's 0-based position in its learner's rows ordered by ``sort_keys`` (most
+    significant first)."""
+    order = np.lexsort((*reversed(sort_keys), learner))
+    count = np.bincount(learner, minlength=int(learner.max()) + 1) if len(learner) else learner
+    start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    position = np.empty(len(learner), dtype=np.int64)
+    position[order] = np.arange(len(learner)) - start[learner[order]]
+    return position
+
+
+def _learner_codes(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Learner code per row (0..n_learners-1) and each row's learner's event count."""
+    learner, _ = pd.factorize(events["learner_id"], sort=True)
+    learner = learner.astype(np.int64)
+    count = np.bincount(learner) if len(learner) else np.zeros(0, dtype=np.int64)
+    return learner, count[learner]
+
+
+def _latest_last(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Learner code, position in the learner's history by (timestamp, event_id), and count."""
+    learner, count = _learner_codes(events)
+    stamp, _ = pd.factorize(events["timestamp"], sort=True)  # ranks: any unit or time zone
+    event, _ = pd.factorize(events["event_id"], sort=True)
+    return learner, _rank_within_learner(learner, stamp, event), count
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InvalidParameterError(name, value, f"an integer >= {minimum}")
+    return int(value)
+
+
+def _check_fraction(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
+        raise InvalidParameterError(name, value, "a number strictly between 0 and 1")
+    return float(value)
+
+
+def _n_without_test(learner: np.ndarray, is_test: np.ndarray) -> int:
+    has_test = np.bincount(learner, weights=is_test.astype(np.float64)) > 0
+    return int((~has_test).sum()) if len(learner) else 0
 
 
 def leave_last_fraction(events: pd.DataFrame, fraction: float = 0.2, min_events: int = 3) -> Split:
     """Hold out each learner's latest ``fraction`` of events (by time, ties by event_id).
 
-    Learners with fewer than ``min_events`` events stay wholly in train: they have too little
-    history to both learn from and test on.
+    A learner with ``c`` events gives ``floor(c * fraction)`` to test. Learners with fewer than
+    ``min_events`` events stay wholly in train: they have too little history to both learn from
+    and test on (counted as ``n_learners_without_test``).
     """
-    if not 0.0 < fraction < 1.0:
-        raise InvalidParameterError("fraction", fraction, "a number strictly between 0 and 1")
-    ordered = events.sort_values(["learner_id", "timestamp", "event_id"], kind="stable")
-    position = ordered.groupby("learner_id", sort=False).cumcount().to_numpy()
-    count = ordered.groupby("learner_id", sort=False)["event_id"].transform("size").to_numpy()
+    fraction = _check_fraction("fraction", fraction)
+    min_events = _check_int("min_events", min_events, 1)
+    _check_events(events)
+    learner, position, count = _latest_last(events)
     n_test = np.floor(count * fraction).astype(np.int64)
     is_test = (count >= min_events) & (position >= count - n_test)
-    return Split(
-        train=ordered[~is_test].sort_index(),
-        test=ordered[is_test].sort_index(),
-        name=f"leave_last_fraction({fraction:g})",
+    return _make(
+        events, is_test, f"leave_last_fraction({fraction:g})",
+        n_learners_without_test=_n_without_test(learner, is_test),
+    )
+
+
+def leave_last_n(events: pd.DataFrame, n: int = 1, min_train_events: int = 1) -> Split:
+    """Hold out each learner's ``n`` latest events (by timestamp, ties by event_id string order).
+
+    Only learners with at least ``n + min_train_events`` events are tested; the rest stay wholly
+    in train (counted as ``n_learners_without_test``).
+    """
+    n = _check_int("n", n, 1)
+    min_train_events = _check_int("min_train_events", min_train_events, 0)
+    _check_events(events)
+    learner, position, count = _latest_last(events)
+    is_test = (count >= n + min_train_events) & (position >= count - n)
+    return _make(
+        events, is_test, f"leave_last_n({n})",
+        n_learners_without_test=_n_without_test(learner, is_test),
+    )
+
+
+def random_per_learner(
+    events: pd.DataFrame, test_ratio: float = 0.2, seed: int = 0, min_events: int = 3
+) -> Split:
+    """Hold out a random ``floor(c * test_ratio)`` of each learner's ``c`` events, ignoring time.
+
+    Deterministic for a given frame and ``seed``. Learners with fewer than ``min_events`` events
+    stay in train. Ignoring time leaks the future into training: use it to compare with the
+    literature, and a temporal split to estimate what serving will see.
+    """
+    test_ratio = _check_fraction("test_ratio", test_ratio)
+    seed = _check_int("seed", seed, 0)
+    min_events = _check_int("min_events", min_events, 1)
+    _check_events(events)
+    learner, count = _learner_codes(events)
+    key = np.random.default_rng(seed).random(len(events))
+    position = _rank_within_learner(learner, key)
+    is_test = (count >= min_events) & (position < np.floor(count * test_ratio))
+    return _make(
+        events, is_test, f"random_per_learner({test_ratio:g}, seed={seed})",
+        n_learners_without_test=_n_without_test(learner, is_test),
+    )
+
+
+def _as_utc_like(value: object, stamps: pd.Series, name: str) -> pd.Timestamp:
+    """Parse a cut-off; a naive one is read as UTC when the events are tz-aware."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            name, value, "a timestamp (ISO 8601 string or datetime)"
+        ) from None
+    if stamp is pd.NaT:
+        raise InvalidParameterError(name, value, "a timestamp, not NaT")
+    aware = isinstance(stamps.dtype, pd.DatetimeTZDtype)
+    if aware and stamp.tzinfo is None:
+        return stamp.tz_localize("UTC")
+    if not aware and stamp.tzinfo is not None:
+        return stamp.tz_convert("UTC").tz_localize(None)
+    return stamp
+
+
+def temporal_split(
+    events: pd.DataFrame, cut: object, horizon_end: object | None = None
+) -> Split:
+    """Global cut: train is every event before ``cut``, test every event at or after it.
+
+    With ``horizon_end`` the test window is ``[cut, horizon_end)``; later events are in
+    neither side and counted as ``n_after_horizon``. A naive cut-off is read as UTC.
+    """
+    _check_events(events)
+    stamps = events["timestamp"]
+    cut_at = _as_utc_like(cut, stamps, "cut")
+    is_train = (stamps < cut_at).to_numpy()
+    in_window = ~is_train
+    end_at = None
+    if horizon_end is not None:
+        end_at = _as_utc_like(horizon_end, stamps, "horizon_end")
+        if end_at <= cut_at:
+            raise InvalidParameterError("horizon_end", horizon_end, f"a time after cut={cut_at}")
+        in_window = in_window & (stamps < end_at).to_numpy()
+    train = events[is_train].copy()
+    test = events[in_window].copy()
+    window = cut_at.isoformat() + (f"..{end_at.isoformat()}" if end_at is not None else "")
+    name = f"temporal({window})"
+    report = split_report(
+        train, test, cut=cut_at.isoformat(),
+        horizon_end=end_at.isoformat() if end_at is not None else None,
+        n_after_horizon=int((~is_train & ~in_window).sum()),
+    )
+    return Split(train=train, test=test, name=name, report=report)
+
+
+def cold_resource_split(
+    events: pd.DataFrame, resource_share: float = 0.1, seed: int = 0
+) -> Split:
+    """A seeded share of the resources in ``events`` goes wholly to test: all their events.
+
+    Measures how well a model recommends resources it never saw interactions for (the content
+    path). ``round(share * n_resources)`` resources are drawn, at least one and never all; the
+    draw is over the sorted resource ids, so it does not depend on row order.
+    """
+    resource_share = _check_fraction("resource_share", resource_share)
+    seed = _check_int("seed", seed, 0)
+    _check_events(events)
+    resource_ids = np.sort(events["resource_id"].unique().astype(object))
+    n_cold = max(1, int(round(resource_share * len(resource_ids))))
+    if n_cold >= len(resource_ids):
+        raise InvalidParameterError(
+            "resource_share", resource_share,
+            f"a share leaving at least one of the {len(resource_ids)} resources in train",
+        )
+    rng = np.random.default_rng(seed)
+    cold = resource_ids[rng.choice(len(resource_ids), size=n_cold, replace=False)]
+    is_test = events["resource_id"].isin(cold).to_numpy()
+    return _make(
+        events, is_test, f"cold_resource({resource_share:g}, seed={seed})",
+        cold_resources=sorted(cold.tolist()),
     )
