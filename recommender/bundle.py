@@ -27,19 +27,28 @@ from recommender.features import IdMap
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-_FILES = ("learners.parquet", "resources.parquet", "vectors.npz", "exclusions.npz")
+_FILES = (
+    "learners.parquet", "resources.parquet", "vectors.npz", "exclusions.npz", "interactions.npz",
+)
 
 
 @dataclass
 class Bundle:
-    """A trained model ready to serve. ``manifest`` carries params, metrics, data window, run id."""
+    """A trained model ready to serve. ``manifest`` carries params, metrics, data window, run id.
+
+    ``interactions`` is the confidence matrix the model was fitted on: serving needs each
+    learner's history for explanations and for folding in new events. ``learners`` holds the
+    profile columns (group, region, ...) in learner index order, for reasons and cold start.
+    """
 
     learner_map: IdMap
     resource_map: IdMap
     learner_factors: np.ndarray
     resource_factors: np.ndarray
     exclusions: sp.csr_matrix
+    interactions: sp.csr_matrix
     resources: pd.DataFrame
+    learners: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -53,6 +62,7 @@ class Bundle:
             "learner_factors": (n_l, None),
             "resource_factors": (n_r, None),
             "exclusions": (n_l, n_r),
+            "interactions": (n_l, n_r),
         }
         for name, (rows, cols) in expected.items():
             shape = getattr(self, name).shape
@@ -66,6 +76,9 @@ class Bundle:
         catalog_ids = self.resources["resource_id"].astype(str).to_numpy()
         if not np.array_equal(catalog_ids, self.resource_map.ids.astype(str)):
             raise BundleError("bundle catalog rows are not in resource index order")
+        learner_ids = self.learners["learner_id"].astype(str).to_numpy()
+        if not np.array_equal(learner_ids, self.learner_map.ids.astype(str)):
+            raise BundleError("bundle learner rows are not in learner index order")
 
 
 def _sha256(path: Path) -> str:
@@ -77,9 +90,7 @@ def _sha256(path: Path) -> str:
 
 
 def _write_parts(bundle: Bundle, directory: Path) -> None:
-    pd.DataFrame({"learner_id": bundle.learner_map.ids.astype(str)}).to_parquet(
-        directory / "learners.parquet", index=False
-    )
+    bundle.learners.to_parquet(directory / "learners.parquet", index=False)
     bundle.resources.to_parquet(directory / "resources.parquet", index=False)
     np.savez(
         directory / "vectors.npz",
@@ -87,6 +98,9 @@ def _write_parts(bundle: Bundle, directory: Path) -> None:
         resource_factors=np.asarray(bundle.resource_factors, dtype=np.float32),
     )
     sp.save_npz(directory / "exclusions.npz", sp.csr_matrix(bundle.exclusions, dtype=bool))
+    sp.save_npz(
+        directory / "interactions.npz", sp.csr_matrix(bundle.interactions, dtype=np.float32)
+    )
 
 
 def save_bundle(bundle: Bundle, path: str | os.PathLike[str]) -> Path:
@@ -154,21 +168,24 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         if files.get(name) != _sha256(part):
             raise BundleError(f"bundle {path}: {name} does not match its manifest checksum")
     try:
-        learner_ids = pd.read_parquet(path / "learners.parquet")["learner_id"].astype(str)
+        learners = pd.read_parquet(path / "learners.parquet")
         resources = pd.read_parquet(path / "resources.parquet")
         with np.load(path / "vectors.npz") as vectors:
             learner_factors = np.ascontiguousarray(vectors["learner_factors"], dtype=np.float32)
             resource_factors = np.ascontiguousarray(vectors["resource_factors"], dtype=np.float32)
         exclusions = sp.load_npz(path / "exclusions.npz").tocsr()
+        interactions = sp.load_npz(path / "interactions.npz").tocsr()
     except (OSError, KeyError, ValueError) as exc:
         raise BundleError(f"bundle {path} cannot be read: {exc}") from exc
     bundle = Bundle(
-        learner_map=IdMap("learner", learner_ids),
+        learner_map=IdMap("learner", learners["learner_id"].astype(str)),
         resource_map=IdMap("resource", resources["resource_id"].astype(str)),
         learner_factors=learner_factors,
         resource_factors=resource_factors,
         exclusions=exclusions,
+        interactions=interactions,
         resources=resources,
+        learners=learners,
         manifest=manifest,
     )
     bundle.check()

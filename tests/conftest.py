@@ -65,6 +65,8 @@ def tiny_bundle(tiny_world: Dataset):
         learner_factors=model.learner_factors_,
         resource_factors=model.resource_factors_,
         exclusions=features.exclusions,
+        interactions=features.interactions,
         resources=tiny_world.resources[["resource_id", "title", "category"]],
+        learners=tiny_world.learners[["learner_id", "group", "age_band"]],
         manifest={"version": "als-test", "model": {"name": "als", "params": model.get_params()}},
     )

@@ -56,3 +56,9 @@ def test_save_replaces_whole_and_refuses_misaligned(tiny_bundle, tmp_path):
     with pytest.raises(BundleError, match="learner_factors"):
         save_bundle(tiny_bundle, tmp_path / "c")
     assert not (tmp_path / "c").exists()
+
+
+def test_learner_profiles_and_history_round_trip(tiny_bundle, tmp_path):
+    loaded = load_bundle(save_bundle(tiny_bundle, tmp_path / "b"))
+    assert list(loaded.learners["group"]) == list(tiny_bundle.learners["group"])
+    np.testing.assert_allclose(loaded.interactions.toarray(), tiny_bundle.interactions.toarray())

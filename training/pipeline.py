@@ -22,6 +22,11 @@ from recommender.features import InteractionWeights, build_feature_set
 from recommender.models import MODELS
 from training.tracking import use_experiment
 
+# Learner profile fields the bundle carries for explanations and cold start.
+PROFILE_COLUMNS = (
+    "learner_id", "group", "age_band", "region", "urban_rural", "education_level", "languages",
+    "accessibility_needs", "interests",
+)
 # Catalog fields the bundle carries for serving (titles, filters, explanations).
 CATALOG_COLUMNS = (
     "resource_id", "title", "language", "category", "provider_type", "mode", "region",
@@ -106,7 +111,9 @@ def train(
             learner_factors=model.learner_factors_,
             resource_factors=model.resource_factors_,
             exclusions=features.exclusions,
+            interactions=features.interactions,
             resources=catalog.reset_index(drop=True),
+            learners=features.learners[[c for c in PROFILE_COLUMNS if c in features.learners]],
             manifest={
                 "version": f"{spec.model}-{run.info.run_id[:12]}",
                 "model": {"name": spec.model, "params": model.get_params()},
