@@ -116,6 +116,7 @@ _HOURS = np.arange(24)
 
 
 def _hour_profile(*peaks: tuple[float, float, float]) -> np.ndarray:
+    """A 24-hour activity profile from (centre, width, height) peaks; nights stay quiet."""
     weights = np.full(24, 0.05)
     for centre, width, height in peaks:
         weights += height * np.exp(-0.5 * ((_HOURS - centre) / width) ** 2)
@@ -135,35 +136,41 @@ _HOURS_BY_GROUP = np.vstack([_EVENING, _FARMER, _LATE, _DAYTIME, _DAYTIME, _DAYT
 # --------------------------------------------------------------------------------------------
 _TOPICS_TEXT: dict[str, str] = {
     "vocational_skills": """
-        电工 / electrician skills; 育婴师 / childcare; 会计记账 / bookkeeping; Excel表格 / Excel;
-        焊接 / welding; 家政服务 / housekeeping services; 中式烹饪 / Chinese cooking;
-        汽车维修 / car repair; 叉车操作 / forklift operation; 美容美发 / hairdressing;
-        物流仓储 / logistics and warehousing; 安全生产 / workplace safety; 数控加工 / CNC machining""",
+        电工 / electrician skills; 育婴师 / childcare; 会计记账 / bookkeeping;
+        Excel表格 / Excel; 焊接 / welding; 家政服务 / housekeeping services;
+        中式烹饪 / Chinese cooking; 汽车维修 / car repair; 叉车操作 / forklift operation;
+        美容美发 / hairdressing; 物流仓储 / logistics and warehousing;
+        安全生产 / workplace safety; 数控加工 / CNC machining""",
     "digital_literacy": """
         智能手机 / smartphone; 网上挂号 / online hospital booking; 移动支付 / mobile payment;
-        防范电信诈骗 / avoiding phone scams; 微信使用 / WeChat; 网上政务 / online government services;
-        网约车 / ride-hailing apps; 短视频制作 / short video making; 电脑基础 / computer basics;
-        网络安全 / online safety; 网上购物 / online shopping; 人工智能助手 / AI assistants""",
+        防范电信诈骗 / avoiding phone scams; 微信使用 / WeChat;
+        网上政务 / online government services; 网约车 / ride-hailing apps;
+        短视频制作 / short video making; 电脑基础 / computer basics; 网络安全 / online safety;
+        网上购物 / online shopping; 人工智能助手 / AI assistants""",
     "agricultural_technology": """
-        大棚蔬菜 / greenhouse vegetables; 果树修剪 / fruit tree pruning; 电商直播 / livestreaming sales;
-        畜禽养殖 / livestock and poultry farming; 病虫害防治 / pest control; 水产养殖 / aquaculture;
-        测土配方施肥 / soil testing and fertilising; 农机操作 / farm machinery; 茶叶种植 / tea growing;
-        中药材种植 / medicinal herb growing; 无人机植保 / drone crop spraying;
-        农产品品牌 / farm product branding""",
+        大棚蔬菜 / greenhouse vegetables; 果树修剪 / fruit tree pruning;
+        电商直播 / livestreaming sales; 畜禽养殖 / livestock and poultry farming;
+        病虫害防治 / pest control; 水产养殖 / aquaculture;
+        测土配方施肥 / soil testing and fertilising; 农机操作 / farm machinery;
+        茶叶种植 / tea growing; 中药材种植 / medicinal herb growing;
+        无人机植保 / drone crop spraying; 农产品品牌 / farm product branding""",
     "health_elderly_care": """
         高血压防治 / managing hypertension; 糖尿病饮食 / diabetic diet; 中医养生 / TCM wellness;
         急救知识 / first aid; 老年护理 / elderly caregiving; 防跌倒 / fall prevention;
         心理健康 / mental health; 营养膳食 / nutrition; 认知症照护 / dementia care;
-        康复训练 / rehabilitation exercise; 合理用药 / safe use of medicines; 慢病管理 / chronic disease care""",
+        康复训练 / rehabilitation exercise; 合理用药 / safe use of medicines;
+        慢病管理 / chronic disease care""",
     "literacy": """
         识字 / reading and writing characters; 普通话 / Mandarin; 拼音 / pinyin;
-        阅读理解 / reading comprehension; 应用文写作 / practical writing; 基础数学 / basic maths;
-        英语口语 / spoken English; 写作 / creative writing; 读书会 / book club""",
+        阅读理解 / reading comprehension; 应用文写作 / practical writing;
+        基础数学 / basic maths; 英语口语 / spoken English; 写作 / creative writing;
+        读书会 / book club""",
     "law_civics": """
         劳动合同 / employment contracts; 社会保险 / social insurance; 民法典 / the Civil Code;
         消费者权益 / consumer rights; 工伤维权 / work injury claims; 法律援助 / legal aid;
-        婚姻家庭法 / marriage and family law; 交通安全 / road safety; 土地承包 / rural land contracts;
-        居民医保 / resident medical insurance; 反家庭暴力 / protection from domestic violence""",
+        婚姻家庭法 / marriage and family law; 交通安全 / road safety;
+        土地承包 / rural land contracts; 居民医保 / resident medical insurance;
+        反家庭暴力 / protection from domestic violence""",
     "culture_leisure": """
         书法 / calligraphy; 太极 / tai chi; 广场舞 / square dancing; 国画 / Chinese painting;
         摄影 / photography; 合唱 / choir singing; 八段锦 / baduanjin qigong; 古筝 / guzheng;
@@ -181,6 +188,7 @@ _TOPICS_TEXT: dict[str, str] = {
 
 
 def _parse_topics() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The vocabulary as parallel arrays: Chinese name, English name, category index."""
     zh, en, category = [], [], []
     for category_idx, name in enumerate(CATEGORIES):
         for item in _TOPICS_TEXT[name].split(";"):
@@ -195,7 +203,7 @@ TOPIC_ZH, TOPIC_EN, TOPIC_CATEGORY = _parse_topics()
 TOPIC_EN_TITLE = np.array([t[0].upper() + t[1:] for t in TOPIC_EN], dtype=object)
 N_TOPICS = len(TOPIC_ZH)
 # Within a category, earlier topics are asked for (and produced) more: Zipf by position.
-_TOPIC_RANK = np.concatenate([np.arange((TOPIC_CATEGORY == c).sum()) for c in range(len(CATEGORIES))])
+_TOPIC_RANK = np.concatenate([np.arange(count) for count in np.bincount(TOPIC_CATEGORY)])
 _TOPIC_WEIGHT = 1.0 / (1.0 + _TOPIC_RANK) ** 0.8
 
 # --------------------------------------------------------------------------------------------
@@ -249,7 +257,7 @@ _ACCESS_BY_MODE = np.array([
     [0.04, 0.08, 0.20, 0.06, 0.02, 0.10],  # offline
     [0.40, 0.15, 0.15, 0.04, 0.08, 0.08],  # blended
 ])
-_FORMATS = ("micro", "short", "course")
+# Format by mode: micro-lesson, short talk or workshop, course.
 _FORMAT_BY_MODE = np.array([[0.45, 0.30, 0.25], [0.0, 0.40, 0.60], [0.0, 0.0, 1.0]])
 
 # --------------------------------------------------------------------------------------------
@@ -258,9 +266,10 @@ _FORMAT_BY_MODE = np.array([[0.45, 0.30, 0.25], [0.0, 0.40, 0.60], [0.0, 0.0, 1.
 _TASTE_CONCENTRATION = 0.4  # gamma shape of personal category taste: lower = more focused
 _INTENT_TOPIC, _INTENT_CATEGORY, _INTENT_BROWSE = 0, 1, 2
 _INTENT_SHARE = np.array([0.60, 0.28, 0.12])  # own topic, favourite category, browse popular
-_POPULARITY_WITHIN_TASTE = 0.5  # learners who know what they want look past the bestsellers
+_POPULARITY_WITHIN_TASTE = 0.3  # learners who know what they want look past the bestsellers
+_RESOURCES_PER_TOPIC = 8  # a small catalog keeps about this many resources per topic
 _STATED_TOPIC_WEIGHTS = np.array([0.55, 0.28, 0.17])  # the first interest named matters most
-_EMERGING_TOPIC_SHARE = 0.25  # once a new need appears, half the topic intents go to it
+_EMERGING_TOPIC_SHARE = 0.25  # once a new need appears, this share of topic intents go to it
 _LEVEL_FIT = np.array([1.0, 0.4, 0.1])  # by distance between resource and preferred level
 _FOREIGN_LANGUAGE_FIT = 0.03
 _NEIGHBOUR_FIT = 0.25  # an offline course one province away
@@ -270,7 +279,7 @@ _MAX_ROUNDS = 40
 _MIN_EVENTS = 2
 _MEAN_EVENTS_PER_PAIR = 2.0  # first guess when oversampling candidate interactions
 _OVERSAMPLE = 1.8  # spare candidates, as repeats of an already seen resource are mostly dropped
-_HEAVY_LEARNER_EVENTS = 150
+_HEAVY_LEARNER_EVENTS = 150  # ... and more spare for learners this busy and busier
 _CENSORED_SHARE = 0.08  # funnel steps that would fall after the window or the closing date
 _REVISIT_SHARE = 0.25  # of repeat encounters, how many come back as a plain view
 
@@ -334,8 +343,12 @@ def _join_flags(flags: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return lookup[flags]
 
 
-def _popcount(values: np.ndarray) -> np.ndarray:
-    return np.unpackbits(values.astype(np.uint8)[:, None], axis=1).sum(axis=1)
+_BIT_COUNT = np.array([bin(v).count("1") for v in range(2 ** len(ACCESSIBILITY_FEATURES))])
+
+
+def _popcount(flags: np.ndarray) -> np.ndarray:
+    """Number of accessibility features set in each flag value."""
+    return _BIT_COUNT[flags]
 
 
 def _iso(seconds: np.ndarray) -> pd.Series:
@@ -349,9 +362,13 @@ def _iso(seconds: np.ndarray) -> pd.Series:
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
+    """The value as an int, or InvalidParameterError naming the parameter."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise InvalidParameterError(name, value, f"an integer >= {minimum}")
     return int(value)
+
+
+_START_EXPECTED = "an ISO 8601 date such as '2024-01-01'"
 
 
 def _check_start(start: object) -> int:
@@ -359,9 +376,9 @@ def _check_start(start: object) -> int:
     try:
         stamp = pd.Timestamp(start)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
-        raise InvalidParameterError("start", start, "an ISO 8601 date such as '2024-01-01'") from exc
+        raise InvalidParameterError("start", start, _START_EXPECTED) from exc
     if pd.isna(stamp):
-        raise InvalidParameterError("start", start, "an ISO 8601 date such as '2024-01-01'")
+        raise InvalidParameterError("start", start, _START_EXPECTED)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return int(stamp.timestamp())
 
@@ -391,6 +408,7 @@ def _region_table() -> pd.DataFrame:
 
 
 def _neighbour_matrix() -> np.ndarray:
+    """Region-by-region border flags, for matching offline resources to learners."""
     index = {name: i for i, name in enumerate(_REGION_IDS)}
     near = np.zeros((len(REGIONS), len(REGIONS)), dtype=bool)
     for a, b in REGION_BORDERS:
@@ -427,8 +445,9 @@ class _Learners:
 
 
 def _make_learners(
-    n: int, epl: float, window: _Window, rng: np.random.Generator
+    n: int, epl: float, window: _Window, topic_weight: np.ndarray, rng: np.random.Generator
 ) -> _Learners:
+    """Learners: group first, then everything that depends on it (age, place, needs, taste)."""
     group_idx = rng.choice(len(LEARNER_GROUPS), size=n, p=_GROUP_SHARE)
     group_idx[: min(n, len(LEARNER_GROUPS))] = np.arange(min(n, len(LEARNER_GROUPS)))
     age_idx = _sample_rows(_AGE_BY_GROUP[group_idx], rng)
@@ -441,10 +460,10 @@ def _make_learners(
     language_flags = _learner_languages(group_idx, region_idx, education_idx, rng)
     need_flags, need_tolerance = _learner_needs(group_idx, age_idx, rng)
     affinity_start, affinity_end = _learner_affinities(group_idx, rng)
-    topics = _learner_topics(affinity_start, rng)
+    topics = _learner_topics(affinity_start, topic_weight, rng)
     created = _learner_created(n, window, rng)
     active_from, active_until = _active_windows(created, window, rng)
-    emerging_topic = _sample_topics(_sample_rows(affinity_end, rng), rng)
+    emerging_topic = _sample_topics(_sample_rows(affinity_end, rng), topic_weight, rng)
     emerging_from = (active_from + rng.random(n) * (active_until - active_from)).astype(np.int64)
     wants_credit, credit_required = _credit_hours(group_idx, rng)
     target = _activity(group_idx, epl, rng)
@@ -472,6 +491,7 @@ def _make_learners(
 
 
 def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """Zero-padded ids like L000001, widened when ``n`` needs more digits."""
     width = max(width, len(str(n)))
     numbers = pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(width)
     return (prefix + numbers).to_numpy(dtype=object)
@@ -494,6 +514,7 @@ def _learner_languages(
 
 
 def _feature_bits(*names: str) -> int:
+    """The bitmask of the named accessibility features."""
     return sum(1 << ACCESSIBILITY_FEATURES.index(name) for name in names)
 
 
@@ -521,7 +542,7 @@ def _learner_needs(
     others = (needs == 0) & (rng.random(n) < 0.02)
     some = np.array([_feature_bits(f) for f in ("captions", "large_print", "audio")])
     needs[others] = rng.choice(some, size=int(others.sum()))
-    tolerance = np.where(disabled, 0.1, 0.5)
+    tolerance = np.where(disabled, 0.05, 0.4)
     return needs, tolerance
 
 
@@ -538,19 +559,34 @@ def _learner_affinities(
     return start, (1 - drift) * start + drift * fresh
 
 
-def _sample_topics(category_idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _topic_weights(n_resources: int) -> np.ndarray:
+    """How often each topic is asked for and offered; a small catalog covers only core topics.
+
+    Limiting a small catalog to the most asked-for topics of each category keeps several
+    resources per topic, as on a real small platform, instead of one resource per niche.
+    """
+    per_category = max(3, math.ceil(n_resources / len(CATEGORIES) / _RESOURCES_PER_TOPIC))
+    core = _TOPIC_RANK < per_category  # noqa: SIM300 (both sides are arrays)
+    return np.where(core, _TOPIC_WEIGHT, 0.0)
+
+
+def _sample_topics(
+    category_idx: np.ndarray, topic_weight: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """A topic of each given category, the popular ones more often."""
-    sampler = _GroupedSampler(TOPIC_CATEGORY, np.arange(N_TOPICS), _TOPIC_WEIGHT, len(CATEGORIES))
+    sampler = _GroupedSampler(TOPIC_CATEGORY, np.arange(N_TOPICS), topic_weight, len(CATEGORIES))
     return sampler.sample(category_idx, rng)
 
 
-def _learner_topics(affinity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _learner_topics(
+    affinity: np.ndarray, topic_weight: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """One to three distinct topic interests, from the learner's favourite categories."""
     n = len(affinity)
     count = 1 + rng.binomial(2, 0.45, size=n)
     topics = np.full((n, 3), -1)
     for slot in range(3):
-        drawn = _sample_topics(_sample_rows(affinity, rng), rng)
+        drawn = _sample_topics(_sample_rows(affinity, rng), topic_weight, rng)
         repeated = (topics[:, :slot] == drawn[:, None]).any(axis=1)
         topics[:, slot] = np.where((slot < count) & ~repeated, drawn, -1)
     return topics
@@ -579,8 +615,10 @@ def _interests_text(
         text[rows] = _fill(template, rows, a=en_names)
     mixed = style == 2
     has_rest = topics[:, 1] >= 0
-    text[mixed & has_rest] = _fill("想学 {a} 和{b}", mixed & has_rest, a=TOPIC_EN[first], b=mixed_rest)
-    text[mixed & ~has_rest] = _fill("想学 {a}", mixed & ~has_rest, a=TOPIC_EN[first])
+    english_first = TOPIC_EN[first]
+    both = mixed & has_rest
+    text[both] = _fill("想学 {a} 和{b}", both, a=english_first, b=mixed_rest)
+    text[mixed & ~has_rest] = _fill("想学 {a}", mixed & ~has_rest, a=english_first)
     text[rng.random(n) < 0.08] = None
     return text
 
@@ -669,10 +707,13 @@ class _Resources:
     popularity: np.ndarray
 
 
-def _make_resources(n: int, window: _Window, rng: np.random.Generator) -> _Resources:
+def _make_resources(
+    n: int, window: _Window, topic_weight: np.ndarray, rng: np.random.Generator
+) -> _Resources:
+    """The catalog: category and topics first, then provider, mode, format, text, schedule."""
     category_idx = rng.choice(len(CATEGORIES), size=n, p=_CATEGORY_SHARE)
     category_idx[: min(n, len(CATEGORIES))] = np.arange(min(n, len(CATEGORIES)))
-    topics = _resource_topics(category_idx, rng)
+    topics = _resource_topics(category_idx, topic_weight, rng)
     level_idx = _sample_rows(_LEVEL_BY_CATEGORY[category_idx], rng)
     provider_type_idx = _sample_rows(_PROVIDER_TYPE_BY_CATEGORY[category_idx], rng)
     mode_idx = _sample_rows(_MODE_BY_PROVIDER_TYPE[provider_type_idx], rng)
@@ -681,7 +722,7 @@ def _make_resources(n: int, window: _Window, rng: np.random.Generator) -> _Resou
     format_idx = _sample_rows(_FORMAT_BY_MODE[mode_idx], rng)
     duration = _durations(format_idx, rng)
     credit = _credit(format_idx, duration, rng)
-    features = _features(mode_idx, category_idx, format_idx, rng)
+    features = _features(mode_idx, category_idx, rng)
     created, open_from, open_until, scheduled = _schedule(mode_idx, format_idx, window, rng)
     provider = _provider_names(provider_type_idx, region_idx, rng)
     bilingual = (language_idx == 0) & (rng.random(n) < _BILINGUAL_TITLE_SHARE)
@@ -718,10 +759,12 @@ def _make_resources(n: int, window: _Window, rng: np.random.Generator) -> _Resou
     )
 
 
-def _resource_topics(category_idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _resource_topics(
+    category_idx: np.ndarray, topic_weight: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """A main topic and, for some, a second one of the same category."""
-    main = _sample_topics(category_idx, rng)
-    second = _sample_topics(category_idx, rng)
+    main = _sample_topics(category_idx, topic_weight, rng)
+    second = _sample_topics(category_idx, topic_weight, rng)
     keep = (rng.random(len(main)) < 0.4) & (second != main)
     return np.column_stack([main, np.where(keep, second, -1)])
 
@@ -745,8 +788,8 @@ def _resource_regions(
     n = len(mode_idx)
     region = rng.choice(len(REGIONS), size=n, p=_REGION_SHARE)
     tibetan = language_idx == 2
-    region[tibetan] = np.where(rng.random(int(tibetan.sum())) < 0.7,
-                               list(_REGION_IDS).index("xizang"), list(_REGION_IDS).index("sichuan"))
+    xizang, sichuan = (list(_REGION_IDS).index(name) for name in ("xizang", "sichuan"))
+    region[tibetan] = np.where(rng.random(int(tibetan.sum())) < 0.7, xizang, sichuan)
     national = (mode_idx == 0) & (rng.random(n) < 0.5)
     return np.where(national, -1, region)
 
@@ -768,9 +811,9 @@ def _credit(format_idx: np.ndarray, duration: np.ndarray, rng: np.random.Generat
 
 
 def _features(
-    mode_idx: np.ndarray, category_idx: np.ndarray, format_idx: np.ndarray,
-    rng: np.random.Generator,
+    mode_idx: np.ndarray, category_idx: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
+    """Accessibility flags: captions are common on videos, large print in elder-care topics."""
     probabilities = _ACCESS_BY_MODE[mode_idx].copy()
     for_elders = np.isin(category_idx, [CATEGORIES.index("health_elderly_care"),
                                         CATEGORIES.index("digital_literacy")])
@@ -803,6 +846,7 @@ def _schedule(
 def _provider_names(
     provider_type_idx: np.ndarray, region_idx: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
+    """National platforms for resources without a region, provincial institutions otherwise."""
     n = len(provider_type_idx)
     names = np.empty(n, dtype=object)
     pick = rng.integers(0, 1_000, size=n)
@@ -843,7 +887,7 @@ def _titles(
     pick = np.where((level_idx == 1) & (second < 0) & (pick % 4 == 3), 0, pick)  # "{u}": 2 topics
     zh = np.empty(n, dtype=object)
     en = np.empty(n, dtype=object)
-    for level, (zh_templates, en_templates) in enumerate(zip(_ZH_TITLES, _EN_TITLES)):
+    for level, (zh_templates, en_templates) in enumerate(zip(_ZH_TITLES, _EN_TITLES, strict=True)):
         for k, template in enumerate(zh_templates):
             rows = (level_idx == level) & (pick % len(zh_templates) == k)
             zh[rows] = _fill(template, rows, t=TOPIC_ZH[main], u=TOPIC_ZH[other])
@@ -868,7 +912,8 @@ def _titles(
     return title
 
 
-_LEVEL_ZH = ("从零讲起，无需基础", "面向有一定基础的学员，注重实际操作", "面向有经验的学员，深入讲解")
+_LEVEL_ZH = ("从零讲起，无需基础", "面向有一定基础的学员，注重实际操作",
+             "面向有经验的学员，深入讲解")
 _LEVEL_EN = ("No prior knowledge needed", "For learners with some experience, hands-on",
              "For experienced learners, in depth")
 _MODE_ZH = ("线上", "线下", "线上线下结合的")
@@ -965,7 +1010,8 @@ def _encounter_times(
     return np.clip(local - BEIJING_OFFSET, low, np.maximum(high - 1, low)).astype(np.int64)
 
 
-def _fit(learner_idx: np.ndarray, resource_idx: np.ndarray, learners: _Learners, resources: _Resources, near: np.ndarray) -> np.ndarray:
+def _fit(learner_idx: np.ndarray, resource_idx: np.ndarray, learners: _Learners,
+         resources: _Resources, near: np.ndarray) -> np.ndarray:
     """How acceptable a resource is to a learner (0..1), apart from topic and category taste."""
     level = _LEVEL_FIT[np.abs(resources.level_idx[resource_idx]
                               - learners.preferred_level[learner_idx])]
@@ -988,6 +1034,7 @@ def _fit(learner_idx: np.ndarray, resource_idx: np.ndarray, learners: _Learners,
 
 
 def _is_open(resource_idx: np.ndarray, times: np.ndarray, resources: _Resources) -> np.ndarray:
+    """Whether each resource exists and, if scheduled, is open at each time."""
     return ((resources.created[resource_idx] <= times)
             & (resources.open_from[resource_idx] <= times)
             & (times <= resources.open_until[resource_idx]))
@@ -1015,24 +1062,22 @@ def _choose_resources(pairs: _Pairs, learners: _Learners, resources: _Resources,
                                   n_categories)
     overall = _GroupedSampler(np.zeros_like(resource_idx), resource_idx, resources.popularity, 1)
 
-    progress = (times - window.start) / window.length
-    late = rng.random(n) < progress
-    affinity = np.where(late[:, None], learners.affinity_end[learner_idx],
-                        learners.affinity_start[learner_idx])
-    category = _sample_rows(affinity, rng)
+    category = _drifting_categories(learner_idx, (times - window.start) / window.length,
+                                    learners, rng)
     topic = _pair_topics(learner_idx, times, learners, rng)
     intent = rng.choice(3, size=n, p=_INTENT_SHARE)
-    intent = np.where((intent == _INTENT_TOPIC) & ((topic < 0) | ~by_topic.has[np.maximum(topic, 0)]),
-                      _INTENT_CATEGORY, intent)
+    topic_offered = (topic >= 0) & by_topic.has[np.maximum(topic, 0)]
+    intent = np.where((intent == _INTENT_TOPIC) & ~topic_offered, _INTENT_CATEGORY, intent)
     near = _neighbour_matrix()
 
+    no_key = np.zeros(n, dtype=np.int64)
     chosen = np.full(n, -1)
     dismissed = np.zeros(n, dtype=bool)
     waiting = np.arange(n)
     for round_no in range(_MAX_ROUNDS):
         if waiting.size == 0:
             break
-        if round_no in (_MAX_ROUNDS // 4, _MAX_ROUNDS // 2):  # give up on narrow intents
+        if round_no in (_MAX_ROUNDS // 2, 3 * _MAX_ROUNDS // 4):  # give up on narrow intents
             intent[waiting] = np.minimum(intent[waiting] + 1, _INTENT_BROWSE)
         want = intent[waiting]
         want = np.where((want == _INTENT_CATEGORY) & ~by_category.has[category[waiting]],
@@ -1040,7 +1085,7 @@ def _choose_resources(pairs: _Pairs, learners: _Learners, resources: _Resources,
         proposal = np.empty(waiting.size, dtype=np.int64)
         for kind, sampler, keys in ((_INTENT_TOPIC, by_topic, topic),
                                     (_INTENT_CATEGORY, by_category, category),
-                                    (_INTENT_BROWSE, overall, np.zeros(n, dtype=np.int64))):
+                                    (_INTENT_BROWSE, overall, no_key)):
             rows = want == kind
             proposal[rows] = sampler.sample(keys[waiting[rows]], rng)
         open_now = _is_open(proposal, times[waiting], resources)
@@ -1053,6 +1098,21 @@ def _choose_resources(pairs: _Pairs, learners: _Learners, resources: _Resources,
         waiting = waiting[~done]
     found = chosen >= 0
     return _Pairs(learner_idx[found], times[found], chosen[found], dismissed[found])
+
+
+def _drifting_categories(learner_idx: np.ndarray, progress: np.ndarray, learners: _Learners,
+                         rng: np.random.Generator) -> np.ndarray:
+    """A favourite category per encounter, from the start-of-year taste or the end-of-year one
+    with odds that move through the year (a mixture, so taste drifts smoothly)."""
+    n_learners, n_categories = learners.affinity_start.shape
+    owners = np.repeat(np.arange(n_learners), n_categories)
+    categories = np.tile(np.arange(n_categories), n_learners)
+    late = rng.random(len(learner_idx)) < progress
+    category = np.empty(len(learner_idx), dtype=np.int64)
+    for taste, rows in ((learners.affinity_start, ~late), (learners.affinity_end, late)):
+        sampler = _GroupedSampler(owners, categories, taste.ravel(), n_learners)
+        category[rows] = sampler.sample(learner_idx[rows], rng)
+    return category
 
 
 def _pair_topics(learner_idx: np.ndarray, times: np.ndarray, learners: _Learners,
@@ -1077,11 +1137,13 @@ def _match(pairs: _Pairs, learners: _Learners, resources: _Resources, window: _W
     offered = resources.topics[resource_idx]
     topic_hit = ((wanted[:, :, None] == offered[:, None, :]) & (offered[:, None, :] >= 0)).any(
         axis=(1, 2))
-    progress = ((pairs.time - window.start) / window.length)[:, None]
-    affinity = ((1 - progress) * learners.affinity_start[learner_idx]
-                + progress * learners.affinity_end[learner_idx])
-    category_share = (affinity[np.arange(len(resource_idx)), resources.category_idx[resource_idx]]
-                      / affinity.max(axis=1))
+    progress = (pairs.time - window.start) / window.length
+    category = resources.category_idx[resource_idx]
+    affinity = ((1 - progress) * learners.affinity_start[learner_idx, category]
+                + progress * learners.affinity_end[learner_idx, category])
+    strongest = ((1 - progress) * learners.affinity_start.max(axis=1)[learner_idx]
+                 + progress * learners.affinity_end.max(axis=1)[learner_idx])
+    category_share = np.minimum(affinity / strongest, 1.0)
     fit = _fit(learner_idx, resource_idx, learners, resources, _neighbour_matrix())
     match = (0.15 + 0.45 * topic_hit + 0.4 * category_share) * np.sqrt(fit)
     return np.clip(match + rng.normal(0, 0.08, size=len(match)), 0.0, 1.0)
@@ -1099,7 +1161,16 @@ class _Funnels:
 
     @property
     def length(self) -> np.ndarray:
-        return (1 + self.bookmark + self.enroll + self.n_progress + self.complete + self.rate)
+        """Events per encounter: the view (or dismiss) plus every later step."""
+        return 1 + self.bookmark + self.enroll + self.n_progress + self.complete + self.rate
+
+    def select(self, full: np.ndarray, keep: np.ndarray) -> _Funnels:
+        """The kept encounters; those not ``full`` (revisits) become a plain view."""
+        return _Funnels(
+            bookmark=(self.bookmark & full)[keep], enroll=(self.enroll & full)[keep],
+            n_progress=np.where(full, self.n_progress, 0)[keep],
+            complete=(self.complete & full)[keep], rate=(self.rate & full)[keep],
+        )
 
 
 def _decide_funnels(pairs: _Pairs, match: np.ndarray, learners: _Learners,
@@ -1136,9 +1207,9 @@ def _keep_to_targets(length: np.ndarray, learner_idx: np.ndarray, target: np.nda
 
 def _first_encounters(pairs: _Pairs) -> np.ndarray:
     """True for the earliest encounter of each learner-resource pair; later ones are revisits."""
-    order = np.lexsort((pairs.time, pairs.resource, pairs.learner))
-    same = ((pairs.learner[order][1:] == pairs.learner[order][:-1])
-            & (pairs.resource[order][1:] == pairs.resource[order][:-1]))
+    pair_key = pairs.learner * (int(pairs.resource.max(initial=0)) + 1) + pairs.resource
+    order = np.lexsort((pairs.time, pair_key))
+    same = pair_key[order][1:] == pair_key[order][:-1]
     first = np.ones(len(order), dtype=bool)
     first[order[1:][same]] = False
     return first
@@ -1146,6 +1217,11 @@ def _first_encounters(pairs: _Pairs) -> np.ndarray:
 
 def _make_events(learners: _Learners, resources: _Resources, window: _Window,
                  rng: np.random.Generator) -> pd.DataFrame:
+    """Encounters (who meets what, when), then what each turns into, trimmed to each budget.
+
+    The earliest encounter of a learner with a resource runs the full funnel; a few later ones
+    come back as plain views (revisits) and the rest are dropped.
+    """
     target = learners.target_events
     spare = _OVERSAMPLE * (1 + target / _HEAVY_LEARNER_EVENTS)  # heavy learners repeat themselves
     candidates = np.ceil(target / _MEAN_EVENTS_PER_PAIR * spare).astype(np.int64) + 2
@@ -1161,10 +1237,8 @@ def _make_events(learners: _Learners, resources: _Resources, window: _Window,
     budget = np.rint(target / (1 - _CENSORED_SHARE))
     keep = _keep_to_targets(np.where(first | revisit, length, 0), pairs.learner, budget)
     keep &= first | revisit
-    funnels = _Funnels(*(np.where(first, f, 0 if f.dtype != bool else False)[keep]
-                         for f in (funnels.bookmark, funnels.enroll, funnels.n_progress,
-                                   funnels.complete, funnels.rate)))
-    return _funnel_events(pairs.take(keep), match[keep], funnels, resources, window, rng)
+    return _funnel_events(pairs.take(keep), match[keep], funnels.select(first, keep), resources,
+                          window, rng)
 
 
 def _funnel_events(pairs: _Pairs, match: np.ndarray, funnels: _Funnels, resources: _Resources,
@@ -1200,7 +1274,7 @@ def _funnel_events(pairs: _Pairs, match: np.ndarray, funnels: _Funnels, resource
     fraction = _sorted_within(rows, rng.uniform(0.05, 0.95, rows.size)) * reached[rows]
     fraction = np.maximum(np.round(fraction, 2), 0.01)
     parts.append((rows, EVENT_TYPES.index("progress"), fraction,
-                  enroll_at[rows] + (study[rows] * fraction).astype(np.int64)))
+                  enroll_at[rows] + 1 + (study[rows] * fraction).astype(np.int64)))
     rows = np.flatnonzero(funnels.complete)
     parts.append((rows, EVENT_TYPES.index("complete"), np.ones(rows.size), complete_at[rows]))
     rows = np.flatnonzero(funnels.rate)
@@ -1215,7 +1289,7 @@ def _funnel_events(pairs: _Pairs, match: np.ndarray, funnels: _Funnels, resource
     happened = stamp <= limit[pair_row]
     happened &= ~_censored_completion(pair_row, event_type, stamp, limit)
     return _event_frame(pairs, pair_row[happened], event_type[happened], value[happened],
-                        stamp[happened], resources)
+                        stamp[happened])
 
 
 def _sorted_within(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -1234,7 +1308,7 @@ def _censored_completion(pair_row: np.ndarray, event_type: np.ndarray, stamp: np
 
 
 def _event_frame(pairs: _Pairs, pair_row: np.ndarray, event_type: np.ndarray, value: np.ndarray,
-                 stamp: np.ndarray, resources: _Resources) -> pd.DataFrame:
+                 stamp: np.ndarray) -> pd.DataFrame:
     """Events in time order with ids E0000001...; ties broken by learner, then funnel step."""
     learner_idx = pairs.learner[pair_row]
     order = np.lexsort((event_type, pairs.resource[pair_row], learner_idx, stamp))
@@ -1280,9 +1354,11 @@ def generate_world(
     window = _Window(first, first + days * DAY)
 
     learner_seed, resource_seed, event_seed = np.random.SeedSequence(seed).spawn(3)
-    learners = _make_learners(n_learners, float(events_per_learner), window,
+    topic_weight = _topic_weights(n_resources)
+    learners = _make_learners(n_learners, float(events_per_learner), window, topic_weight,
                               np.random.default_rng(learner_seed))
-    resources = _make_resources(n_resources, window, np.random.default_rng(resource_seed))
+    resources = _make_resources(n_resources, window, topic_weight,
+                                np.random.default_rng(resource_seed))
     events = _make_events(learners, resources, window, np.random.default_rng(event_seed))
     events.insert(1, "learner_id", learners.table["learner_id"].to_numpy()[events["learner_idx"]])
     events.insert(2, "resource_id",
