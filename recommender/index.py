@@ -66,9 +66,16 @@ class ResourceIndex:
         if len(rows) != len(queries):
             raise InvalidParameterError("exclude", len(rows), f"{len(queries)} rows, one per query")
         longest = max((len(r) for r in rows), default=0)
-        fetch = min(self.n_resources, k + longest)
+        # One spare hit beyond what the list needs shows whether a score tie runs past the cut.
+        fetch = min(self.n_resources, k + longest + 1)
         scores, found = self._index.search(queries, fetch)
         out_idx, out_scores = _drop_excluded(found, scores, rows, k)
+        while fetch < self.n_resources and _tie_at_cut(scores, out_scores):
+            # A score tie runs past what was fetched: fetch further so that equal scores are
+            # settled by resource index, the same whatever the batch (evaluation = serving).
+            fetch = min(self.n_resources, 2 * fetch)
+            scores, found = self._index.search(queries, fetch)
+            out_idx, out_scores = _drop_excluded(found, scores, rows, k)
         if self._exact is not None:
             # An approximate index may return fewer than `fetch` hits; redo those rows exactly.
             short = np.flatnonzero(
@@ -82,11 +89,23 @@ class ResourceIndex:
         return out_idx, out_scores
 
 
+def _tie_at_cut(fetched_scores: np.ndarray, kept_scores: np.ndarray) -> bool:
+    """Does any full list end on a score that the last fetched hit still has (a tie that may
+    continue among resources not fetched)?"""
+    boundary = kept_scores[:, -1]
+    last = fetched_scores[:, -1]
+    return bool((np.isfinite(boundary) & (last >= boundary)).any())
+
+
 def _drop_excluded(
     found: np.ndarray, scores: np.ndarray, rows: list[np.ndarray], k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Remove excluded and missing (-1) hits, keeping FAISS's order, and cut to ``k``."""
     n, width = found.shape
+    # Equal scores in resource-index order (FAISS returns ties in no fixed order).
+    tie_order = np.lexsort((found, -scores.astype(np.float64)), axis=1)
+    found = np.take_along_axis(found, tie_order, axis=1)
+    scores = np.take_along_axis(scores, tie_order, axis=1)
     row_of = np.repeat(np.arange(n, dtype=np.int64), [len(r) for r in rows])
     excluded_codes = row_of * (1 << 32) + (np.concatenate(rows) if rows else np.empty(0))
     hit_codes = np.arange(n, dtype=np.int64)[:, None] * (1 << 32) + found

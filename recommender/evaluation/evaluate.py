@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,9 @@ import scipy.sparse as sp
 
 from recommender.evaluation.metrics import metrics_at_k
 from recommender.features import FeatureSet, IdMap
-from recommender.models.base import EmbeddingModel
+
+if TYPE_CHECKING:  # evaluation sits below models: the hybrid's weight search calls it
+    from recommender.models.base import EmbeddingModel
 
 # Test events that show interest; a dismissal in the test period is not a hit.
 RELEVANT_EVENT_TYPES: tuple[str, ...] = (

@@ -1,5 +1,6 @@
 """Feature pipelines: events and profiles -> matrices and vectors, with id maps."""
 
+from recommender.features.content import ContentEncoder, resource_texts
 from recommender.features.feature_set import FeatureSet, build_feature_set
 from recommender.features.idmap import IdMap
 from recommender.features.interactions import (
@@ -7,12 +8,18 @@ from recommender.features.interactions import (
     build_exclusion_matrix,
     build_interaction_matrix,
 )
+from recommender.features.profile import ProfileEncoder
+from recommender.features.text import TextEncoder
 
 __all__ = [
+    "ContentEncoder",
     "FeatureSet",
     "IdMap",
     "InteractionWeights",
+    "ProfileEncoder",
+    "TextEncoder",
     "build_exclusion_matrix",
     "build_feature_set",
     "build_interaction_matrix",
+    "resource_texts",
 ]

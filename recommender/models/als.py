@@ -6,15 +6,17 @@ resource. ALS runs single-threaded BLAS inside implicit's own thread pool, as im
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Self
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from recommender.features import FeatureSet
-from recommender.models.base import EmbeddingModel
+from recommender.models.base import EmbeddingModel, history_row
 
 
 class ALSModel(EmbeddingModel):
@@ -52,3 +54,19 @@ class ALSModel(EmbeddingModel):
         self.learner_factors_ = np.ascontiguousarray(als.user_factors, dtype=np.float32)
         self.resource_factors_ = np.ascontiguousarray(als.item_factors, dtype=np.float32)
         return self
+
+    def fold_in(
+        self,
+        resource_idx: np.ndarray,
+        confidence: np.ndarray | None = None,
+        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        age_days: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The closed-form ALS learner solve against the fixed resource factors (implicit's
+        ``recalculate_user``); an empty history gives the zero vector."""
+        self._check_fitted()
+        row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
+        if row.nnz == 0:
+            return np.zeros(self.resource_factors_.shape[1], dtype=np.float32)
+        with threadpool_limits(1, "blas"):
+            return np.asarray(self.als_.recalculate_user(0, row), dtype=np.float32)

@@ -8,9 +8,11 @@ returns self, learned state ends in ``_``), so ``get_params`` and ``repr`` come 
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Mapping
 from typing import Self
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
@@ -63,6 +65,22 @@ class EmbeddingModel(BaseEstimator):
             rows = [np.union1d(r, extra) for r in rows]
         return self._index.search(self.learner_factors_[learner_idx], k, rows)
 
+    @abstractmethod
+    def fold_in(
+        self,
+        resource_idx: np.ndarray,
+        confidence: np.ndarray | None = None,
+        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        age_days: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """A learner vector from a short history (and optional profile row), without retraining.
+
+        ``resource_idx``/``confidence`` are the learner's resources and their confidences (as in
+        the interaction matrix); ``age_days`` (optional) how long before the learner's latest
+        event each was last used, for recency-aware models. Models override this; see
+        :mod:`recommender.models.cold_start` for the entry point that reports the path used.
+        """
+
     @property
     def _index(self) -> ResourceIndex:
         cached = self.__dict__.get("_resource_index")
@@ -70,3 +88,29 @@ class EmbeddingModel(BaseEstimator):
             cached = (self.resource_factors_, ResourceIndex(self.resource_factors_))
             self.__dict__["_resource_index"] = cached
         return cached[1]
+
+
+def history_row(
+    resource_idx: np.ndarray, confidence: np.ndarray | None, n_resources: int
+) -> sp.csr_matrix:
+    """One learner's history as a 1 x n_resources CSR row (duplicates summed), validated."""
+    resource_idx = np.atleast_1d(np.asarray(resource_idx, dtype=np.int64))
+    if resource_idx.size and (resource_idx.min() < 0 or resource_idx.max() >= n_resources):
+        raise InvalidParameterError("resource_idx", resource_idx, f"indices in [0, {n_resources})")
+    if confidence is None:
+        confidence = np.ones(len(resource_idx), dtype=np.float32)
+    confidence = np.atleast_1d(np.asarray(confidence, dtype=np.float32))
+    if confidence.shape != resource_idx.shape:
+        raise InvalidParameterError(
+            "confidence", confidence.shape, f"one value per resource_idx {resource_idx.shape}"
+        )
+    if not np.isfinite(confidence).all():
+        raise InvalidParameterError("confidence", confidence, "finite values")
+    row = sp.csr_matrix(
+        (confidence, (np.zeros(len(resource_idx), dtype=np.int64), resource_idx)),
+        shape=(1, n_resources), dtype=np.float32,
+    )
+    row.sum_duplicates()
+    row.data = np.where(row.data > 0, row.data, 0.0).astype(np.float32)
+    row.eliminate_zeros()
+    return row

@@ -1,0 +1,258 @@
+"""Cold start without retraining: new resources, new learners, learners with a few new events.
+
+Three paths, each reported on the result so no answer pretends to be what it is not:
+
+- ``"content_mapping"``: a new resource gets its vector from its content, through a Ridge
+  mapping learned on warm resources (content vector -> the model's resource vector; for the
+  content model the content vector is the vector), so it can be recommended at once.
+- ``"profile"``: a new learner with no events gets a vector from their profile and stated
+  interests: the content model places the profile in content space, the resources nearest to
+  it become a pseudo-history, and the model folds that in (the content model and the
+  popularity models use the profile directly).
+- ``"fold_in"``: a learner with (a few new) events gets a fresh vector against the fixed
+  resource vectors: implicit's ``recalculate_user`` for ALS (the closed-form ALS user solve),
+  the mean of content vectors for the content model, the history row for EASE, ... (each
+  model's ``fold_in``).
+
+``cold_start=None`` means the trained vector was returned unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, clone
+from sklearn.linear_model import Ridge
+
+from recommender.errors import InvalidParameterError, NotFittedError
+from recommender.features import FeatureSet, IdMap, InteractionWeights, build_interaction_matrix
+from recommender.models.base import EmbeddingModel, history_row
+from recommender.models.content import ContentModel
+
+COLD_START_PATHS: tuple[str, ...] = ("fold_in", "profile", "content_mapping")
+
+Profile = pd.DataFrame | pd.Series | Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class LearnerVector:
+    """A learner vector in the model's space and the cold-start path that produced it."""
+
+    vector: np.ndarray
+    cold_start: str | None  # None, "fold_in" or "profile"
+
+
+@dataclass(frozen=True)
+class ResourceVectors:
+    """New resources' vectors (one row each) and the cold-start path that produced them."""
+
+    vectors: np.ndarray
+    cold_start: str = "content_mapping"
+
+
+def fold_in(
+    model: EmbeddingModel,
+    resource_idx: np.ndarray,
+    confidence: np.ndarray | None = None,
+    profile: Profile | None = None,
+    age_days: np.ndarray | None = None,
+) -> np.ndarray:
+    """A learner vector from a history against the model's fixed resource vectors."""
+    return model.fold_in(resource_idx, confidence, profile, age_days)
+
+
+def _parts(model: EmbeddingModel) -> list[EmbeddingModel]:
+    """The models whose resource vectors are concatenated (a hybrid's parts, else the model)."""
+    parts = getattr(model, "parts_", None)
+    return [part for _, part in parts] if parts else [model]
+
+
+def add_resources(model: EmbeddingModel, vectors: np.ndarray) -> EmbeddingModel:
+    """A shallow copy of ``model`` that also knows new resources (resource_idx n, n+1, ...).
+
+    The learner vectors are shared, not copied; only the resource side grows.
+    """
+    model._check_fitted()
+    vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+    if vectors.shape[1] != model.resource_factors_.shape[1]:
+        raise InvalidParameterError(
+            "vectors", vectors.shape, f"{model.resource_factors_.shape[1]} columns, as the model's"
+        )
+    grown = copy.copy(model)
+    grown.__dict__.pop("_resource_index", None)
+    grown.resource_factors_ = np.ascontiguousarray(np.vstack([model.resource_factors_, vectors]))
+    return grown
+
+
+class ColdStart(BaseEstimator):
+    """Cold-start vectors for one fitted model (see the module docstring for the paths).
+
+    ``content`` is the content model used to read resources and profiles; when ``model`` is
+    (or contains) a fitted :class:`ContentModel` that one is reused, else ``content`` (default
+    ``ContentModel()``) is fitted on the same features. ``weights`` must be the
+    :class:`InteractionWeights` the features were built with, so new events weigh the same.
+    A profile's pseudo-history is its ``n_pseudo_events`` nearest resources in content space
+    that score at least ``pseudo_min_similarity`` times the nearest one (a weak tail is noise).
+    """
+
+    def __init__(
+        self,
+        model: EmbeddingModel,
+        content: ContentModel | None = None,
+        mapping_alpha: float = 1.0,
+        n_pseudo_events: int = 10,
+        pseudo_min_similarity: float = 0.5,
+        weights: InteractionWeights | None = None,
+    ) -> None:
+        self.model = model
+        self.content = content
+        self.mapping_alpha = mapping_alpha
+        self.n_pseudo_events = n_pseudo_events
+        self.pseudo_min_similarity = pseudo_min_similarity
+        self.weights = weights
+
+    def fit(self, features: FeatureSet) -> Self:
+        """Learn the content -> resource-vector mappings on warm resources."""
+        self.model._check_fitted()
+        n_pseudo = self.n_pseudo_events
+        if isinstance(n_pseudo, bool) or not isinstance(n_pseudo, int) or n_pseudo < 1:
+            raise InvalidParameterError("n_pseudo_events", self.n_pseudo_events, "an integer >= 1")
+        found = [part for part in _parts(self.model) if isinstance(part, ContentModel)]
+        if found:
+            content = found[0]
+        else:
+            content = clone(self.content) if self.content is not None else ContentModel()
+            content.fit(features)
+        self.content_ = content
+        warm = np.asarray((sp.csr_matrix(features.interactions) > 0).sum(axis=0)).ravel() > 0
+        if warm.sum() < 2:
+            raise InvalidParameterError(
+                "features", int(warm.sum()), "at least 2 resources with interactions"
+            )
+        self.mappings_: list[Ridge | None] = []
+        for part in _parts(self.model):
+            if part is content:
+                self.mappings_.append(None)  # its resource vectors are the content vectors
+                continue
+            mapping = Ridge(alpha=self.mapping_alpha)
+            mapping.fit(content.resource_factors_[warm], part.resource_factors_[warm])
+            self.mappings_.append(mapping)
+        self.learner_map_ = features.learner_map
+        self.resource_map_ = features.resource_map
+        self.interactions_ = sp.csr_matrix(features.interactions)
+        self.events_ = features.events
+        self.learners_ = features.learners
+        data = self.interactions_.data
+        self.pseudo_confidence_ = float(np.median(data)) if data.size else 1.0
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "mappings_"):
+            raise NotFittedError(self)
+
+    def resource_vectors(self, resources: pd.DataFrame) -> ResourceVectors:
+        """Vectors for resources the model never saw, from their content alone."""
+        self._check_fitted()
+        content = self.content_.encoder_.transform(resources)
+        blocks = [  # predict() drops a single output column; keep every block 2-D
+            content if mapping is None
+            else np.asarray(mapping.predict(content)).reshape(len(content), -1)
+            for mapping in self.mappings_
+        ]
+        return ResourceVectors(np.ascontiguousarray(np.hstack(blocks), dtype=np.float32))
+
+    def _history_of(
+        self, learner_id: str | None, events: pd.DataFrame | None
+    ) -> tuple[sp.csr_matrix, pd.Series]:
+        """One learner's confidence row from their past events (if known) plus ``events``, and
+        each resource's age in days before the learner's latest event (indexed by resource_idx)."""
+        key = "__learner__" if learner_id is None else learner_id
+        frames = []
+        if learner_id is not None and self.events_ is not None and not self.events_.empty:
+            frames.append(self.events_[self.events_["learner_id"] == learner_id])
+        if events is not None and not events.empty:
+            frames.append(events.assign(learner_id=key))
+        if not frames:
+            empty = sp.csr_matrix((1, len(self.resource_map_)), dtype=np.float32)
+            return empty, pd.Series(dtype=float)
+        combined = pd.concat(frames, ignore_index=True)
+        row = build_interaction_matrix(
+            combined, IdMap("learner", [key]), self.resource_map_, self.weights
+        )
+        stamps = pd.to_datetime(combined["timestamp"], utc=True)
+        resource_idx = self.resource_map_.indices_of(combined["resource_id"])
+        latest = stamps.groupby(resource_idx).max()
+        age_days = (stamps.max() - latest).dt.total_seconds() / 86400.0
+        return row, age_days
+
+    def learner_vector(
+        self,
+        *,
+        learner_idx: int | None = None,
+        profile: Profile | None = None,
+        events: pd.DataFrame | None = None,
+        resource_idx: np.ndarray | None = None,
+        confidence: np.ndarray | None = None,
+    ) -> LearnerVector:
+        """The best vector available for one learner, saying which path produced it.
+
+        - a known ``learner_idx`` and nothing new: the trained vector (``cold_start=None``),
+          unless they had no events in training: then their profile row (``"profile"``);
+        - new ``events`` (an events frame) or ``resource_idx``/``confidence``: fold-in over the
+          learner's whole history (``"fold_in"``);
+        - only a ``profile`` (group, age band, interests, ...): ``"profile"``.
+        """
+        self._check_fitted()
+        if events is not None and resource_idx is not None:
+            raise InvalidParameterError("resource_idx", resource_idx, "None when events are given")
+        has_new = (events is not None and not events.empty) or (
+            resource_idx is not None and len(np.atleast_1d(resource_idx)) > 0
+        )
+        if learner_idx is not None:
+            if not 0 <= learner_idx < self.model.learner_factors_.shape[0]:
+                raise InvalidParameterError("learner_idx", learner_idx, "a trained learner index")
+            indptr = self.interactions_.indptr
+            trained = indptr[learner_idx + 1] > indptr[learner_idx]
+            if not has_new and trained:
+                return LearnerVector(self.model.learner_factors_[learner_idx].copy(), None)
+            if profile is None:  # the learner's own profile row, e.g. for a newcomer's first list
+                profile = self.learners_.iloc[learner_idx]
+        if has_new:
+            learner_id = None if learner_idx is None else self.learner_map_.id_of(learner_idx)
+            row, age_days = self._history_of(learner_id, events)
+            if resource_idx is not None:  # given without timestamps: taken as just now
+                extra = history_row(resource_idx, confidence, len(self.resource_map_))
+                row = sp.csr_matrix(row + extra)
+                age_days = age_days.drop(np.atleast_1d(resource_idx), errors="ignore")
+            ages = age_days.reindex(row.indices).fillna(0.0).to_numpy()
+            vector = fold_in(self.model, row.indices, row.data, profile, ages)
+            return LearnerVector(np.asarray(vector, dtype=np.float32), "fold_in")
+        if profile is not None:
+            return LearnerVector(self._from_profile(profile), "profile")
+        raise InvalidParameterError(
+            "learner", "no learner_idx, events or profile", "at least one of them"
+        )
+
+    def _from_profile(self, profile: Profile) -> np.ndarray:
+        """Profile -> content space -> nearest resources as a pseudo-history -> fold-in."""
+        known = self.content_.profile_encoder_.transform(profile)
+        query = self.content_.profile_vectors(profile)[0]
+        if not known.any() or not query.any():  # nothing to go on: refuse rather than guess
+            raise InvalidParameterError(
+                "profile", profile,
+                "a profile with stated interests or a field the model knows (group, age band, ...)",
+            )
+        if self.model is self.content_:
+            return self.content_.fold_in(np.empty(0, dtype=np.int64), None, profile)
+        similarity = self.content_.resource_factors_ @ query
+        top = np.argsort(-similarity, kind="stable")[: self.n_pseudo_events]
+        best = float(similarity[top[0]]) if len(top) else 0.0
+        top = top[(similarity[top] > 0) & (similarity[top] >= self.pseudo_min_similarity * best)]
+        confidence = self.pseudo_confidence_ * similarity[top] / max(best, 1e-12)
+        return np.asarray(fold_in(self.model, top, confidence, profile), dtype=np.float32)

@@ -1,0 +1,166 @@
+"""Content model: resources are their content vectors; learners are what they used and said.
+
+Resource vector = :class:`~recommender.features.content.ContentEncoder` vector (CJK-aware text
+plus categorical one-hots). Learner vector = a blend of
+
+- ``h``: the confidence- and recency-weighted mean of the content vectors of their history
+  (recency relative to the learner's own latest event, so a returning learner's last interests
+  count most), and
+- ``p``: their profile placed in content space: stated interests through the catalog's text
+  encoder, plus a Ridge mapping, learned on learners with a history, from the profile vector
+  (group, age band, region, ...) to the history mean: "what people like this one use".
+
+``learner = normalise(n/(n+s) * h + s/(n+s) * p)`` with ``n`` the number of resources in the
+history and ``s = profile_strength``: the profile leads for newcomers and fades as history
+accumulates. Both sides are L2-normalised, so scores are cosines in [-1, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.linear_model import Ridge
+from sklearn.preprocessing import normalize
+
+from recommender.errors import InvalidParameterError
+from recommender.features import FeatureSet
+from recommender.features.content import ContentEncoder
+from recommender.features.profile import ProfileEncoder, as_profile_frame
+from recommender.models.base import EmbeddingModel, history_row
+
+
+def _seconds(stamps: pd.Series) -> np.ndarray:
+    utc = pd.to_datetime(stamps, utc=True)
+    return (utc - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
+
+
+def recency_weights(features: FeatureSet, half_life_days: float | None) -> sp.csr_matrix:
+    """The interaction matrix with each pair decayed by the age of its latest event, measured
+    from that learner's latest event (so a returning learner's last interests count most)."""
+    weights = sp.csr_matrix(features.interactions, dtype=np.float32, copy=True)
+    events = features.events
+    if not half_life_days or events is None or events.empty or weights.nnz == 0:
+        return weights
+    learner_idx = features.learner_map.indices_of(events["learner_id"], strict=False)
+    resource_idx = features.resource_map.indices_of(events["resource_id"], strict=False)
+    known = (learner_idx >= 0) & (resource_idx >= 0)
+    frame = pd.DataFrame({
+        "learner_idx": learner_idx[known],
+        "resource_idx": resource_idx[known],
+        "seconds": _seconds(events["timestamp"])[known],
+    })
+    last_pair = frame.groupby(["learner_idx", "resource_idx"], sort=False)["seconds"].max()
+    last_learner = frame.groupby("learner_idx", sort=False)["seconds"].max()
+    rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
+    keys = pd.MultiIndex.from_arrays([rows, weights.indices])
+    pair_seconds = last_pair.reindex(keys).to_numpy(dtype=np.float64)
+    learner_seconds = last_learner.reindex(rows).to_numpy(dtype=np.float64)
+    age_days = np.nan_to_num((learner_seconds - pair_seconds) / 86400.0, nan=0.0)
+    decay = np.power(0.5, np.clip(age_days, 0.0, None) / half_life_days)
+    weights.data = (weights.data * decay).astype(np.float32)
+    return weights
+
+
+class ContentModel(EmbeddingModel):
+    """Content-based recommendation in the one embedding space (see the module docstring)."""
+
+    def __init__(
+        self,
+        n_components: int = 128,
+        text_weight: float = 1.0,
+        field_weights: Mapping[str, float] | None = None,
+        half_life_days: float | None = 30.0,
+        profile_strength: float = 1.0,
+        profile_alpha: float = 1.0,
+        analyzer: str = "mixed",
+        random_state: int = 0,
+    ) -> None:
+        self.n_components = n_components
+        self.text_weight = text_weight
+        self.field_weights = field_weights
+        self.half_life_days = half_life_days
+        self.profile_strength = profile_strength
+        self.profile_alpha = profile_alpha
+        self.analyzer = analyzer
+        self.random_state = random_state
+
+    def fit(self, features: FeatureSet) -> Self:
+        if not isinstance(self.profile_strength, (int, float)) or self.profile_strength < 0:
+            raise InvalidParameterError("profile_strength", self.profile_strength, "a number >= 0")
+        if self.half_life_days is not None and (
+            not isinstance(self.half_life_days, (int, float)) or self.half_life_days <= 0
+        ):
+            raise InvalidParameterError(
+                "half_life_days", self.half_life_days, "a number > 0 or None"
+            )
+        learners = features.learners
+        interests = learners["interests"].tolist() if "interests" in learners else []
+        self.encoder_ = ContentEncoder(
+            n_components=self.n_components, text_weight=self.text_weight,
+            field_weights=self.field_weights, analyzer=self.analyzer,
+            random_state=self.random_state,
+        ).fit(features.resources, extra_texts=interests)
+        self.resource_factors_ = self.encoder_.transform(features.resources)
+        self.profile_encoder_ = ProfileEncoder(text_encoder=self.encoder_.text_encoder_)
+        self.profile_encoder_.fit(learners)
+
+        weights = recency_weights(features, self.half_life_days)
+        history = normalize(weights @ self.resource_factors_).astype(np.float32)
+        n_history = np.diff(sp.csr_matrix(features.interactions).indptr).astype(np.float32)
+        profiles = self.profile_encoder_.transform(features.learners)
+        warm = n_history > 0
+        self.profile_map_ = None
+        if warm.sum() >= 2:
+            # No intercept: a profile field nobody warm shares maps to nothing, rather than to
+            # the average learner drowning out what the newcomer did say.
+            self.profile_map_ = Ridge(alpha=self.profile_alpha, fit_intercept=False)
+            self.profile_map_.fit(profiles[warm], history[warm])
+        prior = self._profile_prior(profiles)
+        self.learner_factors_ = self._blend(history, prior, n_history)
+        return self
+
+    def _profile_prior(self, profiles: np.ndarray) -> np.ndarray:
+        """Profile vectors -> content space: the interests directly (unit length), plus the
+        mapping's prediction at its own length (short when the profile says little)."""
+        direct = np.zeros((len(profiles), self.encoder_.dim_), dtype=np.float32)
+        interests = profiles[:, self.profile_encoder_.text_slice_]
+        direct[:, self.encoder_.text_slice_] = normalize(interests)
+        mapped = np.zeros_like(direct)
+        if self.profile_map_ is not None:
+            mapped = self.profile_map_.predict(profiles).astype(np.float32)
+        return normalize(direct + mapped).astype(np.float32)
+
+    def _blend(self, history: np.ndarray, prior: np.ndarray, n_history: np.ndarray) -> np.ndarray:
+        share = (n_history / (n_history + self.profile_strength + 1e-12))[:, None]
+        return normalize(share * history + (1.0 - share) * prior).astype(np.float32)
+
+    def profile_vectors(
+        self, learners: pd.DataFrame | pd.Series | Mapping[str, object]
+    ) -> np.ndarray:
+        """Learners with no history, placed in content space by profile and stated interests."""
+        self._check_fitted()
+        return self._profile_prior(self.profile_encoder_.transform(as_profile_frame(learners)))
+
+    def fold_in(
+        self,
+        resource_idx: np.ndarray,
+        confidence: np.ndarray | None = None,
+        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        age_days: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Recency-weighted mean of the history's content vectors, blended with the profile."""
+        self._check_fitted()
+        if age_days is not None and self.half_life_days:
+            age = np.atleast_1d(np.asarray(age_days, dtype=np.float64))
+            if age.shape != np.shape(np.atleast_1d(resource_idx)):
+                raise InvalidParameterError("age_days", age.shape, "one age per resource_idx")
+            base = np.ones(len(age)) if confidence is None else np.asarray(confidence, float)
+            confidence = base * np.power(0.5, np.clip(age, 0.0, None) / self.half_life_days)
+        row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
+        history = normalize(row @ self.resource_factors_).astype(np.float32)
+        prior = np.zeros_like(history) if profile is None else self.profile_vectors(profile)
+        return self._blend(history, prior, np.array([row.nnz], dtype=np.float32))[0]
