@@ -70,12 +70,18 @@ class ResourceIndex:
         fetch = min(self.n_resources, k + longest + 1)
         scores, found = self._index.search(queries, fetch)
         out_idx, out_scores = _drop_excluded(found, scores, rows, k)
-        while fetch < self.n_resources and _tie_at_cut(scores, out_scores):
-            # A score tie runs past what was fetched: fetch further so that equal scores are
-            # settled by resource index, the same whatever the batch (evaluation = serving).
-            fetch = min(self.n_resources, 2 * fetch)
-            scores, found = self._index.search(queries, fetch)
-            out_idx, out_scores = _drop_excluded(found, scores, rows, k)
+        tied = np.flatnonzero(_tied_at_cut(scores, out_scores))
+        width = fetch
+        while tied.size and width < self.n_resources:
+            # A score tie runs past what was fetched for these rows: fetch further, for them
+            # only, so equal scores are settled by resource index whatever the batch
+            # (evaluation = serving).
+            width = min(self.n_resources, 2 * width)
+            scores, found = self._index.search(queries[tied], width)
+            out_idx[tied], out_scores[tied] = _drop_excluded(
+                found, scores, [rows[i] for i in tied], k
+            )
+            tied = tied[_tied_at_cut(scores, out_scores[tied])]
         if self._exact is not None:
             # An approximate index may return fewer than `fetch` hits; redo those rows exactly.
             short = np.flatnonzero(
@@ -89,12 +95,11 @@ class ResourceIndex:
         return out_idx, out_scores
 
 
-def _tie_at_cut(fetched_scores: np.ndarray, kept_scores: np.ndarray) -> bool:
-    """Does any full list end on a score that the last fetched hit still has (a tie that may
-    continue among resources not fetched)?"""
+def _tied_at_cut(fetched_scores: np.ndarray, kept_scores: np.ndarray) -> np.ndarray:
+    """Rows whose full list ends on a score the last fetched hit still has: a tie that may
+    continue among resources not fetched."""
     boundary = kept_scores[:, -1]
-    last = fetched_scores[:, -1]
-    return bool((np.isfinite(boundary) & (last >= boundary)).any())
+    return np.isfinite(boundary) & (fetched_scores[:, -1] >= boundary)
 
 
 def _drop_excluded(

@@ -1,1 +1,1 @@
-"""Retraining from the command line: pipelines, configs and MLflow tracking."""
+"""Retraining from the command line: configs, tracked runs, registry, tuning, delivery lists."""

@@ -1,26 +1,44 @@
-"""The training pipeline: dataset -> features -> fit -> evaluate -> bundle -> MLflow run.
+"""The training pipeline: config + dataset -> hold-out validation -> fit -> bundle -> MLflow.
 
-Evaluation fits on a per-learner temporal hold-out; the served model is then refit on every
-event so the platform's newest activity is in the bundle. Both fit times are logged.
+Validation fits on the config's hold-out split and logs metrics (overall and per learner
+group); the served model is then refit on every event so the platform's newest activity is in
+the bundle. The registry only ever points at a complete bundle: the version is registered last,
+after the bundle was saved, re-loaded and verified, and logged. Any exception before that ends
+the run as FAILED (MLflow's run context does this) and registers nothing.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import numpy as np
+from mlflow.models.model import ModelInfo
+from mlflow.tracking import MlflowClient
 
-from recommender.bundle import Bundle, save_bundle
+from recommender.bundle import Bundle, load_bundle, save_bundle
 from recommender.data import Dataset
-from recommender.evaluation.evaluate import evaluate
-from recommender.evaluation.splits import leave_last_fraction
-from recommender.features import InteractionWeights, build_feature_set
+from recommender.evaluation.splits import Split
+from recommender.features import FeatureSet, InteractionWeights, build_feature_set
 from recommender.models import MODELS
-from training.tracking import use_experiment
+from recommender.models.base import EmbeddingModel
+from training import registry
+from training.callable_params import accepted_params, coerce_params
+from training.config import TrainConfig
+from training.progress import NO_PROGRESS, Progress
+from training.pyfunc_model import log_pyfunc
+from training.tracking import Tracking, flatten, log_frame, use_experiment
+from training.validation import (
+    ValidationResult,
+    evaluate_holdout,
+    group_metrics,
+    make_split,
+    split_fingerprint,
+)
 
 # Learner profile fields the bundle carries for explanations and cold start.
 PROFILE_COLUMNS = (
@@ -36,93 +54,231 @@ CATALOG_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class TrainSpec:
-    """What to train and how to judge it; every field is logged as a run parameter."""
-
-    model: str = "als"
-    model_params: dict[str, Any] = field(default_factory=dict)
-    weights: InteractionWeights = field(default_factory=InteractionWeights)
-    holdout_fraction: float = 0.2
-    k_values: Sequence[int] = (5, 10, 20)
+class TrainResult:
+    run_id: str
+    metrics: dict[str, float]
+    bundle_path: Path
+    bundle: Bundle
+    model_uri: str
+    version: str | None
+    comparison: registry.Comparison | None
+    split_fingerprint: str | None
 
 
 @dataclass(frozen=True)
-class TrainResult:
-    bundle_path: Path
-    run_id: str
-    metrics: dict[str, float]
-    bundle: Bundle
+class Validated:
+    """A hold-out validation: metrics, group tables, the split's fingerprint and timings."""
+
+    result: ValidationResult
+    fingerprint: str
+    split_name: str
+    split_counts: dict[str, int]
+    seconds: dict[str, float]
 
 
-Step = Callable[[str], None]
+# --- building blocks (also used by tuning) -----------------------------------------------------
 
-
-def _flat_params(spec: TrainSpec) -> dict[str, Any]:
-    params: dict[str, Any] = {"model": spec.model, "holdout_fraction": spec.holdout_fraction}
-    params.update({f"model.{k}": v for k, v in spec.model_params.items()})
-    for key, value in asdict(spec.weights).items():
-        if isinstance(value, dict):
-            params.update({f"weights.{key}.{k}": v for k, v in value.items()})
-        else:
-            params[f"weights.{key}"] = value
+def model_params(config: TrainConfig, weights: InteractionWeights) -> dict[str, Any]:
+    """The model's constructor arguments: the config's, plus the run seed as ``random_state``
+    and the feature weights as ``interaction_weights`` where the model takes them."""
+    cls = MODELS[config.model.name]
+    params = coerce_params(cls, config.model.params)
+    accepted = accepted_params(cls)
+    if "random_state" in accepted:
+        params.setdefault("random_state", config.seed)
+    if "interaction_weights" in accepted:
+        params.setdefault("interaction_weights", weights)
     return params
 
 
-def train(
+def fit_model(
+    config: TrainConfig, features: FeatureSet, progress: Progress, label: str
+) -> tuple[EmbeddingModel, float]:
+    """A fitted model of the config's kind, and the seconds ``fit`` took."""
+    weights = config.features.interaction_weights()
+    model = MODELS[config.model.name](**model_params(config, weights))
+    with progress.task(f"fitting {config.model.name} ({label})"):
+        started = time.perf_counter()
+        model.fit(features)
+        seconds = time.perf_counter() - started
+    return model, seconds
+
+
+@dataclass
+class HoldoutCache:
+    """Reused across tuning trials: one split, hold-out features per feature setting."""
+
+    split: Split | None = None
+    features: dict[str, FeatureSet] = field(default_factory=dict)
+
+
+def validate(
+    config: TrainConfig,
     dataset: Dataset,
-    bundle_path: Path,
-    spec: TrainSpec,
+    progress: Progress = NO_PROGRESS,
+    content_hash: str | None = None,
+    cache: HoldoutCache | None = None,
+) -> Validated:
+    """Fit on the config's hold-out split's train side and score the test side.
+
+    A ``cache`` shared by calls must only see configs with the same data and split.
+    """
+    validation = config.validation
+    cache = cache or HoldoutCache()
+    started = time.perf_counter()
+    with progress.task("splitting and building hold-out features"):
+        if cache.split is None:
+            cache.split = make_split(dataset.events, validation)
+        split = cache.split
+        key = json.dumps(config.features.model_dump(mode="json"), sort_keys=True)
+        features = cache.features.get(key)
+        if features is None:
+            features = cache.features[key] = build_feature_set(
+                dataset, split.train, config.features.interaction_weights())
+    seconds = {"features_seconds_holdout": time.perf_counter() - started}
+    model, seconds["fit_seconds_holdout"] = fit_model(config, features, progress, "hold-out")
+    started = time.perf_counter()
+    result = evaluate_holdout(model, features, split.test, validation, progress)
+    seconds["evaluate_seconds"] = time.perf_counter() - started
+    fingerprint = split_fingerprint(content_hash or dataset.content_hash(), validation)
+    counts = {k: int(v) for k, v in split.report.items()
+              if isinstance(v, (int, np.integer)) and not isinstance(v, bool)}
+    return Validated(result=result, fingerprint=fingerprint, split_name=split.name,
+                     split_counts=counts, seconds=seconds)
+
+
+def build_bundle(
+    dataset: Dataset, features: FeatureSet, model: EmbeddingModel, manifest: dict[str, Any]
+) -> Bundle:
+    """The served artifact: vectors, id maps, exclusions, history, catalog and profiles."""
+    catalog = dataset.resources[[c for c in CATALOG_COLUMNS if c in dataset.resources]]
+    return Bundle(
+        learner_map=features.learner_map,
+        resource_map=features.resource_map,
+        learner_factors=model.learner_factors_,
+        resource_factors=model.resource_factors_,
+        exclusions=features.exclusions,
+        interactions=features.interactions,
+        resources=catalog.reset_index(drop=True),
+        learners=features.learners[[c for c in PROFILE_COLUMNS if c in features.learners]],
+        manifest=manifest,
+    )
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+def train(
+    config: TrainConfig,
+    dataset: Dataset,
+    tracking: Tracking,
     *,
-    tracking_uri: str,
-    experiment_name: str,
-    artifact_root: Path | None = None,
-    on_step: Step | None = None,
+    bundle_root: Path,
+    bundle_path: Path | None = None,
+    progress: Progress = NO_PROGRESS,
+    index_factory: str = "Flat",
 ) -> TrainResult:
-    """Train ``spec.model`` on ``dataset``, write the bundle, and log one MLflow run."""
-    step = on_step or (lambda _message: None)
-    model_cls = MODELS[spec.model]
-    use_experiment(tracking_uri, experiment_name, artifact_root)
-
-    with mlflow.start_run() as run:
-        mlflow.log_params(_flat_params(spec))
+    """One tracked training run; the bundle goes to ``bundle_path`` or ``bundle_root/<run id>``."""
+    use_experiment(tracking.uri, config.tracking.experiment, tracking.artifact_root)
+    client = MlflowClient(tracking.uri, registry_uri=tracking.uri)
+    with mlflow.start_run(run_name=f"train-{config.model.name}") as run:
+        run_id = run.info.run_id
+        started = time.perf_counter()
         summary = dataset.summary()
+        mlflow.log_params(flatten({k: v for k, v in config.to_dict().items() if k != "tune"}))
         mlflow.log_params({f"data.{k}": v for k, v in summary.items()})
+        mlflow.set_tags({"model": config.model.name, "data.content_hash": summary["content_hash"]})
+        mlflow.log_text(json.dumps(config.to_dict(), indent=2), "config.json")
+        seconds: dict[str, float] = {"data_summary_seconds": time.perf_counter() - started}
 
-        step("evaluating on a per-learner temporal hold-out")
-        split = leave_last_fraction(dataset.events, spec.holdout_fraction)
-        train_features = build_feature_set(dataset, split.train, spec.weights)
+        metrics: dict[str, float] = {}
+        validated = None
+        if config.validation.enabled:
+            validated = validate(config, dataset, progress, summary["content_hash"])
+            metrics.update(validated.result.metrics)
+            seconds.update(validated.seconds)
+            _log_validation(config, validated, metrics)
+
         started = time.perf_counter()
-        held_out_model = model_cls(**spec.model_params).fit(train_features)
-        metrics = {"fit_seconds_holdout": time.perf_counter() - started}
-        metrics.update(evaluate(held_out_model, train_features, split.test, spec.k_values))
+        with progress.task("building features (all events)"):
+            features = build_feature_set(dataset, weights=config.features.interaction_weights())
+        seconds["features_seconds"] = time.perf_counter() - started
+        model, seconds["fit_seconds"] = fit_model(config, features, progress, "all events")
 
-        step("fitting the served model on all events")
-        features = build_feature_set(dataset, weights=spec.weights)
         started = time.perf_counter()
-        model = model_cls(**spec.model_params).fit(features)
-        metrics["fit_seconds"] = time.perf_counter() - started
-        mlflow.log_metrics(metrics)
-
-        step("writing the bundle")
-        catalog = dataset.resources[[c for c in CATALOG_COLUMNS if c in dataset.resources]]
-        bundle = Bundle(
-            learner_map=features.learner_map,
-            resource_map=features.resource_map,
-            learner_factors=model.learner_factors_,
-            resource_factors=model.resource_factors_,
-            exclusions=features.exclusions,
-            interactions=features.interactions,
-            resources=catalog.reset_index(drop=True),
-            learners=features.learners[[c for c in PROFILE_COLUMNS if c in features.learners]],
-            manifest={
-                "version": f"{spec.model}-{run.info.run_id[:12]}",
-                "model": {"name": spec.model, "params": model.get_params()},
+        path = bundle_path or bundle_root / run_id
+        with progress.task("writing and verifying the bundle"):
+            bundle = build_bundle(dataset, features, model, {
+                "version": f"{config.model.name}-{run_id[:12]}",
+                "model": {"name": config.model.name, "params": model.get_params()},
                 "metrics": metrics,
                 "data": summary,
-                "split": split.name,
-                "run_id": run.info.run_id,
-            },
+                "split": validated.split_name if validated else None,
+                "split_fingerprint": validated.fingerprint if validated else None,
+                "config": config.to_dict(),
+                "run_id": run_id,
+            })
+            save_bundle(bundle, path)
+            bundle = load_bundle(path)  # what is logged and registered is what loads
+        seconds["bundle_seconds"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        with progress.task("logging the bundle and the pyfunc model"):
+            mlflow.log_artifacts(str(path), artifact_path="bundle")
+            model_info = log_pyfunc(bundle, path, index_factory)
+        seconds["log_model_seconds"] = time.perf_counter() - started
+        mlflow.log_metrics(seconds)
+
+        comparison, version = _compare_and_register(config, client, validated, metrics,
+                                                    model_info)
+    return TrainResult(
+        run_id=run_id, metrics={**metrics, **seconds}, bundle_path=path, bundle=bundle,
+        model_uri=model_info.model_uri, version=version, comparison=comparison,
+        split_fingerprint=validated.fingerprint if validated else None,
+    )
+
+
+def _log_validation(config: TrainConfig, validated: Validated, metrics: dict[str, float]) -> None:
+    """Overall and per-group metrics, group tables as CSV, and the split's identity tags."""
+    validation = config.validation
+    mlflow.log_params({f"split.{k}": v for k, v in validated.split_counts.items()})
+    mlflow.log_metrics(metrics)
+    main = [name for name in metrics if name.endswith(f"_at_{validation.main_k}")]
+    mlflow.log_metrics(group_metrics(validated.result, main))
+    if not validated.result.breakdown.empty:
+        log_frame(validated.result.breakdown, "groups/breakdown.csv")
+        log_frame(validated.result.gaps, "groups/gaps.csv")
+    mlflow.set_tags({
+        registry.SPLIT_TAG: validated.fingerprint,
+        registry.METRIC_TAG: validation.metric,
+        registry.DIRECTION_TAG: str(validation.higher_is_better).lower(),
+        "split": validated.split_name,
+    })
+
+
+def _compare_and_register(
+    config: TrainConfig, client: MlflowClient, validated: Validated | None,
+    metrics: dict[str, float], model_info: ModelInfo,
+) -> tuple[registry.Comparison | None, str | None]:
+    """Flag a run worse than production on the same split; register it (last step)."""
+    tracking, validation = config.tracking, config.validation
+    comparison = None
+    if validated is not None:
+        comparison = registry.compare_with_alias(
+            client, tracking.registered_model, tracking.production_alias,
+            fingerprint=validated.fingerprint, metric=validation.metric,
+            value=metrics.get(validation.metric),
+            higher_is_better=validation.higher_is_better,
         )
-        save_bundle(bundle, bundle_path)
-        mlflow.log_artifacts(str(bundle_path), artifact_path="bundle")
-    return TrainResult(bundle_path=bundle_path, run_id=run.info.run_id, metrics=metrics, bundle=bundle)
+    if comparison is not None:
+        mlflow.set_tags({registry.WORSE_TAG: str(comparison.worse).lower(),
+                         registry.COMPARISON_TAG: comparison.describe()})
+    if not tracking.register_version:
+        return comparison, None
+    tags = {"model": config.model.name}
+    if validated is not None:
+        tags[registry.SPLIT_TAG] = validated.fingerprint
+    if comparison is not None:
+        tags[registry.WORSE_TAG] = str(comparison.worse).lower()
+    version = registry.register(client, tracking.registered_model, model_info, tags)
+    mlflow.set_tag("registered_version", f"{tracking.registered_model}/{version.version}")
+    return comparison, str(version.version)

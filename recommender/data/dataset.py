@@ -27,7 +27,9 @@ class Dataset:
         for frame in (self.learners, self.resources, self.events, self.regions):
             if frame is None:
                 continue
-            hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+            digest.update(",".join(map(str, frame.columns)).encode())
+            # Native dtypes hash directly (timestamps as integers): no per-cell string copies.
+            hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
             digest.update(hashed.tobytes())
         return digest.hexdigest()[:16]
 

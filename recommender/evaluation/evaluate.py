@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,6 +46,58 @@ def relevance_matrix(
     return sp.csr_matrix(matrix)
 
 
+@dataclass(frozen=True)
+class TestSet:
+    """The learners a split can score: rows of ``relevant`` line up with ``learner_idx``.
+
+    ``relevant`` holds what each learner engaged with in test, minus what serving would hide
+    from them (completed or dismissed in training).
+    """
+
+    learner_idx: np.ndarray
+    learner_ids: np.ndarray
+    relevant: sp.csr_matrix
+    n_cold_learners: int  # test learners without a single training interaction
+
+
+def build_test_set(train: FeatureSet, test_events: pd.DataFrame) -> TestSet:
+    """Test learners (at least one relevant test resource) and their relevance rows."""
+    relevant = relevance_matrix(
+        test_events, train.learner_map, train.resource_map, train.exclusions
+    )
+    learner_idx = np.flatnonzero(np.diff(relevant.indptr) > 0)
+    history = np.diff(sp.csr_matrix(train.interactions).indptr)
+    return TestSet(
+        learner_idx=learner_idx,
+        learner_ids=np.asarray(train.learner_map.ids, dtype=object)[learner_idx],
+        relevant=sp.csr_matrix(relevant[learner_idx]),
+        n_cold_learners=int((history[learner_idx] == 0).sum()),
+    )
+
+
+def recommend_for_test(
+    model: EmbeddingModel,
+    train: FeatureSet,
+    test: TestSet,
+    k: int,
+    exclude_resources: np.ndarray | None = None,
+    *,
+    chunk_size: int = 10_000,
+    on_progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Top-``k`` lists for the test learners with serving's per-learner exclusions, in chunks
+    (memory stays flat; ``on_progress`` hears how many learners each chunk held)."""
+    recommended = np.empty((len(test.learner_idx), k), dtype=np.int64)
+    for lo in range(0, len(test.learner_idx), chunk_size):
+        chunk = test.learner_idx[lo: lo + chunk_size]
+        recommended[lo: lo + len(chunk)], _ = model.recommend(
+            chunk, k=k, exclude=train.exclusions, exclude_resources=exclude_resources
+        )
+        if on_progress is not None:
+            on_progress(len(chunk))
+    return recommended
+
+
 def evaluate(
     model: EmbeddingModel,
     train: FeatureSet,
@@ -55,13 +108,11 @@ def evaluate(
 
     Candidates exclude what each learner completed or dismissed in training, as serving does.
     """
-    exclusions = train.exclusions
-    relevant = relevance_matrix(test_events, train.learner_map, train.resource_map, exclusions)
-    learner_idx = np.flatnonzero(np.diff(relevant.indptr) > 0)
-    results: dict[str, float] = {"n_test_learners": float(len(learner_idx))}
-    if len(learner_idx) == 0:
+    test = build_test_set(train, test_events)
+    results: dict[str, float] = {"n_test_learners": float(len(test.learner_idx))}
+    if len(test.learner_idx) == 0:
         return results
-    recommended, _ = model.recommend(learner_idx, k=max(k_values), exclude=exclusions)
-    per_learner = metrics_at_k(recommended, relevant[learner_idx], k_values)
+    recommended = recommend_for_test(model, train, test, max(k_values))
+    per_learner = metrics_at_k(recommended, test.relevant, k_values)
     results.update({name: float(np.nanmean(values)) for name, values in per_learner.items()})
     return results

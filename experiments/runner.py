@@ -1,0 +1,324 @@
+"""Run an experiment file: one split, every listed model, one MLflow run each, one report.
+
+Every model is fitted on the same training features and judged on the same test learners with
+the library's metrics (:mod:`recommender.evaluation.report_metrics`), with serving's exclusions
+(what a learner completed or dismissed in training is never a candidate). The first model is the
+baseline; every other model gets a paired comparison against it.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from mlflow.tracking import MlflowClient
+
+from experiments.config import ExperimentConfig, ModelSpec, config_digest, load_config, safe_name
+from experiments.sources import load_dataset, make_split, test_window
+from recommender.data import Dataset
+from recommender.errors import InvalidParameterError
+from recommender.evaluation.evaluate import TestSet, build_test_set
+from recommender.evaluation.report_metrics import (
+    ModelReport,
+    candidate_exclusions,
+    compare_to_baseline,
+    content_vectors,
+    report_metrics,
+)
+from recommender.evaluation.splits import Split
+from recommender.features import FeatureSet, InteractionWeights, build_feature_set
+from recommender.models import MODELS, ColdStart
+from recommender.models.base import EmbeddingModel
+from training.callable_params import coerce_params
+from training.tracking import default_tracking_uri, use_experiment
+
+DEFAULT_OUT_ROOT = Path("work") / "experiments"
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One model's MLflow run and results; ``significance`` is ``None`` for the baseline."""
+
+    spec: ModelSpec
+    run_id: str
+    fit_seconds: float
+    report: ModelReport
+    significance: pd.DataFrame | None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """What ``run_experiment`` produced and where it put it."""
+
+    config: ExperimentConfig
+    config_path: Path
+    out_dir: Path
+    tracking_uri: str
+    experiment_id: str
+    invocation: str
+    data_summary: dict[str, Any]
+    split_name: str
+    split_report: dict[str, Any]
+    runs: list[ModelRun]
+    report_path: Path | None = None
+
+    @property
+    def baseline(self) -> ModelRun:
+        return self.runs[0]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    dataset: Dataset
+    split: Split
+    train: FeatureSet
+    test: TestSet
+    weights: InteractionWeights
+    exclude_resources: np.ndarray | None
+    vectors: np.ndarray | None
+    summary: dict[str, Any]
+
+
+def run_experiment(
+    config_path: str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    data_root: str | Path | None = None,
+    tracking_uri: str | None = None,
+    on_step: Step | None = None,
+    command: str | None = None,
+) -> ExperimentResult:
+    """Validate the file, then split, fit, evaluate, log to MLflow and write the report.
+
+    ``out_dir`` defaults to ``work/experiments/<name>``; the tracking URI to the file's
+    ``[tracking] uri``, else a SQLite store in ``out_dir``. ``command`` is how the report says
+    it was made (default: the equivalent CLI call).
+    """
+    from experiments.report import write_report  # matplotlib only when a run gets this far
+
+    step = on_step or (lambda _message: None)
+    config_path = Path(config_path)
+    config, data_path = load_config(config_path, data_root)  # fails before any work
+    out = Path(out_dir) if out_dir is not None else DEFAULT_OUT_ROOT / config.name
+    out.mkdir(parents=True, exist_ok=True)
+    uri = tracking_uri or config.tracking.uri or default_tracking_uri(out)
+
+    step(f"loading data ({config.data.source})")
+    prepared = _prepare(config, data_path, step)
+    experiment_id = use_experiment(uri, config.experiment_name, out / "mlartifacts")
+    invocation = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    common = _common_params(config, config_path, data_path, prepared)
+    tags = {"experiment.invocation": invocation, "experiment.config": str(config_path),
+            "experiment.baseline": config.models[0].key}
+
+    runs: list[ModelRun] = []
+    for position, spec in enumerate(config.models, start=1):
+        step(f"[{position}/{len(config.models)}] {spec.key}: fitting")
+        runs.append(_run_model(config, spec, prepared, runs[0].report if runs else None,
+                               common, tags, step, position))
+
+    result = ExperimentResult(
+        config=config, config_path=config_path, out_dir=out, tracking_uri=uri,
+        experiment_id=experiment_id, invocation=invocation,
+        data_summary=prepared.summary, split_name=prepared.split.name,
+        split_report=_scalars(prepared.split.report), runs=runs,
+    )
+    step("writing the report")
+    report_path = write_report(result, command)
+    client = MlflowClient(uri)
+    for run in runs:
+        client.set_tag(run.run_id, "experiment.report", str(report_path.resolve()))
+        client.log_artifact(run.run_id, str(report_path), "report")
+        client.log_artifacts(run.run_id, str(report_path.parent / "plots"), "report/plots")
+    return replace(result, report_path=report_path)
+
+
+def _prepare(config: ExperimentConfig, data_path: Path | None, step: Step) -> _Prepared:
+    dataset = load_dataset(config.data, data_path)
+    step(f"splitting ({config.split.kind}) and building features")
+    split = make_split(config.split, dataset.events)
+    weights = config.features.interaction_weights()
+    train = build_feature_set(dataset, split.train, weights)
+    test = build_test_set(train, split.test)
+    if len(test.learner_idx) == 0:
+        raise InvalidParameterError(
+            "split", split.name, "a split leaving at least one learner with a relevant test event"
+        )
+    exclude = candidate_exclusions(
+        train, config.split.candidates, window=test_window(config.split, split),
+        active_days=config.split.active_days,
+    )
+    vectors = None
+    if config.evaluation.diversity_vectors == "content":
+        step("encoding resource content (diversity yardstick)")
+        vectors = content_vectors(train.resources)
+    return _Prepared(dataset, split, train, test, weights, exclude, vectors, dataset.summary())
+
+
+def _run_model(
+    config: ExperimentConfig,
+    spec: ModelSpec,
+    prepared: _Prepared,
+    baseline: ModelReport | None,
+    common: dict[str, Any],
+    tags: dict[str, str],
+    step: Step,
+    position: int,
+) -> ModelRun:
+    evaluation = config.evaluation
+    model = MODELS[spec.name](**coerce_params(MODELS[spec.name], spec.params))
+    if "interaction_weights" in model.get_params(deep=False):
+        model.set_params(interaction_weights=prepared.weights)  # e.g. the hybrid's own validation
+    with mlflow.start_run(run_name=spec.key, tags={**tags, "experiment.position": str(position)}) as run:
+        mlflow.log_params({**common, **_model_params(spec, model)})
+        started = time.perf_counter()
+        model.fit(prepared.train)
+        fit_seconds = time.perf_counter() - started
+        notes: dict[str, Any] = {}
+        if evaluation.cold_resources == "content_mapping":
+            model, n_mapped = _map_cold_resources(model, prepared.train, prepared.weights)
+            notes["n_cold_resources_mapped"] = n_mapped
+        step(f"[{position}/{len(config.models)}] {spec.key}: evaluating")
+        started = time.perf_counter()
+        report = report_metrics(
+            model, prepared.train, prepared.test, evaluation.k_values, main_k=evaluation.main_k,
+            exclude_resources=prepared.exclude_resources, resource_vectors=prepared.vectors,
+            exposure_columns=evaluation.exposure_attributes,
+            group_attributes=evaluation.group_attributes, min_group_size=evaluation.min_group_size,
+        )
+        significance = None
+        if baseline is not None:
+            significance = compare_to_baseline(
+                baseline, report, [f"{m}_at_{evaluation.main_k}" for m in evaluation.significance_metrics],
+                n_resamples=evaluation.n_resamples, confidence=evaluation.confidence,
+                test=evaluation.test,
+            )
+        metrics = {**report.summary, "fit_seconds": fit_seconds,
+                   "evaluate_seconds": time.perf_counter() - started, **notes}
+        metrics.update(_gap_metrics(report))
+        metrics.update(_exposure_metrics(report))
+        if significance is not None:
+            metrics.update(_significance_metrics(significance))
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if _is_number(v)})
+        search = getattr(model, "weight_search_", None)
+        if search is not None:
+            notes["chosen_weights"] = dict(zip(model.part_names, search.weights))
+            mlflow.log_params({f"chosen_weight.{k}": v for k, v in notes["chosen_weights"].items()})
+            mlflow.log_table(search.table, "weight_search.json")
+        _log_frames(report, significance)
+    return ModelRun(spec=spec, run_id=run.info.run_id, fit_seconds=fit_seconds, report=report,
+                    significance=significance, notes=notes)
+
+
+def _map_cold_resources(
+    model: EmbeddingModel, train: FeatureSet, weights: InteractionWeights
+) -> tuple[EmbeddingModel, int]:
+    """Give resources without training interactions the vectors serving would give a new
+    resource (:class:`ColdStart` content mapping), in a shallow copy of the fitted model."""
+    seen = np.asarray((sp.csr_matrix(train.interactions) != 0).sum(axis=0)).ravel() > 0
+    cold = np.flatnonzero(~seen)
+    if len(cold) == 0 or seen.sum() < 2:
+        return model, 0
+    vectors = ColdStart(model, weights=weights).fit(train).resource_vectors(train.resources.iloc[cold]).vectors
+    factors = np.array(model.resource_factors_, dtype=np.float32, copy=True)
+    factors[cold] = vectors
+    mapped = copy.copy(model)
+    mapped.resource_factors_ = np.ascontiguousarray(factors)
+    return mapped, len(cold)
+
+
+def _common_params(
+    config: ExperimentConfig, config_path: Path, data_path: Path | None, prepared: _Prepared
+) -> dict[str, Any]:
+    """Parameters shared by every run of one invocation: data, split, features, evaluation."""
+    evaluation = config.evaluation
+    weights = prepared.weights
+    params: dict[str, Any] = {
+        "experiment.config": config_path.name,
+        "experiment.config_sha": config_digest(config_path),
+        "data.source": config.data.source,
+        "data.path": str(data_path) if data_path else "",
+        **{f"data.{k}": v for k, v in getattr(config.data, "options", {}).items()},
+        **{f"data.{k}": v for k, v in prepared.summary.items()},
+        "split.name": prepared.split.name,
+        **{f"split.{k}": v for k, v in _scalars(prepared.split.report).items()},
+        "split.candidates": config.split.candidates,
+        "features.use_value_for": ",".join(weights.use_value_for),
+        "features.half_life_days": weights.half_life_days,
+        "features.log_scale": weights.log_scale,
+        **{f"features.weight.{k}": v for k, v in weights.event_weights.items()},
+        "evaluation.k_values": ",".join(map(str, evaluation.k_values)),
+        "evaluation.main_k": evaluation.main_k,
+        "evaluation.baseline": config.models[0].key,
+        "evaluation.diversity_vectors": evaluation.diversity_vectors,
+        "evaluation.cold_resources": evaluation.cold_resources,
+        "evaluation.significance_test": evaluation.test,
+    }
+    return {k: _param_value(v) for k, v in params.items()}
+
+
+def _model_params(spec: ModelSpec, model: EmbeddingModel) -> dict[str, Any]:
+    params = {"model": spec.name, "label": spec.key}
+    for key, value in model.get_params(deep=False).items():
+        if key != "interaction_weights":
+            params[f"model.{key}"] = _param_value(value)
+    return params
+
+
+def _param_value(value: Any) -> Any:
+    text = value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
+    return text[:500] if isinstance(text, str) else text
+
+
+def _scalars(report: dict[str, Any]) -> dict[str, Any]:
+    """The split report without its id lists (those stay in the report's tables)."""
+    return {k: v for k, v in report.items() if not isinstance(v, (list, tuple, set, dict))}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def _gap_metrics(report: ModelReport) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for row in report.gaps.itertuples(index=False):
+        out[f"gap.{safe_name(row.attribute)}.{row.metric}"] = row.gap
+        out[f"worst_group.{safe_name(row.attribute)}.{row.metric}"] = row.worst_mean
+    return out
+
+
+def _exposure_metrics(report: ModelReport) -> dict[str, float]:
+    return {
+        f"exposure_at_{report.main_k}.{safe_name(row.attribute)}.{safe_name(row.value)}": row.share
+        for row in report.exposure.itertuples(index=False)
+    }
+
+
+def _significance_metrics(table: pd.DataFrame) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for row in table.itertuples(index=False):
+        for name in ("mean_difference", "ci_low", "ci_high", "p_value"):
+            out[f"vs_baseline.{row.metric}.{name}"] = getattr(row, name)
+        out[f"vs_baseline.{row.metric}.significant"] = float(row.significant)
+    return out
+
+
+def _log_frames(report: ModelReport, significance: pd.DataFrame | None) -> None:
+    """The per-model tables as run artifacts (CSV), for anyone digging past the report."""
+    frames = {"groups.csv": report.groups, "group_gaps.csv": report.gaps, "exposure.csv": report.exposure}
+    if significance is not None:
+        frames["significance.csv"] = significance
+    for name, frame in frames.items():
+        mlflow.log_text(frame.to_csv(index=False), f"tables/{name}")

@@ -1,0 +1,253 @@
+"""Everything an operator report needs for one model on one split, from the library's metrics.
+
+:func:`evaluate` (``recommender.evaluation.evaluate``) answers "how accurate, on average?". A
+report also needs the per-learner values (for group breakdowns and paired significance), the
+candidate lists themselves (for coverage, novelty, diversity, popularity bias and exposure) and
+the test learners' ids. This module computes them along the same path as ``evaluate``: the
+same relevance matrix and the same ``model.recommend(..., exclude=train.exclusions)`` call that
+serving's exclusion rule mirrors. It defines no metric; every number comes from
+:mod:`~recommender.evaluation.metrics`, :mod:`~recommender.evaluation.beyond_accuracy`,
+:mod:`~recommender.evaluation.groups` or :mod:`~recommender.evaluation.significance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recommender.errors import InvalidParameterError
+from recommender.evaluation.beyond_accuracy import (
+    attribute_by_index,
+    catalog_coverage,
+    category_diversity_at_k,
+    exposure_share,
+    novelty_at_k,
+    popularity_bias_at_k,
+    vector_diversity_at_k,
+)
+from recommender.evaluation.evaluate import TestSet, recommend_for_test
+from recommender.evaluation.groups import DEFAULT_ATTRIBUTES, group_report
+from recommender.evaluation.metrics import METRICS, check_k, metrics_at_k
+from recommender.evaluation.significance import paired_comparison
+from recommender.features import ContentEncoder, FeatureSet
+
+if TYPE_CHECKING:  # evaluation sits below models
+    from recommender.models.base import EmbeddingModel
+
+ACCURACY_METRICS: tuple[str, ...] = tuple(METRICS)
+BEYOND_ACCURACY_METRICS: tuple[str, ...] = (
+    "coverage", "novelty", "category_diversity", "vector_diversity", "popularity_bias",
+)
+Candidates = Literal["all", "open", "active", "cold"]
+
+
+def candidate_exclusions(
+    train: FeatureSet,
+    candidates: Candidates,
+    *,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    active_days: float = 28.0,
+) -> np.ndarray | None:
+    """Resource indices dropped for every learner (``None`` = the whole catalog is a candidate).
+
+    ``"open"``: keep resources whose availability (``available_from`` .. ``available_until``,
+    empty = always) overlaps the test ``window``; ``"active"``: keep resources with a training
+    event in the last ``active_days`` before ``window[0]`` (a retired course's pages are not
+    offered); ``"cold"``: keep only resources without any training interaction (the held-out
+    resources of a cold-resource split). Per-learner exclusions (completed, dismissed) apply on
+    top, as in serving.
+    """
+    n_resources = len(train.resource_map)
+    if candidates == "all":
+        return None
+    if candidates == "cold":
+        seen = np.asarray((sp.csr_matrix(train.interactions) != 0).sum(axis=0)).ravel() > 0
+        keep = ~seen
+    elif candidates in ("open", "active"):
+        if window is None:
+            raise InvalidParameterError("window", window, f"a (start, end) test window for {candidates!r}")
+        start, end = window
+        if candidates == "open":
+            keep = _open_during(train.resources, start, end)
+        else:
+            keep = _active_before(train, start, active_days)
+    else:
+        raise InvalidParameterError("candidates", candidates, "'all', 'open', 'active' or 'cold'")
+    if not keep.any():
+        raise InvalidParameterError("candidates", candidates, "a rule that leaves at least one resource")
+    return np.flatnonzero(~keep).astype(np.int64) if not keep.all() else None
+
+
+def _open_during(resources: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    keep = np.ones(len(resources), dtype=bool)
+    if "available_from" in resources:
+        opens = pd.to_datetime(resources["available_from"], utc=True)
+        keep &= (opens.isna() | (opens < end)).to_numpy()
+    if "available_until" in resources:
+        closes = pd.to_datetime(resources["available_until"], utc=True)
+        keep &= (closes.isna() | (closes >= start)).to_numpy()
+    return keep
+
+
+def _active_before(train: FeatureSet, start: pd.Timestamp, days: float) -> np.ndarray:
+    events = train.events
+    recent = events[events["timestamp"] >= start - pd.Timedelta(days=days)]
+    idx = train.resource_map.indices_of(recent["resource_id"], strict=False)
+    keep = np.zeros(len(train.resource_map), dtype=bool)
+    keep[idx[idx >= 0]] = True
+    return keep
+
+
+def content_vectors(resources: pd.DataFrame, n_components: int = 128) -> np.ndarray:
+    """One content vector per resource row (text + categorical fields), a shared yardstick for
+    vector diversity so every model's lists are judged in the same space."""
+    return ContentEncoder(n_components=n_components).fit(resources).transform(resources)
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """One model's lists and every metric on one test set.
+
+    ``per_learner`` holds per-learner arrays aligned with ``learner_ids`` (accuracy and
+    per-learner beyond-accuracy metrics at every k); ``summary`` their means plus coverage and
+    counts; ``exposure`` the share of top-``main_k`` slots per attribute value; ``groups`` and
+    ``gaps`` the breakdown of the accuracy metrics at ``main_k`` by learner group.
+    """
+
+    learner_ids: np.ndarray
+    recommended: np.ndarray
+    per_learner: dict[str, np.ndarray]
+    summary: dict[str, float]
+    exposure: pd.DataFrame
+    groups: pd.DataFrame
+    gaps: pd.DataFrame
+    main_k: int
+
+
+def report_metrics(
+    model: EmbeddingModel,
+    train: FeatureSet,
+    test: TestSet,
+    k_values: Sequence[int] = (5, 10, 20),
+    *,
+    main_k: int = 10,
+    exclude_resources: np.ndarray | None = None,
+    resource_vectors: np.ndarray | None = None,
+    category_column: str = "category",
+    exposure_columns: Sequence[str] = ("provider_type", "mode"),
+    group_attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+    min_group_size: int = 20,
+) -> ModelReport:
+    """Accuracy at every k, beyond-accuracy, exposure and group breakdowns for one model.
+
+    ``resource_vectors`` (e.g. :func:`content_vectors`) define intra-list vector diversity;
+    without them the model's own ``resource_factors_`` are used. Raises when the test set has
+    no learner to score.
+    """
+    k_values = sorted({check_k(k) for k in k_values})
+    main_k = check_k(main_k)
+    if main_k not in k_values:
+        raise InvalidParameterError("main_k", main_k, f"one of k_values {k_values}")
+    if len(test.learner_idx) == 0:
+        raise InvalidParameterError("test", "a test set without learners", "at least one test learner")
+    recommended = recommend_for_test(model, train, test, max(k_values), exclude_resources)
+    per_learner = {name: np.asarray(v) for name, v in metrics_at_k(recommended, test.relevant, k_values).items()}
+    categories = attribute_by_index(train.resources, train.resource_map, category_column)
+    vectors = model.resource_factors_ if resource_vectors is None else resource_vectors
+    for k in k_values:
+        per_learner[f"novelty_at_{k}"] = novelty_at_k(recommended, train.interactions, k)
+        per_learner[f"category_diversity_at_{k}"] = category_diversity_at_k(recommended, categories, k)
+        per_learner[f"vector_diversity_at_{k}"] = vector_diversity_at_k(recommended, vectors, k)
+        per_learner[f"popularity_bias_at_{k}"] = popularity_bias_at_k(recommended, train.interactions, k)
+    summary = {name: _mean(values) for name, values in per_learner.items()}
+    for k in k_values:
+        summary[f"coverage_at_{k}"] = catalog_coverage(recommended, len(train.resource_map), k)
+    summary["n_test_learners"] = float(len(test.learner_idx))
+    summary["n_cold_test_learners"] = float(test.n_cold_learners)
+    n_excluded = 0 if exclude_resources is None else len(np.unique(exclude_resources))
+    summary["n_candidates"] = float(len(train.resource_map) - n_excluded)
+
+    accuracy = {f"{name}_at_{main_k}": per_learner[f"{name}_at_{main_k}"] for name in ACCURACY_METRICS}
+    attributes = [a for a in group_attributes if a in train.learners.columns]
+    groups, gaps = group_report(
+        accuracy, train.learners, attributes, learner_ids=list(test.learner_ids),
+        min_size=min_group_size, per_need=True,
+    )
+    return ModelReport(
+        learner_ids=test.learner_ids,
+        recommended=recommended,
+        per_learner=per_learner,
+        summary=summary,
+        exposure=_exposure_table(recommended, train, exposure_columns, main_k),
+        groups=groups,
+        gaps=gaps,
+        main_k=main_k,
+    )
+
+
+def _mean(values: np.ndarray) -> float:
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+
+
+def _exposure_table(
+    recommended: np.ndarray, train: FeatureSet, columns: Sequence[str], k: int
+) -> pd.DataFrame:
+    """Tidy (attribute, value, share, share_rank_discounted) rows; catalog_share for reference."""
+    rows = []
+    for column in columns:
+        if column not in train.resources.columns:
+            continue
+        attribute = attribute_by_index(train.resources, train.resource_map, column)
+        plain = exposure_share(recommended, attribute, k)
+        discounted = exposure_share(recommended, attribute, k, discount="log2")
+        catalog = pd.Series(attribute, dtype=object).value_counts(normalize=True, dropna=False)
+        catalog.index = [None if pd.isna(v) else v for v in catalog.index]
+        for value in plain:
+            rows.append({
+                "attribute": column, "value": "(missing)" if value is None else str(value),
+                "share": plain[value], "share_rank_discounted": discounted[value],
+                "catalog_share": float(catalog.get(value, 0.0)),
+            })
+    return pd.DataFrame(rows, columns=["attribute", "value", "share", "share_rank_discounted", "catalog_share"])
+
+
+def compare_to_baseline(
+    baseline: ModelReport,
+    candidate: ModelReport,
+    metrics: Sequence[str],
+    *,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    test: Literal["wilcoxon", "ttest_rel"] = "wilcoxon",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Paired comparison (candidate - baseline) per metric over the same test learners.
+
+    ``metrics`` are per-learner keys such as ``"ndcg_at_10"``; one row per metric with every
+    field of :class:`~recommender.evaluation.significance.PairedComparison`.
+    """
+    if not np.array_equal(baseline.learner_ids, candidate.learner_ids):
+        raise InvalidParameterError(
+            "candidate", "a report on other test learners", "reports on the same test set"
+        )
+    rows = []
+    for metric in metrics:
+        if metric not in baseline.per_learner:
+            raise InvalidParameterError("metrics", metric, f"one of {sorted(baseline.per_learner)}")
+        result = paired_comparison(
+            baseline.per_learner[metric], candidate.per_learner[metric],
+            n_resamples=n_resamples, confidence=confidence, seed=seed, test=test,
+        )
+        rows.append({"metric": metric, **{f.name: getattr(result, f.name) for f in fields(result)}})
+    return pd.DataFrame(rows)
+
+
+def summary_table(reports: Mapping[str, ModelReport]) -> pd.DataFrame:
+    """Models (rows, in the given order) x summary metrics (columns)."""
+    return pd.DataFrame({label: report.summary for label, report in reports.items()}).T

@@ -1,0 +1,131 @@
+"""Offline evaluation hides exactly what serving hides: each learner's completed and dismissed
+training resources (the exclusion matrix the bundle stores), and nothing else."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender.bundle import Bundle
+from recommender.data import validate_dataset
+from recommender.evaluation.evaluate import evaluate
+from recommender.evaluation.evaluate import build_test_set
+from recommender.evaluation.report_metrics import report_metrics
+from recommender.features import build_exclusion_matrix, build_feature_set
+from recommender.models import ALSModel, PopularityModel
+from recommender.serving.model_state import ServedModel
+
+LEARNERS = ["a1", "a2", "a3", "b1", "b2", "b3"]
+RESOURCES = [f"r{i}" for i in range(1, 9)]
+# (learner, resource, event_type): the training period.
+TRAIN = [
+    ("a1", "r1", "view"), ("a1", "r2", "complete"), ("a1", "r4", "dismiss"), ("a1", "r5", "enroll"),
+    ("a2", "r1", "view"), ("a2", "r2", "view"), ("a2", "r3", "complete"),
+    ("a3", "r2", "view"), ("a3", "r3", "bookmark"), ("a3", "r6", "dismiss"),
+    ("b1", "r4", "complete"), ("b1", "r5", "view"), ("b1", "r7", "view"),
+    ("b2", "r5", "progress"), ("b2", "r6", "complete"), ("b3", "r7", "view"), ("b3", "r8", "view"),
+]
+# The test period: a1 returns to r1 (viewed, not excluded) and r2 (completed: excluded).
+TEST = [
+    ("a1", "r1", "view"), ("a1", "r2", "view"), ("a1", "r3", "enroll"),
+    ("a2", "r4", "view"), ("a3", "r6", "view"), ("a3", "r1", "view"),
+    ("b1", "r8", "view"), ("b2", "r1", "view"), ("b3", "r5", "complete"), ("b3", "r4", "dismiss"),
+]
+
+
+@pytest.fixture
+def world():
+    rows = [(*row, f"2024-01-{day + 1:02d}T10:00:00Z") for day, row in enumerate(TRAIN)]
+    rows += [(*row, f"2024-03-{day + 1:02d}T10:00:00Z") for day, row in enumerate(TEST)]
+    events = pd.DataFrame(rows, columns=["learner_id", "resource_id", "event_type", "timestamp"])
+    events.insert(0, "event_id", [f"e{i}" for i in range(len(events))])
+    events["value"] = ""
+    learners = pd.DataFrame({"learner_id": LEARNERS, "group": ["retiree"] * 3 + ["rural_resident"] * 3,
+                             "age_band": ["65+"] * 3 + ["35-44"] * 3, "urban_rural": ["urban"] * 3 + ["rural"] * 3})
+    resources = pd.DataFrame({"resource_id": RESOURCES, "title": [f"course {r}" for r in RESOURCES],
+                              "category": ["digital_literacy"] * 4 + ["agricultural_technology"] * 4,
+                              "mode": ["online"] * 8, "language": ["zh"] * 8})
+    dataset = validate_dataset(learners, resources, events)
+    cut = pd.Timestamp("2024-02-15", tz="UTC")
+    train = dataset.events[dataset.events["timestamp"] < cut]
+    test = dataset.events[dataset.events["timestamp"] >= cut]
+    return dataset, build_feature_set(dataset, train), test
+
+
+def _pairs(features, learner_idx, resource_idx):
+    return {(features.learner_map.id_of(l), features.resource_map.id_of(r))
+            for l, r in zip(learner_idx, resource_idx) if r >= 0}
+
+
+def test_exclusions_are_the_completed_and_dismissed_training_pairs(world):
+    dataset, features, _ = world
+    rows, cols = features.exclusions.nonzero()
+    assert _pairs(features, rows, cols) == {
+        ("a1", "r2"), ("a1", "r4"), ("a2", "r3"), ("a3", "r6"), ("b1", "r4"), ("b2", "r6"),
+    }
+    rebuilt = build_exclusion_matrix(features.events, features.learner_map, features.resource_map)
+    assert (rebuilt != features.exclusions).nnz == 0
+
+
+def test_an_excluded_resource_is_neither_a_candidate_nor_a_miss(world):
+    _, features, test_events = world
+    test = build_test_set(features, test_events)
+    relevant = _pairs(features, *np.nonzero(test.relevant.toarray()))
+    relevant = {(test.learner_ids[i], features.resource_map.id_of(r)) for i, r in
+                zip(*test.relevant.nonzero())}
+    assert ("a1", "r2") not in relevant and ("a3", "r6") not in relevant  # excluded in training
+    assert {("a1", "r1"), ("a1", "r3"), ("a3", "r1"), ("b3", "r5")} <= relevant
+    assert ("b3", "r4") not in relevant  # a test dismissal is not interest
+    report = report_metrics(PopularityModel().fit(features), features, test, (3, 8), main_k=3,
+                            group_attributes=("group",), min_group_size=1)
+    listed = {(test.learner_ids[i], features.resource_map.id_of(r))
+              for i, row in enumerate(report.recommended) for r in row if r >= 0}
+    excluded = _pairs(features, *features.exclusions.nonzero())
+    assert not listed & excluded
+    assert ("a1", "r1") in listed  # viewed but not completed: still offered, as in serving
+    full_lists = report.recommended[:, :8]
+    for i, learner_id in enumerate(test.learner_ids):
+        n_excluded = features.exclusions[features.learner_map.index_of(learner_id)].nnz
+        assert (full_lists[i] >= 0).sum() == len(RESOURCES) - n_excluded
+
+
+@pytest.mark.parametrize("model_class", [PopularityModel, ALSModel])
+def test_evaluation_lists_equal_the_served_lists(world, model_class):
+    dataset, features, test_events = world
+    model = model_class() if model_class is PopularityModel else ALSModel(factors=4, iterations=5)
+    model.fit(features)
+    test = build_test_set(features, test_events)
+    report = report_metrics(model, features, test, (3,), main_k=3, group_attributes=("group",), min_group_size=1)
+    bundle = Bundle(
+        learner_map=features.learner_map, resource_map=features.resource_map,
+        learner_factors=model.learner_factors_, resource_factors=model.resource_factors_,
+        exclusions=features.exclusions, interactions=features.interactions,
+        resources=dataset.resources[["resource_id", "title", "category"]],
+        learners=dataset.learners[["learner_id", "group", "age_band"]],
+        manifest={"version": "exclusion-test"},
+    )
+    served = ServedModel.from_bundle(bundle)
+    for i, learner_id in enumerate(test.learner_ids):
+        resource_idx, _ = served.recommend(learner_id, 3)
+        assert list(report.recommended[i][report.recommended[i] >= 0]) == list(resource_idx), learner_id
+    means = evaluate(model, features, test_events, (3,))
+    for name in ("precision_at_3", "recall_at_3", "ndcg_at_3", "map_at_3", "hit_rate_at_3", "mrr_at_3"):
+        assert report.summary[name] == pytest.approx(means[name])
+    assert report.summary["n_test_learners"] == means["n_test_learners"]
+
+
+def test_ties_resolve_by_resource_index_whatever_the_batch():
+    """A batch fetches for its longest exclusion row, serving for one learner's; tied scores
+    must not make the two lists differ."""
+    from recommender.index import ResourceIndex
+
+    vectors = np.array([[2], [3], [1], [1], [1], [1], [2], [1], [0], [1]], dtype=np.float32)
+    index = ResourceIndex(vectors)
+    queries = np.ones((3, 1), dtype=np.float32)
+    rows = [np.array([1]), np.array([0, 1, 2, 3, 4]), np.array([], dtype=np.int64)]
+    batch, _ = index.search(queries, 4, rows)
+    for i, row in enumerate(rows):
+        alone, _ = index.search(queries[i], 4, [row])
+        assert list(batch[i]) == list(alone[0])
+    assert list(batch[0]) == [0, 6, 2, 3]  # ties (score 1) in index order

@@ -1,0 +1,70 @@
+"""Reasons for recommended slots: most similar history item, continue, group popularity, new."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommender.errors import InvalidParameterError
+from recommender.explain import CONTINUE, GROUP_POPULAR, NEW, POPULAR, SIMILAR, Explainer
+
+# r0 and r1 point one way, r2 and r3 the other; r4 is a zero vector; r5 matches r0 exactly.
+VECTORS = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0, 0], [2, 0]], dtype=np.float32)
+TITLES = np.array(["A", "B", "C", "D", "E", "F"], dtype=object)
+# learner 0: r0 (2.0), r2 (1.0), r5 (0.5); learner 1 and 2: none; learner 3 (retiree): r1
+HISTORY = sp.csr_matrix(np.array([
+    [2.0, 0, 1.0, 0, 0, 0.5],
+    [0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0],
+    [0, 1.0, 0, 0, 0, 0],
+], dtype=np.float32))
+GROUPS = np.array([None, "retiree", None, "retiree"], dtype=object)
+
+
+def explainer(**options: int) -> Explainer:
+    return Explainer(VECTORS, HISTORY, TITLES, GROUPS, **options)
+
+
+def test_similar_history_item_and_continue() -> None:
+    reasons = explainer().explain(np.array([0]), np.array([[1, 3, 0, -1]]))
+    assert reasons.kind[0].tolist() == [SIMILAR, SIMILAR, CONTINUE, None]
+    # r1 is as close to r0 as to r5 (same direction): the higher confidence, r0, wins
+    assert reasons.because_resource_idx[0, :2].tolist() == [0, 2]
+    assert reasons.text[0, 0] == 'because you engaged with "A"'
+    assert reasons.text[0, 3] is None
+
+
+def test_a_continued_resource_points_to_another_history_item() -> None:
+    # r0 is in the history itself: the reason says "continue"; r5 is the next most similar
+    reasons = explainer().explain(np.array([0]), np.array([[0]]))
+    assert reasons.kind[0, 0] == CONTINUE
+    assert reasons.because_resource_idx[0, 0] == 5
+
+
+def test_cold_learners_get_popularity_reasons_that_say_so() -> None:
+    reasons = explainer().explain(np.array([1, 2]), np.array([[1, 4], [1, 4]]))
+    assert reasons.kind.tolist() == [[GROUP_POPULAR, NEW], [POPULAR, NEW]]
+    assert reasons.text[0, 0] == "popular with retiree learners (1 engaged)"
+    assert reasons.text[1, 0] == "popular on the platform (1 learner engaged)"
+    assert reasons.text[0, 1].startswith("new in the catalog")
+
+
+def test_history_cap_and_blocks_do_not_change_ties() -> None:
+    slots = np.array([[1, 3, 4], [1, 2, -1], [5, 0, 3], [0, 2, 3]])
+    learners = np.arange(4)
+    full = explainer().explain(learners, slots)
+    blocked = explainer(block_size=1).explain(learners, slots)
+    np.testing.assert_array_equal(full.because_resource_idx, blocked.because_resource_idx)
+    assert full.text.tolist() == blocked.text.tolist()
+    parts = [explainer().explain(learners[i:i + 1], slots[i:i + 1]).text for i in range(4)]
+    assert np.concatenate(parts).tolist() == full.text.tolist()
+    capped = explainer(max_history=1).explain(np.array([0]), np.array([[3]]))
+    assert capped.because_resource_idx[0, 0] == 0  # only r0, the top-confidence item, is used
+
+
+def test_bad_inputs_are_rejected() -> None:
+    with pytest.raises(InvalidParameterError):
+        explainer(max_history=0)
+    with pytest.raises(InvalidParameterError):
+        explainer().explain(np.array([0, 1]), np.array([[1, 2]]))

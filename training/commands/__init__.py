@@ -1,0 +1,1 @@
+"""The ``recommender`` command groups; :mod:`training.cli` wires them into one app."""

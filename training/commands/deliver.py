@@ -1,0 +1,66 @@
+"""``recommender deliver``: every learner's delivery list, with reasons, to one Parquet file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from recommender.errors import InvalidParameterError
+from training.commands.common import (
+    TRACKING_HELP,
+    WORKDIR_HELP,
+    err,
+    fails_cleanly,
+    out,
+    resolve_tracking,
+    settings_from,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("deliver")(deliver_command)
+
+
+def model_uri(reference: str) -> str:
+    """``NAME@ALIAS`` or ``NAME/VERSION`` (or a full ``models:/`` URI) -> a models:/ URI."""
+    if reference.startswith("models:/"):
+        return reference
+    if "@" in reference or "/" in reference:
+        return f"models:/{reference}"
+    raise InvalidParameterError("--model", reference, "NAME@ALIAS or NAME/VERSION")
+
+
+@fails_cleanly
+def deliver_command(
+    out_path: Annotated[Path, typer.Option("--out", help="Parquet file to write")],
+    model: Annotated[str | None, typer.Option(
+        "--model", help="Registered model: NAME@ALIAS or NAME/VERSION")] = None,
+    bundle: Annotated[Path | None, typer.Option(help="A bundle directory instead")] = None,
+    k: Annotated[int, typer.Option(min=1, help="Resources per learner")] = 10,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Learners per chunk")] = 10_000,
+    workdir: Annotated[Path | None, typer.Option(help=WORKDIR_HELP)] = None,
+    tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
+) -> None:
+    """Write learner_id, rank, resource_id, score, reason for every learner (streamed)."""
+    from recommender.bundle import load_bundle
+    from training.deliver import export_delivery_lists
+    from training.progress import RichProgress
+    from training.registry import load_registered_bundle
+    from training.tracking import use_registry
+
+    if (model is None) == (bundle is None):
+        raise typer.BadParameter("give exactly one of --model NAME@ALIAS or --bundle PATH")
+    settings = settings_from(workdir=workdir, tracking_uri=tracking_uri)
+    with err.status("loading the model"):
+        if bundle is not None:
+            loaded = load_bundle(bundle)
+        else:
+            use_registry(resolve_tracking(settings).uri)
+            loaded = load_registered_bundle(model_uri(model or ""))
+    with RichProgress(err) as progress:
+        stats = export_delivery_lists(loaded, out_path, k=k, chunk_size=chunk_size,
+                                      index_factory=settings.index_factory, progress=progress)
+    out.print(f"wrote {stats.rows} rows for {stats.learners} learners to {stats.path} "
+              f"({stats.rows_per_second:,.0f} rows/s, bundle {loaded.version})")

@@ -1,0 +1,98 @@
+"""The registered model's ``pyfunc`` flavour: learner ids in, delivery lists out.
+
+The bundle directory is the model's only artifact, so ``mlflow.pyfunc.load_model`` and
+``mlflow models serve`` (with ``--env-manager local`` in this project's environment, since the
+class imports this package) answer exactly as the library and the API do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.models.model import ModelInfo
+from mlflow.types import ColSpec, Schema
+
+from recommender.bundle import Bundle, load_bundle
+from recommender.errors import InvalidParameterError
+from recommender.index import ResourceIndex
+from training.lists import LIST_COLUMNS, top_k, long_format
+
+BUNDLE_ARTIFACT = "bundle"
+DEFAULT_K = 10
+SIGNATURE = ModelSignature(
+    inputs=Schema([ColSpec("string", "learner_id"), ColSpec("long", "k", required=False)]),
+    outputs=Schema([
+        ColSpec("string", "learner_id"), ColSpec("integer", "rank"),
+        ColSpec("string", "resource_id"), ColSpec("float", "score"),
+    ]),
+)
+# The runtime the class needs; listed rather than inferred (inference imports and times out).
+PIP_REQUIREMENTS = [
+    f"mlflow=={mlflow.__version__}", "numpy", "pandas", "scipy", "faiss-cpu", "pyarrow",
+    "scikit-learn", "lifelong-recommender",
+]
+
+
+class DeliveryListModel(mlflow.pyfunc.PythonModel):
+    """``predict(DataFrame[learner_id, k?]) -> DataFrame[learner_id, rank, resource_id, score]``.
+
+    Rows come back in input order, each learner's list best first; ``k`` may differ per row
+    (default 10 when the column is absent; when present, every row needs one: the signature
+    types it as a long); an unknown learner id raises :class:`~recommender.errors.UnknownIdError`.
+    """
+
+    def load_context(self, context: Any) -> None:
+        config = getattr(context, "model_config", None) or {}
+        self.bundle = load_bundle(context.artifacts[BUNDLE_ARTIFACT])
+        self.index = ResourceIndex(self.bundle.resource_factors,
+                                   str(config.get("index_factory", "Flat")))
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        return predict_lists(self.bundle, self.index, pd.DataFrame(model_input))
+
+
+def predict_lists(bundle: Bundle, index: ResourceIndex, model_input: pd.DataFrame) -> pd.DataFrame:
+    """Delivery lists for the learner ids (and optional per-row ``k``) in ``model_input``."""
+    if "learner_id" not in model_input.columns:
+        raise InvalidParameterError("model_input", list(model_input.columns),
+                                    "a DataFrame with a learner_id column")
+    learner_idx = bundle.learner_map.indices_of(model_input["learner_id"].astype(str))
+    if "k" in model_input.columns:
+        k = model_input["k"].fillna(DEFAULT_K).to_numpy(dtype=np.int64)
+    else:
+        k = np.full(len(learner_idx), DEFAULT_K, dtype=np.int64)
+    if len(k) and k.min() < 1:
+        raise InvalidParameterError("k", int(k.min()), "an integer >= 1")
+    parts = []
+    for value in np.unique(k):
+        rows = np.flatnonzero(k == value)
+        resource_idx, scores = top_k(bundle, index, learner_idx[rows], int(value))
+        columns = long_format(bundle, learner_idx[rows], resource_idx, scores)
+        order = rows[columns.pop("_slot")[:, 0]]
+        parts.append(pd.DataFrame(columns).assign(_order=order))
+    if not parts:
+        return pd.DataFrame(columns=LIST_COLUMNS)
+    frame = pd.concat(parts, ignore_index=True).sort_values(["_order", "rank"], kind="stable")
+    return frame[LIST_COLUMNS].reset_index(drop=True)
+
+
+def log_pyfunc(bundle: Bundle, bundle_dir: Path, index_factory: str = "Flat") -> ModelInfo:
+    """Log the pyfunc model (with the bundle directory as its artifact) to the active run."""
+    example = pd.DataFrame({"learner_id": bundle.learner_map.ids[:2].astype(str),
+                            "k": np.full(min(2, len(bundle.learner_map)), 3, dtype=np.int64)})
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
+        artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
+        signature=SIGNATURE,
+        input_example=example,
+        pip_requirements=PIP_REQUIREMENTS,
+        model_config={"index_factory": index_factory},
+    )

@@ -1,0 +1,127 @@
+"""Hold-out validation of a training run: the split, its fingerprint, metrics and group gaps.
+
+Metrics come from :mod:`recommender.evaluation` (each defined once there); this module only
+keeps the per-learner values so they can be broken down by learner group, and names the split
+by a fingerprint so two runs are compared only when they were judged on the same events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from recommender.evaluation.beyond_accuracy import catalog_coverage
+from recommender.evaluation.evaluate import build_test_set, recommend_for_test
+from recommender.evaluation.groups import group_report
+from recommender.evaluation.metrics import metrics_at_k
+from recommender.evaluation.splits import Split, leave_last_fraction, leave_last_n, temporal_split
+from recommender.features import FeatureSet
+from recommender.models.base import EmbeddingModel
+from training.config import LeaveLastFraction, LeaveLastN, Temporal, ValidationBase
+from training.progress import NO_PROGRESS, Progress
+
+CHUNK = 10_000
+
+
+def make_split(events: pd.DataFrame, validation: ValidationBase) -> Split:
+    """The hold-out the config asks for."""
+    if isinstance(validation, LeaveLastFraction):
+        return leave_last_fraction(events, validation.fraction, validation.min_events)
+    if isinstance(validation, LeaveLastN):
+        return leave_last_n(events, validation.n, validation.min_train_events)
+    if isinstance(validation, Temporal):
+        return temporal_split(events, validation.cut, validation.horizon_end)
+    raise TypeError(f"unhandled split {type(validation).__name__}")
+
+
+def split_fingerprint(content_hash: str, validation: ValidationBase) -> str:
+    """Same data content and same split parameters -> same fingerprint (runs comparable)."""
+    identity = {"data": content_hash, "split": validation.split_params()}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Mean metrics (``ndcg_at_10``, ...), the group breakdown and the gap per attribute."""
+
+    metrics: dict[str, float]
+    breakdown: pd.DataFrame
+    gaps: pd.DataFrame
+
+
+def evaluate_holdout(
+    model: EmbeddingModel,
+    train: FeatureSet,
+    test_events: pd.DataFrame,
+    validation: ValidationBase,
+    progress: Progress = NO_PROGRESS,
+) -> ValidationResult:
+    """Score ``model`` on ``test_events`` with serving's exclusions; break results down by group.
+
+    The means equal :func:`recommender.evaluation.evaluate.evaluate`'s: same relevance matrix,
+    same candidates, same metric functions, over learners with a relevant test resource.
+    """
+    test = build_test_set(train, test_events)
+    metrics: dict[str, float] = {"n_test_learners": float(len(test.learner_idx))}
+    if len(test.learner_idx) == 0:
+        empty = pd.DataFrame()
+        return ValidationResult(metrics=metrics, breakdown=empty, gaps=empty)
+    k_values = sorted(set(validation.k))
+    with progress.task("evaluating on the hold-out", total=len(test.learner_idx)) as advance:
+        recommended = recommend_for_test(
+            model, train, test, max(k_values), chunk_size=CHUNK, on_progress=advance
+        )
+    per_learner = dict(metrics_at_k(recommended, test.relevant, k_values))
+    metrics.update({name: float(np.nanmean(values)) for name, values in per_learner.items()})
+    for k in k_values:
+        metrics[f"coverage_at_{k}"] = catalog_coverage(recommended, len(train.resource_map), k)
+    breakdown, gaps = _groups(per_learner, train, test.learner_idx, validation)
+    return ValidationResult(metrics=metrics, breakdown=breakdown, gaps=gaps)
+
+
+def _groups(
+    per_learner: dict[str, np.ndarray], train: FeatureSet, learner_idx: np.ndarray,
+    validation: ValidationBase,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    attributes = [a for a in validation.group_attributes if a in train.learners.columns]
+    if not attributes:
+        return pd.DataFrame(), pd.DataFrame()
+    learners = train.learners.iloc[learner_idx].reset_index(drop=True)
+    return group_report(per_learner, learners, attributes, min_size=validation.min_group_size)
+
+
+_UNSAFE = re.compile(r"[^\w.\- /:]")
+
+
+def metric_key(*parts: object) -> str:
+    """An MLflow-safe metric name: ``ndcg_at_10.age_band.65plus``."""
+    text = ".".join(str(p).replace("+", "plus") for p in parts)
+    return _UNSAFE.sub("_", text)
+
+
+def group_metrics(
+    result: ValidationResult, metric_names: Sequence[str]
+) -> dict[str, float]:
+    """``<metric>.<attribute>.<value>`` means and ``<metric>.gap.<attribute>`` gaps, for the
+    chosen metrics (too-small groups are logged too; the CSV says which they are)."""
+    out: dict[str, float] = {}
+    if result.breakdown.empty:
+        return out
+    wanted = set(metric_names)
+    rows = result.breakdown[result.breakdown["metric"].isin(wanted)]
+    for attribute, value, metric, mean in zip(
+        rows["attribute"], rows["value"], rows["metric"], rows["mean"], strict=True
+    ):
+        if np.isfinite(mean):
+            out[metric_key(metric, attribute, value)] = float(mean)
+    gaps = result.gaps[result.gaps["metric"].isin(wanted)]
+    for attribute, metric, gap in zip(gaps["attribute"], gaps["metric"], gaps["gap"], strict=True):
+        if np.isfinite(gap):
+            out[metric_key(metric, "gap", attribute)] = float(gap)
+    return out
