@@ -4,6 +4,12 @@ Everything serving needs and nothing it must rebuild: the id maps, learner and r
 (their inner product is the score), which resources each learner is done with, and the catalog
 fields the API shows. Not a pickle: loading checks the format version, every file's sha256 and
 every shape, and refuses what it does not understand.
+
+Format 2 adds the fitted model and its cold start (``state.json`` + ``state.npz``: JSON params
+and named arrays, see :mod:`recommender.models.state`) so serving can fold in new events, embed
+new resources from their content and place new learners from their profile without retraining,
+and the region adjacency table (``regions.parquet``) for the place filter. Format 1 bundles
+(vectors only) still load, without those powers.
 """
 
 from __future__ import annotations
@@ -22,13 +28,31 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender.errors import BundleError
-from recommender.features import IdMap
+from recommender.errors import BundleError, RecommenderError
+from recommender.features import FeatureSet, IdMap, InteractionWeights
+from recommender.models import ColdStart, EmbeddingModel
+from recommender.models.state import FACTOR_ARRAYS, model_state, restore_model
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 _FILES = (
     "learners.parquet", "resources.parquet", "vectors.npz", "exclusions.npz", "interactions.npz",
+)
+STATE_FILES = ("state.json", "state.npz")
+REGIONS_FILE = "regions.parquet"
+STATE_FORMAT = 1  # version of the state.json layout inside a format-2 bundle
+
+# Learner profile fields a bundle carries (reasons, filters, cold start).
+PROFILE_COLUMNS = (
+    "learner_id", "group", "age_band", "region", "urban_rural", "education_level", "languages",
+    "accessibility_needs", "interests", "credit_hours_required",
+)
+# Catalog fields a bundle carries (titles, filters, reasons).
+CATALOG_COLUMNS = (
+    "resource_id", "title", "language", "category", "tags", "provider", "provider_type", "mode",
+    "region", "duration_minutes", "credit_hours", "level", "accessibility", "available_from",
+    "available_until",
 )
 
 
@@ -50,6 +74,14 @@ class Bundle:
     resources: pd.DataFrame
     learners: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
+    model: EmbeddingModel | None = None
+    cold_start: ColdStart | None = None
+    regions: pd.DataFrame | None = None
+
+    @property
+    def can_cold_start(self) -> bool:
+        """Does the bundle carry the fitted model (fold-in, new resources, new learners)?"""
+        return self.model is not None and self.cold_start is not None
 
     @property
     def version(self) -> str:
@@ -67,7 +99,8 @@ class Bundle:
         for name, (rows, cols) in expected.items():
             shape = getattr(self, name).shape
             if shape[0] != rows or (cols is not None and shape[1] != cols):
-                raise BundleError(f"bundle part {name} has shape {shape}, expected ({rows}, {cols})")
+                raise BundleError(
+                    f"bundle part {name} has shape {shape}, expected ({rows}, {cols})")
         if self.learner_factors.shape[1] != self.resource_factors.shape[1]:
             raise BundleError(
                 "learner and resource vectors differ in dimension: "
@@ -79,6 +112,32 @@ class Bundle:
         learner_ids = self.learners["learner_id"].astype(str).to_numpy()
         if not np.array_equal(learner_ids, self.learner_map.ids.astype(str)):
             raise BundleError("bundle learner rows are not in learner index order")
+        if (self.model is None) != (self.cold_start is None):
+            raise BundleError("a bundle carries both the model and its cold start, or neither")
+        if self.model is not None:
+            self._check_model()
+
+    def _check_model(self) -> None:
+        """The model's vectors are the bundle's, and its cold start embeds a catalog row in the
+        same space (a mismatched state fails here, not on the first request)."""
+        model, cold_start = self.model, self.cold_start
+        for name, mine in (("learner_factors", self.learner_factors),
+                           ("resource_factors", self.resource_factors)):
+            theirs = getattr(model, f"{name}_")
+            if theirs is not mine and (theirs.shape != mine.shape or not np.array_equal(
+                    theirs, mine)):
+                raise BundleError(f"the bundled model's {name} differ from the bundle's")
+        if cold_start.model is not model:
+            raise BundleError("the bundled cold start belongs to another model")
+        try:
+            probe = cold_start.resource_vectors(self.resources.iloc[:1]).vectors
+        except (RecommenderError, KeyError, ValueError, TypeError, IndexError) as exc:
+            raise BundleError(f"the bundled cold start cannot embed a resource: {exc}") from exc
+        if probe.shape[1] != self.resource_factors.shape[1]:
+            raise BundleError(
+                f"the bundled cold start embeds resources in {probe.shape[1]} dimensions, "
+                f"the bundle's vectors have {self.resource_factors.shape[1]}"
+            )
 
 
 def _sha256(path: Path) -> str:
@@ -101,6 +160,31 @@ def _write_parts(bundle: Bundle, directory: Path) -> None:
     sp.save_npz(
         directory / "interactions.npz", sp.csr_matrix(bundle.interactions, dtype=np.float32)
     )
+    if bundle.regions is not None:
+        bundle.regions.to_parquet(directory / REGIONS_FILE, index=False)
+    if bundle.model is not None:
+        _write_state(bundle, directory)
+
+
+def _write_state(bundle: Bundle, directory: Path) -> None:
+    """Model and cold-start state; the model's own vectors are the bundle's, stored once."""
+    params, arrays = model_state(bundle.model)
+    for name in FACTOR_ARRAYS:
+        arrays.pop(name, None)
+    cold_params, cold_arrays = bundle.cold_start.state()
+    named = {**{f"model.{k}": v for k, v in arrays.items()},
+             **{f"cold_start.{k}": v for k, v in cold_arrays.items()}}
+    for name, value in named.items():
+        if not isinstance(value, np.ndarray) or value.dtype == object:
+            raise BundleError(f"model state array {name} is not a plain numeric array")
+    state = {"state_format": STATE_FORMAT, "model": params, "cold_start": cold_params}
+    (directory / "state.json").write_text(json.dumps(state, ensure_ascii=False))
+    np.savez(directory / "state.npz", **named)
+
+
+def _present(directory: Path) -> list[str]:
+    optional = (*STATE_FILES, REGIONS_FILE)
+    return [*_FILES, *(name for name in optional if (directory / name).is_file())]
 
 
 def save_bundle(bundle: Bundle, path: str | os.PathLike[str]) -> Path:
@@ -122,7 +206,8 @@ def save_bundle(bundle: Bundle, path: str | os.PathLike[str]) -> Path:
             n_learners=len(bundle.learner_map),
             n_resources=len(bundle.resource_map),
             dim=int(bundle.resource_factors.shape[1]),
-            files={name: _sha256(staging / name) for name in _FILES},
+            model_state=bundle.model is not None,
+            files={name: _sha256(staging / name) for name in _present(staging)},
         )
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
         bundle.manifest = manifest
@@ -149,9 +234,10 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError) as exc:
         raise BundleError(f"bundle manifest {manifest_path} is not readable JSON: {exc}") from exc
     version = manifest.get("format_version") if isinstance(manifest, dict) else None
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise BundleError(
-            f"bundle {path} has format_version {version!r}; this code reads {FORMAT_VERSION}"
+            f"bundle {path} has format_version {version!r}; this code reads "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
     return manifest
 
@@ -161,7 +247,13 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     path = Path(path)
     manifest = read_manifest(path)
     files = manifest.get("files", {})
-    for name in _FILES:
+    if not isinstance(files, dict):
+        raise BundleError(f"bundle {path}: the manifest's files entry is not a mapping")
+    wanted = list(_FILES)
+    if manifest.get("model_state"):
+        wanted += STATE_FILES
+    wanted += [name for name in files if name not in wanted]
+    for name in wanted:
         part = path / name
         if not part.is_file():
             raise BundleError(f"bundle {path} is incomplete: {name} is missing")
@@ -175,6 +267,7 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
             resource_factors = np.ascontiguousarray(vectors["resource_factors"], dtype=np.float32)
         exclusions = sp.load_npz(path / "exclusions.npz").tocsr()
         interactions = sp.load_npz(path / "interactions.npz").tocsr()
+        regions = pd.read_parquet(path / REGIONS_FILE) if REGIONS_FILE in files else None
     except (OSError, KeyError, ValueError) as exc:
         raise BundleError(f"bundle {path} cannot be read: {exc}") from exc
     bundle = Bundle(
@@ -187,6 +280,76 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         resources=resources,
         learners=learners,
         manifest=manifest,
+        regions=regions,
+    )
+    if manifest.get("model_state"):
+        bundle.model, bundle.cold_start = _read_state(path, bundle)
+    bundle.check()
+    return bundle
+
+
+def _read_state(path: Path, bundle: Bundle) -> tuple[EmbeddingModel, ColdStart]:
+    """Rebuild the model around the bundle's vectors, and its cold start."""
+    try:
+        state = json.loads((path / "state.json").read_text())
+        with np.load(path / "state.npz", allow_pickle=False) as stored:
+            named = {name: stored[name] for name in stored.files}
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"bundle {path}: model state cannot be read: {exc}") from exc
+    if not isinstance(state, dict) or state.get("state_format") != STATE_FORMAT:
+        found = state.get("state_format") if isinstance(state, dict) else None
+        raise BundleError(
+            f"bundle {path}: model state has state_format {found!r}; this code reads "
+            f"{STATE_FORMAT}"
+        )
+    model_arrays = {k[6:]: v for k, v in named.items() if k.startswith("model.")}
+    model_arrays.update(learner_factors_=bundle.learner_factors,
+                        resource_factors_=bundle.resource_factors)
+    cold_arrays = {k[11:]: v for k, v in named.items() if k.startswith("cold_start.")}
+    try:
+        model = restore_model(state["model"], model_arrays)
+        cold_start = ColdStart.from_state(
+            state["cold_start"], cold_arrays, model=model, learner_map=bundle.learner_map,
+            resource_map=bundle.resource_map, interactions=bundle.interactions,
+            learners=bundle.learners,
+        )
+    except BundleError:
+        raise
+    except (RecommenderError, KeyError, TypeError, ValueError, IndexError) as exc:
+        raise BundleError(f"bundle {path}: model state does not rebuild: {exc!r}") from exc
+    return model, cold_start
+
+
+def build_bundle(
+    model: EmbeddingModel,
+    cold_start: ColdStart | None,
+    features: FeatureSet,
+    manifest: dict[str, Any],
+    *,
+    regions: pd.DataFrame | None = None,
+    weights: InteractionWeights | None = None,
+) -> Bundle:
+    """The served artifact of a fitted ``model``: vectors, id maps, exclusions, history,
+    catalog, profiles, the model's state and its cold start (fitted here on ``features`` with
+    ``weights``, the interaction weights the features were built with, when not given)."""
+    if cold_start is None:
+        cold_start = ColdStart(model, weights=weights).fit(features)
+    elif cold_start.model is not model:
+        raise BundleError("the cold start given to build_bundle was fitted for another model")
+    resources, learners = features.resources, features.learners
+    bundle = Bundle(
+        learner_map=features.learner_map,
+        resource_map=features.resource_map,
+        learner_factors=model.learner_factors_,
+        resource_factors=model.resource_factors_,
+        exclusions=features.exclusions,
+        interactions=features.interactions,
+        resources=resources[[c for c in CATALOG_COLUMNS if c in resources]].reset_index(drop=True),
+        learners=learners[[c for c in PROFILE_COLUMNS if c in learners]].reset_index(drop=True),
+        manifest=dict(manifest),
+        model=model,
+        cold_start=cold_start,
+        regions=None if regions is None else regions.reset_index(drop=True),
     )
     bundle.check()
     return bundle

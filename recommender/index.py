@@ -3,7 +3,9 @@
 One implementation of "score every resource by inner product, drop the excluded ones, keep the
 best k", so an offline metric sees exactly the candidate lists the API would return. The index
 type is a FAISS factory string ("Flat" exact; "HNSW32,Flat" approximate), which is the seam for
-scaling out (e.g. "IVF4096,Flat") without code changes.
+scaling out (e.g. "IVF4096,Flat") without code changes, or "NormPrunedFlat": exact search that
+skips resources whose vector norm cannot win (:mod:`recommender.norm_index`), the fast choice
+for matrix-factorisation vectors, whose norms are too unequal for HNSW's recall.
 """
 
 from __future__ import annotations
@@ -15,6 +17,24 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.errors import InvalidParameterError
+from recommender.norm_index import NormPrunedFlat
+
+# Not a FAISS factory string: exact search pruned by vector norms (recommender.norm_index).
+NORM_PRUNED = "NormPrunedFlat"
+
+
+def _norm_pruned_params(params: str) -> dict[str, float]:
+    """``"head_share=0.1"`` -> keyword arguments of :class:`NormPrunedFlat`."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in params.split(","))):
+        name, _, value = part.partition("=")
+        if name != "head_share":
+            raise InvalidParameterError("params", params, "head_share=<share> for NormPrunedFlat")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise InvalidParameterError("params", params, "head_share=<a number>") from None
+    return out
 
 ExclusionRows = sp.csr_matrix | Sequence[np.ndarray] | None
 
@@ -35,18 +55,36 @@ def _exclusion_rows(exclude: ExclusionRows, n_queries: int) -> list[np.ndarray]:
 class ResourceIndex:
     """A FAISS inner-product index over resource vectors (row i is resource_idx i)."""
 
-    def __init__(self, resource_vectors: np.ndarray, factory: str = "Flat") -> None:
+    def __init__(
+        self, resource_vectors: np.ndarray, factory: str = "Flat", params: str = ""
+    ) -> None:
+        """``params`` are FAISS search parameters for the factory's index, e.g.
+        ``"efSearch=64"`` for HNSW or ``"nprobe=16"`` for IVF (the recall/speed knob)."""
         vectors = _as_float32(resource_vectors)
         if vectors.ndim != 2:
             raise InvalidParameterError("resource_vectors", vectors.shape, "a 2-D array")
         self.factory = factory
+        self.params = params
         self.dim = int(vectors.shape[1])
         self.n_resources = int(vectors.shape[0])
-        self._index = faiss.index_factory(self.dim, factory, faiss.METRIC_INNER_PRODUCT)
+        self._exact = None
+        if factory == NORM_PRUNED:  # exact, see recommender.norm_index
+            self._index = NormPrunedFlat(vectors, **_norm_pruned_params(params))
+            return
+        try:
+            self._index = faiss.index_factory(self.dim, factory, faiss.METRIC_INNER_PRODUCT)
+        except RuntimeError:
+            raise InvalidParameterError(
+                "factory", factory, "a FAISS index factory string") from None
         if not self._index.is_trained:
             self._index.train(vectors)
         self._index.add(vectors)
-        self._exact = None
+        if params:
+            try:
+                faiss.ParameterSpace().set_index_parameters(self._index, params)
+            except RuntimeError:
+                raise InvalidParameterError(
+                    "params", params, f"FAISS search parameters of a {factory} index") from None
         if factory != "Flat":
             self._exact = faiss.IndexFlatIP(self.dim)
             self._exact.add(vectors)

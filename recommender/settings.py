@@ -4,9 +4,12 @@ explicit arguments and never reads the environment."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Keys = Annotated[tuple[SecretStr, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -21,10 +24,40 @@ class Settings(BaseSettings):
     )
     experiment_name: str = "lifelong-recommender"
     index_factory: str = Field("Flat", description="FAISS index factory string")
+    index_params: str = Field(
+        "", description="FAISS search parameters, e.g. efSearch=64 for an HNSW index")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     default_k: int = Field(10, ge=1, le=1000)
     max_k: int = Field(200, ge=1)
+
+    # --- serving ----------------------------------------------------------------------------
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL of the serving database (events, learners, "
+        "resources); default: SQLite under workdir. postgresql+psycopg://... for PostgreSQL"
+    )
+    api_keys: Keys = Field((), description="Comma-separated keys the platform may call with")
+    admin_keys: Keys = Field((), description="Comma-separated keys for /v1/admin endpoints")
+    workers: int = Field(2, ge=1, le=64, description="uvicorn worker processes")
+    registered_model: str | None = Field(
+        None, description="Registered MLflow model to serve (with model_alias), instead of "
+        "bundle_path; /v1/admin/reload loads the version the alias points at"
+    )
+    model_alias: str = Field("production", description="Alias of the registered model to serve")
+    log_level: str = Field("info", description="uvicorn and application log level")
+
+    @field_validator("api_keys", "admin_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """``"a,b"`` (environment) or a sequence; blanks dropped."""
+        if isinstance(value, str):
+            return tuple(key.strip() for key in value.split(",") if key.strip())
+        return value
+
+    def resolved_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.workdir / 'serving.db').resolve()}"
 
     def resolved_tracking_uri(self) -> str:
         if self.tracking_uri:

@@ -19,7 +19,7 @@ def test_round_trip(tiny_bundle, tmp_path):
     assert loaded.learner_map == tiny_bundle.learner_map
     assert (loaded.exclusions != tiny_bundle.exclusions).nnz == 0
     assert loaded.version == "als-test"
-    assert loaded.manifest["format_version"] == 1
+    assert loaded.manifest["format_version"] == 2
     assert list(loaded.resources["title"]) == list(tiny_bundle.resources["title"])
 
 

@@ -102,6 +102,18 @@ class OneHotFields:
             return np.zeros((len(frame), 0), dtype=np.float32)
         return np.hstack(blocks)
 
+    def state(self) -> dict:
+        """The fitted vocabularies, as JSON."""
+        return {"weights": self.weights, "list_fields": list(self.list_fields),
+                "categories": self.categories_}
+
+    @classmethod
+    def from_state(cls, params: dict) -> OneHotFields:
+        fields = cls(params["weights"], params["list_fields"])
+        fields.categories_ = {name: list(values) for name, values in params["categories"].items()}
+        fields.dim_ = sum(len(c) for c in fields.categories_.values())
+        return fields
+
 
 def _check_weights(name: str, weights: Mapping[str, float]) -> dict[str, float]:
     if not isinstance(weights, Mapping):
@@ -158,6 +170,23 @@ class ContentEncoder(BaseEstimator):
         text = self.text_encoder_.transform(resource_texts(resources))
         fields = self.fields_.transform(resources)
         return normalize(np.hstack([self.text_weight * text, fields])).astype(np.float32)
+
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Params, field vocabularies and the text encoder's state (arrays under ``text.``)."""
+        self._check_fitted()
+        text_params, text_arrays = self.text_encoder_.state()
+        params = {"params": self.get_params(), "fields": self.fields_.state(), "text": text_params}
+        return params, {f"text.{name}": value for name, value in text_arrays.items()}
+
+    @classmethod
+    def from_state(cls, params: dict, arrays: dict[str, np.ndarray]) -> Self:
+        encoder = cls(**params["params"])
+        text_arrays = {name[5:]: value for name, value in arrays.items() if name[:5] == "text."}
+        encoder.text_encoder_ = TextEncoder.from_state(params["text"], text_arrays)
+        encoder.fields_ = OneHotFields.from_state(params["fields"])
+        encoder.text_slice_ = slice(0, encoder.text_encoder_.dim_)
+        encoder.dim_ = encoder.text_encoder_.dim_ + encoder.fields_.dim_
+        return encoder
 
     def embed_text(self, texts: Sequence[str | None]) -> np.ndarray:
         """Free text placed in content space: the text part only, L2-normalised."""

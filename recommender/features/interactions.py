@@ -49,6 +49,27 @@ def _pair_codes(
     )
 
 
+def event_weight_values(
+    events: pd.DataFrame, weights: InteractionWeights | None = None, *,
+    now: pd.Timestamp | None = None,
+) -> np.ndarray:
+    """Each event's signed weight (type weight, times its value where configured, decayed by
+    age): what is summed per pair before clipping and log-scaling."""
+    weights = weights or InteractionWeights()
+    event_type = events["event_type"].to_numpy(dtype=object)
+    weight = pd.Series(event_type).map(weights.event_weights).fillna(0.0).to_numpy(np.float64)
+    if weights.use_value_for:
+        values = events["value"].to_numpy(dtype=np.float64, na_value=np.nan)
+        scaled = np.isin(event_type, weights.use_value_for) & np.isfinite(values) & (values > 0)
+        weight = np.where(scaled, weight * values, weight)
+    if weights.half_life_days:
+        stamps = events["timestamp"]
+        reference = now if now is not None else stamps.max()
+        age_days = (reference - stamps).dt.total_seconds().to_numpy() / 86400.0
+        weight = weight * np.power(0.5, np.clip(age_days, 0.0, None) / weights.half_life_days)
+    return weight
+
+
 def build_interaction_matrix(
     events: pd.DataFrame,
     learners: IdMap,
@@ -63,17 +84,7 @@ def build_interaction_matrix(
     if events.empty:
         return sp.csr_matrix(shape, dtype=np.float32)
     learner_idx, resource_idx = _pair_codes(events, learners, resources)
-    event_type = events["event_type"].to_numpy(dtype=object)
-    weight = pd.Series(event_type).map(weights.event_weights).fillna(0.0).to_numpy(np.float64)
-    if weights.use_value_for:
-        values = events["value"].to_numpy(dtype=np.float64, na_value=np.nan)
-        scaled = np.isin(event_type, weights.use_value_for) & np.isfinite(values) & (values > 0)
-        weight = np.where(scaled, weight * values, weight)
-    if weights.half_life_days:
-        stamps = events["timestamp"]
-        reference = now if now is not None else stamps.max()
-        age_days = (reference - stamps).dt.total_seconds().to_numpy() / 86400.0
-        weight = weight * np.power(0.5, np.clip(age_days, 0.0, None) / weights.half_life_days)
+    weight = event_weight_values(events, weights, now=now)
     summed = sp.coo_matrix((weight, (learner_idx, resource_idx)), shape=shape).tocsr()
     summed.sum_duplicates()
     summed.data = np.where(summed.data > 0, summed.data, 0.0)

@@ -87,6 +87,39 @@ class ProfileEncoder(BaseEstimator):
         text = self.text_encoder_.transform(_column(frame, "interests").tolist())
         return normalize(np.hstack([fields, self.text_weight * text])).astype(np.float32)
 
+    def state(self, shared_text: bool = False) -> tuple[dict, dict[str, np.ndarray]]:
+        """Params and field vocabularies; the text encoder's state too unless ``shared_text``
+        (it is the catalog's, stored once by its owner and handed back to ``from_state``)."""
+        if not hasattr(self, "fields_"):
+            raise NotFittedError(self)
+        params = {
+            "params": {"field_weights": self.field_weights, "text_weight": self.text_weight},
+            "fields": self.fields_.state(),
+            "text": None,
+        }
+        if shared_text:
+            return params, {}
+        text_params, text_arrays = self.text_encoder_.state()
+        params["text"] = text_params
+        return params, {f"text.{name}": value for name, value in text_arrays.items()}
+
+    @classmethod
+    def from_state(
+        cls, params: dict, arrays: dict[str, np.ndarray], text_encoder: TextEncoder | None = None
+    ) -> Self:
+        """Rebuild; ``text_encoder`` is the shared catalog encoder when the state has none."""
+        if params["text"] is not None:
+            text_arrays = {name[5:]: value for name, value in arrays.items() if name[:5] == "text."}
+            text_encoder = TextEncoder.from_state(params["text"], text_arrays)
+        if text_encoder is None:
+            raise InvalidParameterError("text_encoder", None, "the shared catalog text encoder")
+        encoder = cls(text_encoder=text_encoder, **params["params"])
+        encoder.text_encoder_ = text_encoder
+        encoder.fields_ = OneHotFields.from_state(params["fields"])
+        encoder.text_slice_ = slice(encoder.fields_.dim_, encoder.fields_.dim_ + text_encoder.dim_)
+        encoder.dim_ = encoder.fields_.dim_ + text_encoder.dim_
+        return encoder
+
     def interest_vectors(
         self, learners: pd.DataFrame | pd.Series | Mapping[str, object]
     ) -> np.ndarray:

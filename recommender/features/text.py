@@ -152,3 +152,32 @@ class TextEncoder(BaseEstimator):
 
     def fit_transform(self, texts: Sequence[str | None]) -> np.ndarray:
         return self.fit(texts).transform(texts)
+
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The fitted vocabulary (terms in column order), IDF weights and SVD projection, so a
+        bundle can embed new text at serve time without a pickle."""
+        if not hasattr(self, "svd_"):
+            raise NotFittedError(self)
+        vocabulary = self.vectorizer_.vocabulary_
+        terms = [""] * len(vocabulary)
+        for term, column in vocabulary.items():
+            terms[column] = term
+        params = {**self.get_params(), "ngram_range": list(self.ngram_range)}
+        return {"params": params, "terms": terms, "dim": self.dim_}, {
+            "idf": np.asarray(self.vectorizer_.idf_), "components": self.svd_.components_,
+        }
+
+    @classmethod
+    def from_state(cls, params: dict, arrays: dict[str, np.ndarray]) -> Self:
+        encoder = cls(**{**params["params"], "ngram_range": tuple(params["params"]["ngram_range"])})
+        vectorizer = encoder._vectorizer()
+        vectorizer.vocabulary_ = {term: column for column, term in enumerate(params["terms"])}
+        vectorizer.idf_ = arrays["idf"]
+        components = arrays["components"]
+        svd = TruncatedSVD(n_components=int(params["dim"]), random_state=encoder.random_state)
+        svd.components_ = components
+        svd.n_features_in_ = int(components.shape[1])
+        encoder.vectorizer_ = vectorizer
+        encoder.svd_ = svd
+        encoder.dim_ = int(params["dim"])
+        return encoder

@@ -8,6 +8,9 @@ from recommender.models.content import ContentModel
 from recommender.models.ease import EASEModel
 from recommender.models.hybrid import HybridModel, choose_hybrid_weights
 from recommender.models.popularity import GroupPopularityModel, PopularityModel
+from recommender.models.recency import RecentPopularityModel, choose_window_days
+from recommender.models.schedule import TimeAwareModel, cohort_position, recommend_available
+from recommender.models.sequence import CoAccessModel, SequenceModel
 
 MODELS: dict[str, type[EmbeddingModel]] = {
     "popularity": PopularityModel,
@@ -17,11 +20,16 @@ MODELS: dict[str, type[EmbeddingModel]] = {
     "ease": EASEModel,
     "content": ContentModel,
     "hybrid": HybridModel,
+    "recent_popularity": RecentPopularityModel,
+    "sequence": SequenceModel,
+    "co_occurrence": CoAccessModel,
+    "time_aware": TimeAwareModel,
 }
 
 __all__ = [
     "ALSModel",
     "BPRModel",
+    "CoAccessModel",
     "ColdStart",
     "ContentModel",
     "EASEModel",
@@ -31,7 +39,13 @@ __all__ = [
     "LearnerVector",
     "MODELS",
     "PopularityModel",
+    "RecentPopularityModel",
     "ResourceVectors",
+    "SequenceModel",
+    "TimeAwareModel",
     "add_resources",
     "choose_hybrid_weights",
+    "choose_window_days",
+    "cohort_position",
+    "recommend_available",
 ]

@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from recommender.features import FeatureSet
 from recommender.models.base import EmbeddingModel, history_row
+from recommender.models.state import Arrays, Params, State
 
 
 class ALSModel(EmbeddingModel):
@@ -70,3 +71,26 @@ class ALSModel(EmbeddingModel):
             return np.zeros(self.resource_factors_.shape[1], dtype=np.float32)
         with threadpool_limits(1, "blas"):
             return np.asarray(self.als_.recalculate_user(0, row), dtype=np.float32)
+
+    def state(self) -> State:
+        """Hyper-parameters and both factor matrices: all a fold-in needs (the solver is rebuilt
+        around the resource factors)."""
+        self._check_fitted()
+        return {"params": self.get_params()}, {
+            "learner_factors_": self.learner_factors_, "resource_factors_": self.resource_factors_,
+        }
+
+    @classmethod
+    def from_state(cls, params: Params, arrays: Arrays) -> ALSModel:
+        model = cls(**params["params"])
+        model.learner_factors_ = arrays["learner_factors_"]
+        model.resource_factors_ = arrays["resource_factors_"]
+        solver = AlternatingLeastSquares(
+            factors=model.resource_factors_.shape[1], regularization=model.regularization,
+            alpha=model.alpha, iterations=model.iterations, random_state=model.random_state,
+            num_threads=model.num_threads,
+        )
+        solver.item_factors = np.ascontiguousarray(model.resource_factors_, dtype=np.float32)
+        solver.user_factors = model.learner_factors_
+        model.als_ = solver  # its recalculate_user is the fold-in
+        return model

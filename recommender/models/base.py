@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator
 from recommender.errors import InvalidParameterError, NotFittedError
 from recommender.features import FeatureSet
 from recommender.index import ResourceIndex
+from recommender.models.state import Arrays, Params, State, jsonable
 
 
 class EmbeddingModel(BaseEstimator):
@@ -26,6 +27,9 @@ class EmbeddingModel(BaseEstimator):
 
     learner_factors_: np.ndarray
     resource_factors_: np.ndarray
+    # Fitted attributes that :meth:`state` leaves out (rebuilt by ``from_state`` or not needed
+    # to serve, e.g. the library's own solver object).
+    _state_skip: tuple[str, ...] = ()
 
     @abstractmethod
     def fit(self, features: FeatureSet) -> Self:
@@ -80,6 +84,38 @@ class EmbeddingModel(BaseEstimator):
         event each was last used, for recency-aware models. Models override this; see
         :mod:`recommender.models.cold_start` for the entry point that reports the path used.
         """
+
+    def state(self) -> State:
+        """Fitted state for a bundle: constructor params and fitted scalars as JSON, fitted
+        arrays by name (see :mod:`recommender.models.state`).
+
+        This default covers models whose fitted attributes are arrays or plain JSON values;
+        models holding other objects (an implicit solver, an encoder) override it.
+        """
+        self._check_fitted()
+        owner = type(self).__name__
+        fitted: Params = {}
+        arrays: Arrays = {}
+        for name, value in vars(self).items():
+            if not name.endswith("_") or name.startswith("_") or name in self._state_skip:
+                continue
+            if isinstance(value, np.ndarray):
+                arrays[name] = value
+            else:
+                fitted[name] = jsonable(owner, name, value)
+        params = {name: jsonable(owner, name, value) for name, value in self.get_params().items()}
+        return {"params": params, "fitted": fitted}, arrays
+
+    @classmethod
+    def from_state(cls, params: Params, arrays: Arrays) -> Self:
+        """The fitted model again, from what :meth:`state` returned."""
+        model = cls(**params["params"])
+        for name, value in params.get("fitted", {}).items():
+            setattr(model, name, value)
+        for name, value in arrays.items():
+            setattr(model, name, value)
+        model._check_fitted()
+        return model
 
     @property
     def _index(self) -> ResourceIndex:

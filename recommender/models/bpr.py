@@ -25,6 +25,8 @@ from recommender.models.base import EmbeddingModel, history_row
 class BPRModel(EmbeddingModel):
     """Pairwise ranking matrix factorisation; any positive confidence counts as "preferred"."""
 
+    _state_skip = ("bpr_",)  # fold-in solves against resource_factors_, not the BPR solver
+
     def __init__(
         self,
         factors: int = 64,

@@ -32,8 +32,22 @@ from sklearn.linear_model import Ridge
 
 from recommender.errors import InvalidParameterError, NotFittedError
 from recommender.features import FeatureSet, IdMap, InteractionWeights, build_interaction_matrix
+from recommender.features.interactions import event_weight_values
 from recommender.models.base import EmbeddingModel, history_row
 from recommender.models.content import ContentModel
+from recommender.models.state import (
+    Arrays,
+    Params,
+    State,
+    model_state,
+    nest,
+    restore_model,
+    ridge_from_state,
+    ridge_state,
+    unnest,
+    weights_from_state,
+    weights_state,
+)
 
 COLD_START_PATHS: tuple[str, ...] = ("fold_in", "profile", "content_mapping")
 
@@ -150,7 +164,86 @@ class ColdStart(BaseEstimator):
         self.learners_ = features.learners
         data = self.interactions_.data
         self.pseudo_confidence_ = float(np.median(data)) if data.size else 1.0
+        events = features.events
+        self.history_until_ = (
+            pd.Timestamp(events["timestamp"].max()).isoformat()
+            if events is not None and not events.empty else None
+        )
         return self
+
+    def state(self) -> State:
+        """Params, the Ridge mappings and the content model (a reference to the model's own
+        content part when it has one). The model, id maps, interactions and learner profiles
+        are the bundle's own parts and are handed back to :meth:`from_state`."""
+        self._check_fitted()
+        parts = _parts(self.model)
+        params: Params = {
+            "params": {"mapping_alpha": self.mapping_alpha,
+                       "n_pseudo_events": self.n_pseudo_events,
+                       "pseudo_min_similarity": self.pseudo_min_similarity},
+            "weights": weights_state(self.weights),
+            "pseudo_confidence_": self.pseudo_confidence_,
+            "history_until_": getattr(self, "history_until_", None),
+            "mappings": [],
+        }
+        arrays: Arrays = {}
+        shared = [i for i, part in enumerate(parts) if part is self.content_]
+        if shared:
+            params["content"] = {"part": shared[0]}
+        else:
+            content_params, content_arrays = model_state(self.content_)
+            # Its learner vectors (one per training learner) are never used to place anyone.
+            learners = content_arrays.pop("learner_factors_")
+            params["content"] = {"model": content_params, "learner_width": learners.shape[1]}
+            arrays.update(nest("content", content_arrays))
+        for i, mapping in enumerate(self.mappings_):
+            if mapping is None:
+                params["mappings"].append(None)
+                continue
+            mapping_params, mapping_arrays = ridge_state(mapping)
+            params["mappings"].append(mapping_params)
+            arrays.update(nest(f"mapping.{i}", mapping_arrays))
+        return params, arrays
+
+    @classmethod
+    def from_state(
+        cls,
+        params: Params,
+        arrays: Arrays,
+        *,
+        model: EmbeddingModel,
+        learner_map: IdMap,
+        resource_map: IdMap,
+        interactions: sp.csr_matrix,
+        learners: pd.DataFrame,
+    ) -> ColdStart:
+        """Rebuild around a restored ``model`` and the bundle's maps, history and profiles.
+
+        A restored cold start has no raw events: a known learner's past comes from their
+        interaction row (see :meth:`_history_of`).
+        """
+        weights = weights_from_state(params["weights"])
+        cold = cls(model, weights=weights, **params["params"])
+        content = params["content"]
+        if "part" in content:
+            cold.content_ = _parts(model)[int(content["part"])]
+        else:
+            content_arrays = unnest("content", arrays)
+            content_arrays.setdefault("learner_factors_", np.zeros(
+                (0, int(content.get("learner_width", 0))), dtype=np.float32))
+            cold.content_ = restore_model(content["model"], content_arrays)
+        cold.mappings_ = [
+            None if spec is None else ridge_from_state(spec, unnest(f"mapping.{i}", arrays))
+            for i, spec in enumerate(params["mappings"])
+        ]
+        cold.learner_map_ = learner_map
+        cold.resource_map_ = resource_map
+        cold.interactions_ = sp.csr_matrix(interactions)
+        cold.events_ = None
+        cold.learners_ = learners.reset_index(drop=True)
+        cold.pseudo_confidence_ = float(params["pseudo_confidence_"])
+        cold.history_until_ = params["history_until_"]
+        return cold
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "mappings_"):
@@ -173,6 +266,8 @@ class ColdStart(BaseEstimator):
         """One learner's confidence row from their past events (if known) plus ``events``, and
         each resource's age in days before the learner's latest event (indexed by resource_idx)."""
         key = "__learner__" if learner_id is None else learner_id
+        if self.events_ is None and learner_id is not None:
+            return self._history_from_row(self.learner_map_.index_of(learner_id), events)
         frames = []
         if learner_id is not None and self.events_ is not None and not self.events_.empty:
             frames.append(self.events_[self.events_["learner_id"] == learner_id])
@@ -189,6 +284,35 @@ class ColdStart(BaseEstimator):
         resource_idx = self.resource_map_.indices_of(combined["resource_id"])
         latest = stamps.groupby(resource_idx).max()
         age_days = (stamps.max() - latest).dt.total_seconds() / 86400.0
+        return row, age_days
+
+    def _history_from_row(
+        self, learner_idx: int, events: pd.DataFrame | None
+    ) -> tuple[sp.csr_matrix, pd.Series]:
+        """A known learner's history when the raw events are gone (restored from a bundle):
+        their confidence row, with the new events' weights added before the log scale. Past
+        resources count as last used when the training data ended."""
+        weights = self.weights or InteractionWeights()
+        past = self.interactions_[learner_idx]
+        raw = np.asarray(past.toarray(), dtype=np.float64).ravel()
+        if weights.log_scale:
+            raw = np.expm1(raw)
+        age_days = pd.Series(0.0, index=past.indices, dtype=float)
+        if events is not None and not events.empty:
+            resource_idx = self.resource_map_.indices_of(events["resource_id"])
+            np.add.at(raw, resource_idx, event_weight_values(events, weights))
+            stamps = pd.to_datetime(events["timestamp"], utc=True)
+            latest = stamps.max()
+            if self.history_until_ is not None:
+                gap = (latest - pd.Timestamp(self.history_until_)).total_seconds() / 86400.0
+                age_days[:] = max(gap, 0.0)
+            newest = stamps.groupby(resource_idx).max()
+            age_days = pd.concat([age_days.drop(newest.index, errors="ignore"),
+                                  (latest - newest).dt.total_seconds() / 86400.0])
+        raw = np.where(raw > 0, raw, 0.0)
+        if weights.log_scale:
+            raw = np.log1p(raw)
+        row = sp.csr_matrix(raw.astype(np.float32)[None, :])
         return row, age_days
 
     def learner_vector(

@@ -31,6 +31,15 @@ from recommender.features import FeatureSet
 from recommender.features.content import ContentEncoder
 from recommender.features.profile import ProfileEncoder, as_profile_frame
 from recommender.models.base import EmbeddingModel, history_row
+from recommender.models.state import (
+    Arrays,
+    Params,
+    State,
+    nest,
+    ridge_from_state,
+    ridge_state,
+    unnest,
+)
 
 
 def _seconds(stamps: pd.Series) -> np.ndarray:
@@ -164,3 +173,37 @@ class ContentModel(EmbeddingModel):
         history = normalize(row @ self.resource_factors_).astype(np.float32)
         prior = np.zeros_like(history) if profile is None else self.profile_vectors(profile)
         return self._blend(history, prior, np.array([row.nnz], dtype=np.float32))[0]
+
+    def state(self) -> State:
+        """Params, both encoders (the text encoder once: they share it), the profile mapping."""
+        self._check_fitted()
+        encoder_params, encoder_arrays = self.encoder_.state()
+        profile_params, _ = self.profile_encoder_.state(shared_text=True)
+        arrays: Arrays = {
+            "learner_factors_": self.learner_factors_,
+            "resource_factors_": self.resource_factors_,
+            **nest("encoder", encoder_arrays),
+        }
+        mapping = None
+        if self.profile_map_ is not None:
+            mapping, mapping_arrays = ridge_state(self.profile_map_)
+            arrays.update(nest("profile_map", mapping_arrays))
+        params = {"params": self.get_params(), "encoder": encoder_params,
+                  "profile_encoder": profile_params, "profile_map": mapping}
+        return params, arrays
+
+    @classmethod
+    def from_state(cls, params: Params, arrays: Arrays) -> ContentModel:
+        model = cls(**params["params"])
+        model.learner_factors_ = arrays["learner_factors_"]
+        model.resource_factors_ = arrays["resource_factors_"]
+        model.encoder_ = ContentEncoder.from_state(params["encoder"], unnest("encoder", arrays))
+        model.profile_encoder_ = ProfileEncoder.from_state(
+            params["profile_encoder"], {}, text_encoder=model.encoder_.text_encoder_
+        )
+        model.profile_map_ = None
+        if params["profile_map"] is not None:
+            model.profile_map_ = ridge_from_state(
+                params["profile_map"], unnest("profile_map", arrays)
+            )
+        return model

@@ -57,6 +57,8 @@ def _spd_inverse(matrix: np.ndarray, regularization: float) -> np.ndarray:
 class EASEModel(EmbeddingModel):
     """Resource-to-resource linear model; ``binary`` uses 0/1 history instead of confidences."""
 
+    _state_skip = ("weights_",)  # the resource vectors hold B (rebuilt by from_state)
+
     def __init__(
         self, regularization: float = 200.0, binary: bool = False, resume_weight: float = 0.5
     ) -> None:
@@ -101,3 +103,11 @@ class EASEModel(EmbeddingModel):
         self._check_fitted()
         row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
         return self._history(row).toarray().ravel()
+
+    @classmethod
+    def from_state(cls, params: dict, arrays: dict[str, np.ndarray]) -> EASEModel:
+        model = super().from_state(params, arrays)
+        weights = np.array(model.resource_factors_.T, copy=True)
+        np.fill_diagonal(weights, 0.0)
+        model.weights_ = weights
+        return model

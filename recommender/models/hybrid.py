@@ -37,6 +37,18 @@ from recommender.features import (
 )
 from recommender.models.base import EmbeddingModel
 from recommender.models.cold_start import fold_in
+from recommender.models.state import (
+    Arrays,
+    Params,
+    State,
+    jsonable,
+    model_state,
+    nest,
+    restore_model,
+    unnest,
+    weights_from_state,
+    weights_state,
+)
 
 PartSpec = str | tuple[str, EmbeddingModel]
 DEFAULT_PARTS: tuple[str, ...] = ("als", "ease", "content")
@@ -208,6 +220,60 @@ class HybridModel(EmbeddingModel):
         other.weights_ = _check_weights(weights, self.part_names)
         other._assemble(resources=False)  # shares the resource vectors and their index
         return other
+
+    def state(self) -> State:
+        """Weights, scales and each part's state. The parts' vectors are not stored again: a
+        part's resource vectors are its block of the hybrid's; its learner vectors (scaled
+        into the hybrid's) are not needed to serve and come back empty."""
+        self._check_fitted()
+        owner = type(self).__name__
+        params: Params = {
+            "params": {
+                name: jsonable(owner, name, value) for name, value in self.get_params().items()
+                if name not in ("parts", "interaction_weights", "weights")
+            },
+            "interaction_weights": weights_state(self.interaction_weights),
+            "weights_": [float(w) for w in self.weights_],
+            "scales_": [float(s) for s in self.scales_],
+            "parts": [],
+        }
+        arrays: Arrays = {
+            "learner_factors_": self.learner_factors_, "resource_factors_": self.resource_factors_,
+        }
+        for i, (name, part) in enumerate(self.parts_):
+            part_params, part_arrays = model_state(part)
+            part_arrays.pop("learner_factors_", None)
+            part_arrays.pop("resource_factors_", None)
+            params["parts"].append({"name": name, "width": int(part.resource_factors_.shape[1]),
+                                    "model": part_params})
+            arrays.update(nest(f"parts.{i}", part_arrays))
+        return params, arrays
+
+    @classmethod
+    def from_state(cls, params: Params, arrays: Arrays) -> HybridModel:
+        resource_factors = arrays["resource_factors_"]
+        parts: list[tuple[str, EmbeddingModel]] = []
+        start = 0
+        for i, spec in enumerate(params["parts"]):
+            width = int(spec["width"])
+            part_arrays = unnest(f"parts.{i}", arrays)
+            part_arrays["resource_factors_"] = resource_factors[:, start: start + width]
+            part_arrays["learner_factors_"] = np.zeros((0, width), dtype=np.float32)
+            parts.append((spec["name"], restore_model(spec["model"], part_arrays)))
+            start += width
+        model = cls(
+            parts=[(name, part) for name, part in parts],
+            weights=tuple(params["weights_"]),
+            interaction_weights=weights_from_state(params["interaction_weights"]),
+            **params["params"],
+        )
+        model.parts_ = parts
+        model.weights_ = np.asarray(params["weights_"], dtype=np.float64)
+        model.scales_ = np.asarray(params["scales_"], dtype=np.float64)
+        model.coefficients_ = (model.weights_ / model.scales_).astype(np.float32)
+        model.learner_factors_ = arrays["learner_factors_"]
+        model.resource_factors_ = resource_factors
+        return model
 
     def fold_in(
         self,

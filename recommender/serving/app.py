@@ -1,7 +1,10 @@
 """The FastAPI application the learning platform calls.
 
-The bundle is loaded once at startup (lifespan) and held as one immutable :class:`ServedModel`;
-routes read it from ``app.state`` and never rebuild id maps or vectors.
+``create_app`` builds the app from explicit arguments (tests, the demo, embedding);
+``create_app_from_settings`` is the production entry point: a uvicorn factory
+(``uvicorn --factory recommender.serving.app:create_app_from_settings``) that reads the one
+settings object, so every worker process builds the same app. The bundle is loaded once per
+worker at startup and held as one immutable :class:`ServedModel`; an admin reload swaps it.
 """
 
 from __future__ import annotations
@@ -10,67 +13,28 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Path as PathParam, Query, Request
+from fastapi import FastAPI
 
 from recommender import __version__
-from recommender.bundle import Bundle, load_bundle
-from recommender.errors import BundleError, ModelNotLoadedError
+from recommender.bundle import Bundle
+from recommender.errors import ConfigError
+from recommender.serving import admin, events, learners, ops, resources
+from recommender.serving.bundle_source import BundleSource
 from recommender.serving.errors import install_error_handlers
+from recommender.serving.metrics import MetricsMiddleware, set_model_version
 from recommender.serving.model_state import ServedModel
-from recommender.serving.schemas import ErrorBody, Health, RecommendationList, RecommendedResource
+from recommender.serving.runtime import Runtime, ServingOptions
+from recommender.settings import Settings
+from recommender.store import Store
 
 log = logging.getLogger(__name__)
 
-ERROR_RESPONSES = {
-    404: {"model": ErrorBody, "description": "Unknown learner"},
-    503: {"model": ErrorBody, "description": "No model bundle loaded"},
-}
+DESCRIPTION = """Personal delivery lists of learning resources for every learner.
 
-
-def _served(request: Request) -> ServedModel:
-    served: ServedModel | None = request.app.state.served
-    if served is None:
-        raise ModelNotLoadedError(
-            request.app.state.load_error or "no model bundle is loaded; train one and restart"
-        )
-    return served
-
-
-router = APIRouter()
-
-
-@router.get("/health", response_model=Health, tags=["operations"])
-def health(request: Request) -> Health:
-    """Liveness, with the version of the bundle being served (None when none is loaded)."""
-    served: ServedModel | None = request.app.state.served
-    return Health(status="ok", bundle_version=served.bundle.version if served else None)
-
-
-learners = APIRouter(tags=["recommendations"], responses=ERROR_RESPONSES)
-
-
-@learners.get("/learners/{learner_id}/recommendations", response_model=RecommendationList)
-def recommendations(
-    request: Request,
-    learner_id: Annotated[str, PathParam(min_length=1, max_length=200)],
-    k: Annotated[int, Query(ge=1, le=200, description="How many resources to return")] = 10,
-) -> RecommendationList:
-    """The learner's delivery list: best-scored resources they have not completed or dismissed."""
-    served = _served(request)
-    resource_idx, scores = served.recommend(learner_id, k)
-    titles = served.bundle.resources["title"].to_numpy()
-    ids = served.bundle.resource_map.ids
-    items = [
-        RecommendedResource(
-            rank=rank, resource_id=str(ids[idx]), title=str(titles[idx]), score=float(score)
-        )
-        for rank, (idx, score) in enumerate(zip(resource_idx, scores, strict=True), start=1)
-    ]
-    return RecommendationList(
-        learner_id=learner_id, items=items, model_version=served.bundle.version
-    )
+Every endpoint except `/health`, `/ready` and `/metrics` needs an `X-API-Key` header; admin
+endpoints need an admin key. Errors come as `{"detail": "..."}` naming the field at fault.
+"""
 
 
 def create_app(
@@ -78,37 +42,92 @@ def create_app(
     *,
     bundle: Bundle | None = None,
     index_factory: str = "Flat",
+    options: ServingOptions | None = None,
+    source: BundleSource | None = None,
+    store: Store | None = None,
+    metrics_dir: str | None = None,
 ) -> FastAPI:
-    """Build the app; the bundle comes from ``bundle`` or is loaded from ``bundle_path``.
+    """Build the app; the bundle comes from ``bundle``, or is loaded from ``source`` (default:
+    ``bundle_path``). Without ``options`` the app keeps events in an in-memory database and
+    asks for no key: that is for in-process use; servers go through
+    :func:`create_app_from_settings`.
 
-    A missing or broken bundle does not stop the server: it starts, reports the reason, and
-    answers recommendation requests with 503 until a good bundle is loaded.
+    A missing or broken bundle does not stop the server: it starts, ``/ready`` reports why,
+    and list requests get 503 until an admin reload succeeds.
     """
+    options = options or ServingOptions(index_factory=index_factory)
+    source = source or BundleSource(path=bundle_path)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.served = None
-        app.state.load_error = None
+        owned = store is None
+        database = store if store is not None else Store.from_url(options.database_url)
+        database.create_schema()
+        runtime = Runtime(database, source, options)
+        runtime.load_initial(
+            ServedModel.from_bundle(bundle, options.index_factory, options.index_params)
+            if bundle is not None
+            else None)
+        app.state.runtime = runtime
+        set_model_version(runtime.served.version if runtime.served else None)
         try:
-            source = bundle if bundle is not None else (
-                load_bundle(bundle_path) if bundle_path is not None else None
-            )
-            if source is not None:
-                app.state.served = ServedModel.from_bundle(source, index_factory)
-                log.info("serving bundle %s", source.version)
-        except BundleError as error:
-            app.state.load_error = str(error)
-            log.error("no bundle loaded: %s", error)
-        yield
+            yield
+        finally:
+            if owned:
+                database.dispose()
 
     app = FastAPI(
         title="Lifelong-learning resource recommender",
         version=__version__,
-        description="Personal delivery lists of learning resources for every learner.",
+        description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.metrics_dir = metrics_dir
     install_error_handlers(app)
-    app.include_router(router)
-    app.include_router(learners, prefix="/v1")
-    app.include_router(learners, include_in_schema=False)  # unversioned alias of the latest
+    app.include_router(ops.router)
+    for module in (learners, events, resources, admin):  # each router carries its /v1 prefix
+        app.include_router(module.router)
+    app.add_middleware(MetricsMiddleware)
     return app
+
+
+def options_from_settings(settings: Settings) -> tuple[ServingOptions, BundleSource]:
+    """Serving options and bundle source from the settings; refuses to serve without keys."""
+    api_keys = tuple(key.get_secret_value() for key in settings.api_keys)
+    admin_keys = tuple(key.get_secret_value() for key in settings.admin_keys)
+    if not api_keys and not admin_keys:
+        raise ConfigError(
+            "no API keys configured: set RECOMMENDER_API_KEYS (and RECOMMENDER_ADMIN_KEYS)")
+    options = ServingOptions(
+        index_factory=settings.index_factory,
+        index_params=settings.index_params,
+        database_url=settings.resolved_database_url(),
+        api_keys=api_keys,
+        admin_keys=admin_keys,
+        max_k=settings.max_k,
+        default_k=settings.default_k,
+    )
+    source = BundleSource(
+        path=settings.bundle_path, registered_model=settings.registered_model,
+        alias=settings.model_alias, tracking_uri=settings.resolved_tracking_uri(),
+    )
+    return options, source
+
+
+def create_app_from_settings(settings: Settings | None = None) -> FastAPI:
+    """The production app (a uvicorn factory: an entry point, so it may read the environment).
+
+    One worker is one core: FAISS and BLAS run single-threaded so workers do not fight."""
+    import os
+
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    settings = settings or Settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    faiss.omp_set_num_threads(1)
+    threadpool_limits(1)
+    options, source = options_from_settings(settings)
+    return create_app(options=options, source=source,
+                      metrics_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR"))

@@ -1,29 +1,106 @@
-"""What one worker serves: a loaded bundle plus its FAISS index, swapped as a unit."""
+"""What one worker serves: a loaded bundle plus everything derived from it, swapped as a unit.
+
+Built once per bundle (at startup or on an admin reload) and never mutated, so a request that
+picked it up keeps a consistent view even while a reload swaps in the next one.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from recommender.bundle import Bundle
+from recommender.delivery import CatalogArrays, FilteredRetriever
 from recommender.errors import InvalidParameterError
 from recommender.index import ResourceIndex
+
+# Learner fields the API reads per request (constraints, reasons).
+PROFILE_FIELDS = ("group", "region", "languages", "accessibility_needs", "interests",
+                  "credit_hours_required")
+
+
+def _micros_or_none(stamp: object) -> int | None:
+    if stamp is None:
+        return None
+    try:
+        parsed = pd.Timestamp(stamp)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if pd.isna(parsed):
+        return None
+    parsed = parsed.tz_localize("UTC") if parsed.tzinfo is None else parsed.tz_convert("UTC")
+    return int(parsed.value // 1000)
 
 
 @dataclass(frozen=True)
 class ServedModel:
-    """An immutable (bundle, index) pair; replacing the whole object is the atomic swap."""
+    """An immutable bundle + FAISS index + catalog arrays; replacing the whole object is the
+    atomic swap. ``history_until_us`` is where the bundle's data ends: stored events after it
+    are what serving folds in."""
 
     bundle: Bundle
     index: ResourceIndex
+    retriever: FilteredRetriever = field(repr=False)
+    catalog: CatalogArrays = field(repr=False)
+    titles: np.ndarray = field(repr=False)
+    resource_ids: np.ndarray = field(repr=False)
+    unit_vectors: np.ndarray = field(repr=False)
+    profile_columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    group_names: tuple[str, ...] = ()
+    group_counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    history_until_us: int | None = None
 
     @classmethod
-    def from_bundle(cls, bundle: Bundle, index_factory: str = "Flat") -> ServedModel:
-        return cls(bundle=bundle, index=ResourceIndex(bundle.resource_factors, index_factory))
+    def from_bundle(
+        cls, bundle: Bundle, index_factory: str = "Flat", index_params: str = ""
+    ) -> ServedModel:
+        index = ResourceIndex(bundle.resource_factors, index_factory, index_params)
+        resources = bundle.resources
+        titles = (resources["title"] if "title" in resources else resources["resource_id"])
+        vectors = bundle.resource_factors
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+        group_names, group_counts = _group_counts(bundle)
+        data = bundle.manifest.get("data") if isinstance(bundle.manifest, dict) else None
+        until = data.get("events_until") if isinstance(data, dict) else None
+        return cls(
+            bundle=bundle,
+            index=index,
+            retriever=FilteredRetriever(bundle.resource_factors, index),
+            catalog=CatalogArrays.build(resources, bundle.regions),
+            titles=titles.astype(str).to_numpy(dtype=object),
+            resource_ids=bundle.resource_map.ids,
+            unit_vectors=unit.astype(np.float32),
+            profile_columns={name: bundle.learners[name].to_numpy(dtype=object)
+                             for name in PROFILE_FIELDS if name in bundle.learners},
+            group_names=group_names,
+            group_counts=group_counts,
+            history_until_us=_micros_or_none(until),
+        )
+
+    @property
+    def version(self) -> str:
+        return self.bundle.version
+
+    def profile_of(self, learner_idx: int) -> dict[str, object]:
+        """A bundle learner's profile fields (from column arrays: no pandas row per request)."""
+        return {name: column[learner_idx] for name, column in self.profile_columns.items()}
+
+    def row(self, matrix_name: str, learner_idx: int) -> tuple[np.ndarray, np.ndarray]:
+        """(resource_idx, values) of one learner's row of ``interactions`` or ``exclusions``."""
+        matrix = getattr(self.bundle, matrix_name)
+        lo, hi = matrix.indptr[learner_idx], matrix.indptr[learner_idx + 1]
+        return matrix.indices[lo:hi], matrix.data[lo:hi]
+
+    @property
+    def n_resources(self) -> int:
+        return len(self.bundle.resource_map)
 
     def recommend(self, learner_id: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` (resource_idx, score) for a known learner, without what they are done with."""
+        """Top-``k`` (resource_idx, score) for a known learner from the bundle alone, without
+        what they are done with (no filters, no stored events): the offline view."""
         if k < 1:
             raise InvalidParameterError("k", k, "an integer >= 1")
         bundle = self.bundle
@@ -36,3 +113,20 @@ class ServedModel:
         )
         keep = resource_idx[0] >= 0
         return resource_idx[0][keep], scores[0][keep]
+
+
+def _group_counts(bundle: Bundle) -> tuple[tuple[str, ...], np.ndarray]:
+    """Learners of each group who engaged with each resource (groups x resources), for the
+    "popular with <group>" reason."""
+    n_resources = len(bundle.resource_map)
+    if "group" not in bundle.learners:
+        return (), np.zeros((0, n_resources), dtype=np.int32)
+    groups = bundle.learners["group"].astype(object)
+    groups = groups.where(groups.notna(), "")
+    codes, names = pd.factorize(groups.to_numpy(dtype=object), sort=True)
+    history = bundle.interactions.tocsr()
+    rows = np.repeat(np.arange(history.shape[0]), np.diff(history.indptr))
+    positive = history.data > 0
+    flat = codes[rows[positive]].astype(np.int64) * n_resources + history.indices[positive]
+    counts = np.bincount(flat, minlength=len(names) * n_resources)
+    return tuple(str(n) for n in names), counts.reshape(len(names), n_resources).astype(np.int32)

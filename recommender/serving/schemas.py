@@ -1,8 +1,76 @@
-"""Request and response models of the HTTP API (they are the OpenAPI documentation)."""
+"""Request and response models of the HTTP API (they are the OpenAPI documentation).
+
+Vocabularies come from the data contract (:mod:`recommender.data.schema`), never repeated here;
+the store validates every write again with the contract's own rules.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from recommender.data.schema import ACCESSIBILITY_FEATURES, EVENT_TYPES, LEVELS, MODES, URBAN_RURAL
+
+# Ids and labels: printable, no control characters (they end up in paths, logs and SQL).
+# Surrounding white space is stripped, as the data contract strips cells.
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                      pattern=r"^[^\x00-\x1f\x7f]+$")]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                         pattern=r"^[^\x00-\x1f\x7f]+$")]
+Text = Annotated[str, StringConstraints(max_length=5000, pattern=r"^[^\x00]*$")]
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+Mode = Literal[MODES]  # type: ignore[valid-type]
+Level = Literal[LEVELS]  # type: ignore[valid-type]
+Feature = Literal[ACCESSIBILITY_FEATURES]  # type: ignore[valid-type]
+UrbanRural = Literal[URBAN_RURAL]  # type: ignore[valid-type]
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def _in_range(value: datetime) -> datetime:
+    """Times between 1900 and 2200 (UTC when no zone): wider is a typo, and beyond what the
+    catalog's clocks represent."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if not datetime(1900, 1, 1, tzinfo=UTC) <= aware <= datetime(2200, 1, 1, tzinfo=UTC):
+        raise ValueError("must lie between 1900-01-01 and 2200-01-01")
+    return aware
+
+
+Moment = Annotated[datetime, AfterValidator(_in_range)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- recommendations ---------------------------------------------------------------------------
+
+class ListFilters(Strict):
+    """Filters of a delivery list; each set field must hold (a list means any of them)."""
+
+    category: list[Label] | None = Field(None, max_length=20, examples=[["digital_literacy"]])
+    language: list[Label] | None = Field(None, max_length=20, examples=[["zh"]])
+    mode: list[Mode] | None = Field(None, max_length=3)
+    region: Label | None = Field(None, description="Offline/blended resources only in this region")
+    max_duration_minutes: NonNegative | None = None
+    level: list[Level] | None = Field(None, max_length=3)
+    accessibility: list[Feature] | None = Field(
+        None, max_length=6, description="Features every returned resource must offer")
+    open_from: Moment | None = Field(
+        None, description="With open_until: resources open at some point in this window "
+        "(default: only resources open now)")
+    open_until: Moment | None = None
+    provider_type: list[Label] | None = Field(None, max_length=10)
+
+
+class RecommendationQuery(ListFilters):
+    """Query parameters of ``GET /v1/learners/{learner_id}/recommendations``."""
+
+    k: int = Field(10, ge=1, le=200, description="How many resources to return")
+    exclude: list[Id] | None = Field(None, max_length=500,
+                                     description="Resource ids to leave out")
 
 
 class RecommendedResource(BaseModel):
@@ -10,18 +78,134 @@ class RecommendedResource(BaseModel):
     resource_id: str
     title: str
     score: float = Field(description="Inner product of learner and resource vectors")
+    reason: str = Field(examples=["because you completed \u201c智能手机入门\u201d"])
+    reason_kind: str = Field(description="continue, similar, interest, group_popular, popular "
+                             "or new")
 
 
 class RecommendationList(BaseModel):
-    learner_id: str
+    learner_id: str | None = Field(description="None for an anonymous list")
     items: list[RecommendedResource]
     model_version: str
     cold_start: bool = Field(False, description="True when a cold-start path produced the list")
+    cold_start_path: str | None = Field(
+        None, description="fold_in (recent events folded in), profile (from the profile) or "
+        "None (the trained vector)")
 
+
+class SimilarList(BaseModel):
+    resource_id: str
+    items: list[RecommendedResource]
+    model_version: str
+
+
+class SimilarQuery(ListFilters):
+    k: int = Field(10, ge=1, le=200)
+
+
+class AnonymousRequest(Strict):
+    """A newcomer described by a profile; nothing is stored."""
+
+    group: Label | None = Field(None, examples=["retiree"])
+    age_band: Label | None = Field(None, examples=["65+"])
+    region: Label | None = None
+    urban_rural: UrbanRural | None = None
+    languages: list[Label] = Field(default_factory=list, max_length=20, examples=[["zh"]])
+    accessibility_needs: list[Feature] = Field(default_factory=list, max_length=6)
+    interests: Text | None = Field(None, examples=["想学用智能手机和微信视频通话 smartphone"])
+    k: int = Field(10, ge=1, le=200)
+    filters: ListFilters = Field(default_factory=ListFilters)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "group": "retiree", "age_band": "65+", "region": "R01", "languages": ["zh"],
+        "accessibility_needs": ["large_print"], "interests": "想学用智能手机 smartphone", "k": 5,
+    }]})
+
+
+# --- events ----------------------------------------------------------------------------------
+
+class EventIn(Strict):
+    event_id: Id = Field(examples=["evt-000123"])
+    learner_id: Id = Field(examples=["L000042"])
+    resource_id: Id = Field(examples=["R00017"])
+    event_type: EventType
+    value: Number | None = Field(None, description="e.g. a rating, progress or click count")
+    timestamp: Moment = Field(description="ISO 8601; without a zone it is UTC",
+                                examples=["2025-03-01T08:30:00Z"])
+
+
+class EventBatch(Strict):
+    events: list[EventIn] = Field(min_length=1, max_length=1000)
+
+
+class EventResult(BaseModel):
+    event_id: str
+    status: Literal["stored", "duplicate"]
+
+
+class IngestAck(BaseModel):
+    stored: int = Field(description="Events stored by this request")
+    duplicates: int = Field(description="Events already stored with the same payload")
+    results: list[EventResult]
+
+
+# --- upserts ---------------------------------------------------------------------------------
+
+class LearnerIn(Strict):
+    group: Label = Field(examples=["retiree"])
+    age_band: Label | None = None
+    region: Label | None = None
+    urban_rural: UrbanRural | None = None
+    education_level: Label | None = None
+    languages: list[Label] = Field(default_factory=list, max_length=20)
+    accessibility_needs: list[Feature] = Field(default_factory=list, max_length=6)
+    interests: Text | None = None
+    credit_hours_required: NonNegative | None = None
+    created_at: Moment | None = None
+
+
+class ResourceIn(Strict):
+    title: Annotated[str, StringConstraints(min_length=1, max_length=500,
+                                            pattern=r"^[^\x00]*\S[^\x00]*$")]
+    description: Text | None = None
+    language: Label | None = None
+    category: Label = Field(examples=["digital_literacy"])
+    tags: list[Label] = Field(default_factory=list, max_length=50)
+    provider: Label | None = None
+    provider_type: Label | None = None
+    mode: Mode
+    region: Label | None = Field(None, description="Required for offline and blended resources")
+    duration_minutes: NonNegative | None = None
+    credit_hours: NonNegative | None = None
+    level: Level | None = None
+    accessibility: list[Feature] = Field(default_factory=list, max_length=6)
+    available_from: Moment | None = None
+    available_until: Moment | None = None
+    withdrawn: bool = Field(False, description="True takes the resource out of every list now")
+
+
+class UpsertAck(BaseModel):
+    id: str
+    created: bool = Field(description="True if it was new, False if it was replaced")
+
+
+# --- operations ------------------------------------------------------------------------------
 
 class Health(BaseModel):
     status: str
     bundle_version: str | None = Field(description="Version of the loaded bundle, if any")
+
+
+class Ready(BaseModel):
+    ready: bool
+    detail: str
+    bundle_version: str | None = None
+
+
+class ReloadResult(BaseModel):
+    bundle_version: str
+    previous_version: str | None
+    source: str
 
 
 class ErrorBody(BaseModel):

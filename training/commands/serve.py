@@ -24,14 +24,10 @@ def serve_command(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
 ) -> None:
-    """Start the HTTP API (uvicorn) serving a bundle."""
-    import uvicorn
+    """Start the production HTTP API (uvicorn, RECOMMENDER_WORKERS processes) from the settings."""
+    from recommender.serving.server import serve
 
-    from recommender.serving.app import create_app
-
-    settings = settings_from(bundle_path=bundle, host=host, port=port)
-    api = create_app(settings.bundle_path, index_factory=settings.index_factory)
-    uvicorn.run(api, host=settings.host, port=settings.port, log_level="info")
+    serve(settings_from(bundle_path=bundle, host=host, port=port))
 
 
 @fails_cleanly

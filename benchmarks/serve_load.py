@@ -1,0 +1,432 @@
+"""Load-test the production server on a sample world of 100k resources and 1M learners.
+
+One run prints, side by side:
+
+* requests/s, p50 and p99 latency of ``GET /v1/learners/{id}/recommendations?k=10`` and of a
+  bare FastAPI endpoint returning a fixed 10-item JSON, both under the same uvicorn settings
+  (workers, loop, HTTP parser, no access log), at the same concurrency;
+* raw query time (one query at a time, one thread, as each worker asks) of the served index,
+  of a full FAISS scan and of an approximate FAISS index (HNSW by default), each with its
+  recall@10 against exact search. The served index defaults to ``NormPrunedFlat`` (exact,
+  norm-pruned): on this model's vectors HNSW's recall@10 stays near 0.6 (resource norms span
+  four orders of magnitude), so the approximate index is measured beside it, not served;
+* event ingestion rate through ``POST /v1/events`` with durability on (SQLite WAL,
+  ``synchronous=FULL``: every acknowledgement follows an fsync);
+* the error count, and a kill -9 of the server during ingestion: every event the server
+  acknowledged must be in the database afterwards.
+
+The servers are real (``recommender.serving.server.serve``, the ``recommender serve`` code path)
+and listen on 127.0.0.1 only; the load comes from a separate process (asyncio, HTTP/1.1
+keep-alive), bounded in time. The world, model and bundle are built once and cached under
+``--workdir``.
+
+Run: ``.venv/bin/python benchmarks/serve_load.py`` (``--help`` for sizes; ``--learners 20000
+--resources 2000 --seconds 5`` for a quick look).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+KEY = "bench-platform-key"
+ADMIN_KEY = "bench-admin-key"
+
+
+# --- the bare endpoint (same server settings, no work) -----------------------------------------
+
+def bare_app():  # noqa: ANN201 - a uvicorn factory
+    """A FastAPI app with one endpoint returning a fixed 10-item delivery list."""
+    from fastapi import FastAPI
+
+    app = FastAPI()
+    body = {
+        "learner_id": "L0000001", "model_version": "bare", "cold_start": False,
+        "cold_start_path": None,
+        "items": [{"rank": i, "resource_id": f"R{i:06d}", "title": f"智能手机入门 {i}",
+                   "score": 1.0 - i / 10, "reason": "because you completed \u201c微信入门\u201d",
+                   "reason_kind": "similar"} for i in range(1, 11)],
+    }
+
+    @app.get("/bare")
+    async def bare() -> dict:
+        return body
+
+    return app
+
+
+# --- load generator (runs in its own process) ---------------------------------------------------
+
+async def _load(spec: dict) -> dict:
+    """Keep ``concurrency`` keep-alive connections busy for ``seconds``; latency per request."""
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    host, port = spec["host"], spec["port"]
+    learners, resources = spec.get("learners", []), spec.get("resources", [])
+    kind, seconds, warmup = spec["kind"], spec["seconds"], spec.get("warmup", 1.0)
+    start = time.perf_counter()
+    measure_from, stop_at = start + warmup, start + warmup + seconds
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    acked: list[str] = []
+    headers = f"Host: {host}\r\nX-API-Key: {KEY}\r\n"
+
+    def request(worker: int, n: int, rng: random.Random) -> tuple[bytes, str | None]:
+        if kind == "bare":
+            return f"GET /bare HTTP/1.1\r\nHost: {host}\r\n\r\n".encode(), None
+        if kind == "recommend":
+            learner = rng.choice(learners)
+            return (f"GET /v1/learners/{learner}/recommendations?k=10 HTTP/1.1\r\n"
+                    f"{headers}\r\n").encode(), None
+        event_id = f"bench-{os.getpid()}-{worker}-{n}"
+        body = json.dumps({"event_id": event_id, "learner_id": rng.choice(learners),
+                           "resource_id": rng.choice(resources), "event_type": "view",
+                           "timestamp": "2025-01-15T10:00:00Z"}).encode()
+        return (f"POST /v1/events HTTP/1.1\r\n{headers}Content-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body, event_id
+
+    async def worker(index: int) -> None:
+        rng = random.Random(index)
+        n = 0
+        reader = writer = None
+        while time.perf_counter() < stop_at:
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection(host, port)
+                payload, event_id = request(index, n, rng)
+                n += 1
+                sent = time.perf_counter()
+                writer.write(payload)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                await reader.readexactly(length)
+                done = time.perf_counter()
+                if 200 <= status < 300:
+                    if event_id is not None:
+                        acked.append(event_id)  # acknowledged: the server says it is stored
+                    if sent >= measure_from and done <= stop_at:
+                        latencies.append(done - sent)
+                elif sent >= measure_from:
+                    errors[f"HTTP {status}"] = errors.get(f"HTTP {status}", 0) + 1
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+                if time.perf_counter() >= measure_from:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                if writer is not None:
+                    writer.close()
+                reader = writer = None
+                if spec.get("stop_on_error"):
+                    return
+                await asyncio.sleep(0.05)
+        if writer is not None:
+            writer.close()
+
+    await asyncio.gather(*(worker(i) for i in range(spec["concurrency"])))
+    return {"latencies": latencies, "errors": errors, "acked": acked, "seconds": seconds}
+
+
+def run_loadgen(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    result = asyncio.run(_load(spec))
+    Path(spec["out"]).write_text(json.dumps(result))
+
+
+def drive(spec: dict, workdir: Path, timeout: float) -> dict:
+    """Run the load generator as a separate process and return its result."""
+    spec_path = workdir / f"load-{spec['kind']}.json"
+    spec["out"] = str(workdir / f"result-{spec['kind']}.json")
+    spec_path.write_text(json.dumps(spec))
+    subprocess.run([sys.executable, __file__, "--loadgen", str(spec_path)], check=True,
+                   timeout=timeout)
+    return json.loads(Path(spec["out"]).read_text())
+
+
+def summarise(result: dict) -> dict:
+    lat = np.array(result["latencies"]) * 1000
+    return {
+        "rps": len(lat) / result["seconds"],
+        "p50": float(np.percentile(lat, 50)) if len(lat) else float("nan"),
+        "p99": float(np.percentile(lat, 99)) if len(lat) else float("nan"),
+        "n": len(lat), "errors": sum(result["errors"].values()), "error_kinds": result["errors"],
+    }
+
+
+# --- servers ------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(port: int, path: str, seconds: float, process: subprocess.Popen) -> None:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}; see its log")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"server on {port} not ready after {seconds:.0f}s")
+
+
+def start_server(args: argparse.Namespace, bundle: Path, database: Path, port: int,
+                 log: Path) -> subprocess.Popen:
+    """The production server, exactly as ``recommender serve`` starts it, in its own session
+    (so kill -9 can take the whole process group)."""
+    env = {**os.environ, "RECOMMENDER_BUNDLE_PATH": str(bundle),
+           "RECOMMENDER_API_KEYS": KEY, "RECOMMENDER_ADMIN_KEYS": ADMIN_KEY,
+           "RECOMMENDER_WORKERS": str(args.workers), "RECOMMENDER_PORT": str(port),
+           "RECOMMENDER_HOST": "127.0.0.1", "RECOMMENDER_INDEX_FACTORY": args.index_factory,
+           "RECOMMENDER_INDEX_PARAMS": args.index_params,
+           "RECOMMENDER_DATABASE_URL": f"sqlite:///{database}",
+           "RECOMMENDER_WORKDIR": str(args.workdir)}
+    code = ("from recommender.serving.server import serve; "
+            "from recommender.settings import Settings; serve(Settings())")
+    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log.open("w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def start_bare(args: argparse.Namespace, port: int, log: Path) -> subprocess.Popen:
+    code = ("import uvicorn; uvicorn.run('serve_load:bare_app', factory=True, "
+            f"app_dir={str(HERE)!r}, host='127.0.0.1', port={port}, workers={args.workers}, "
+            "log_level='info', access_log=False, loop='auto', http='auto')")
+    return subprocess.Popen([sys.executable, "-c", code], stdout=log.open("w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process: subprocess.Popen, hard: bool = False) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL if hard else signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+# --- the world, the model, the bundle -----------------------------------------------------------
+
+def build_bundle(args: argparse.Namespace) -> Path:
+    """Generate the world, fit ALS and its cold start, save the bundle (cached)."""
+    path = args.workdir / f"bundle-{args.learners}-{args.resources}-{args.events_per_learner}"
+    if (path / "manifest.json").is_file():
+        print(f"bundle: cached at {path}")
+        return path
+    from recommender.bundle import build_bundle as bundle_of, save_bundle
+    from recommender.data.sample_world import generate_world
+    from recommender.features import build_feature_set
+    from recommender.models import ALSModel, ColdStart, ContentModel
+
+    started = time.perf_counter()
+    world = generate_world(args.learners, args.resources, 0,
+                           events_per_learner=args.events_per_learner)
+    print(f"world: {len(world.learners):,} learners, {len(world.resources):,} resources, "
+          f"{len(world.events):,} events ({time.perf_counter() - started:.0f}s)", flush=True)
+    features = build_feature_set(world)
+    started = time.perf_counter()
+    model = ALSModel(factors=args.factors, iterations=args.iterations).fit(features)
+    print(f"ALS ({args.factors} factors, {args.iterations} iterations): "
+          f"{time.perf_counter() - started:.0f}s", flush=True)
+    started = time.perf_counter()
+    cold = ColdStart(model, content=ContentModel(n_components=64)).fit(features)
+    print(f"cold start (content mapping): {time.perf_counter() - started:.0f}s", flush=True)
+    bundle = bundle_of(model, cold, features,
+                       {"version": f"als-bench-{args.learners}", "data": world.summary()},
+                       regions=world.regions)
+    save_bundle(bundle, path)
+    return path
+
+
+# --- raw FAISS ----------------------------------------------------------------------------------
+
+def index_figures(bundle_path: Path, indexes: list[tuple[str, str]], n_queries: int = 2000
+                  ) -> tuple[dict, list[dict]]:
+    """Per index (factory, params): single-query latency of the raw index (k=10, one query at
+    a time, one thread: as each worker asks) and recall@10 against an exact full scan."""
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    from recommender.bundle import load_bundle
+    from recommender.index import ResourceIndex
+
+    faiss.omp_set_num_threads(1)
+    threadpool_limits(1)
+    bundle = load_bundle(bundle_path)
+    rng = np.random.default_rng(0)
+    warm = np.flatnonzero(np.diff(bundle.interactions.indptr) > 0)
+    queries = bundle.learner_factors[rng.choice(warm, n_queries, replace=False)]
+    exact = faiss.IndexFlatIP(bundle.resource_factors.shape[1])
+    exact.add(bundle.resource_factors)
+    _, truth = exact.search(queries, 10)
+    rows = [{"name": "exact Flat (full scan)", "recall": 1.0,
+             **_timed(lambda q: exact.search(q, 10), queries[:500])}]
+    for factory, params in indexes:
+        raw = ResourceIndex(bundle.resource_factors, factory, params)._index  # no exclusions
+        _, found = raw.search(queries, 10)
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]))
+        rows.append({"name": f"{factory} ({params or 'defaults'})", "recall": recall,
+                     **_timed(lambda q, raw=raw: raw.search(q, 10), queries)})
+    ids = {"learner_ids": bundle.learner_map.ids, "resource_ids": bundle.resource_map.ids,
+           "warm": warm}
+    return ids, rows
+
+
+def _timed(search, queries: np.ndarray) -> dict:
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        search(query[None, :])
+        times.append(time.perf_counter() - started)
+    return {"p50_us": np.percentile(times, 50) * 1e6, "p99_us": np.percentile(times, 99) * 1e6}
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+def main() -> None:
+    args = parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    bundle = build_bundle(args)
+    ids, figures = index_figures(bundle, [(args.index_factory, args.index_params),
+                                          (args.compare_factory, args.compare_params)])
+    rng = np.random.default_rng(1)
+    learners = [str(x) for x in ids["learner_ids"][rng.choice(ids["warm"], 20000)]]
+    resources = [str(x) for x in rng.choice(ids["resource_ids"], 20000)]
+    database = args.workdir / "serving.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+
+    port, bare_port = free_port(), free_port()
+    server = start_server(args, bundle, database, port, args.workdir / "server.log")
+    bare = start_bare(args, bare_port, args.workdir / "bare.log")
+    try:
+        wait_ready(bare_port, "/bare", 60, bare)
+        wait_ready(port, "/ready", 900, server)
+        common = {"host": "127.0.0.1", "concurrency": args.concurrency, "seconds": args.seconds,
+                  "warmup": 2.0, "learners": learners, "resources": resources}
+        timeout = args.seconds + 120
+        bare_result = summarise(drive({**common, "port": bare_port, "kind": "bare"},
+                                      args.workdir, timeout))
+        stop(bare)
+        recs = summarise(drive({**common, "port": port, "kind": "recommend"}, args.workdir,
+                               timeout))
+        ingest = summarise(drive({**common, "port": port, "kind": "ingest"}, args.workdir,
+                                 timeout))
+    finally:
+        stop(bare)
+    durability = kill_during_ingestion(args, server, port, database, common)
+    report(args, figures, bare_result, recs, ingest, durability)
+
+
+def kill_during_ingestion(args: argparse.Namespace, server: subprocess.Popen, port: int,
+                          database: Path, common: dict) -> dict:
+    """Ingest from a separate process, kill -9 the whole server mid-stream, then check that
+    every acknowledged event is in the database."""
+    from recommender.store import Store
+
+    spec = {**common, "port": port, "kind": "ingest", "seconds": args.kill_after + 5,
+            "warmup": 0.0, "stop_on_error": True}
+    spec_path = args.workdir / "load-kill.json"
+    spec["out"] = str(args.workdir / "result-kill.json")
+    spec_path.write_text(json.dumps(spec))
+    loadgen = subprocess.Popen([sys.executable, __file__, "--loadgen", str(spec_path)])
+    time.sleep(args.kill_after)
+    stop(server, hard=True)  # SIGKILL to the server's whole process group
+    loadgen.wait(timeout=120)
+    acked = json.loads(Path(spec["out"]).read_text())["acked"]
+    store = Store.from_url(f"sqlite:///{database}")
+    found = store.existing_event_ids(acked) if acked else set()
+    store.dispose()
+    return {"acked": len(acked), "found": len(found), "lost": len(set(acked) - found)}
+
+
+def report(args: argparse.Namespace, figures: list[dict], bare: dict, recs: dict, ingest: dict,
+           durability: dict) -> None:
+    ratio = recs["rps"] / bare["rps"] if bare["rps"] else float("nan")
+    errors = bare["errors"] + recs["errors"] + ingest["errors"]
+    print()
+    print(f"server: uvicorn, {args.workers} workers, index {args.index_factory} "
+          f"({args.index_params or 'default params'}), SQLite WAL synchronous=FULL; "
+          f"{args.concurrency} concurrent clients, {args.seconds:.0f}s per run, loopback; "
+          f"{os.cpu_count()} CPUs shared by servers and load generator")
+    print(f"{'endpoint':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, row in (("bare FastAPI (fixed 10-item JSON)", bare),
+                      ("GET /v1/learners/{id}/recommendations k=10", recs),
+                      ("POST /v1/events (one event, fsync)", ingest)):
+        print(f"{name:<44} {row['rps']:>9,.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} "
+              f"{row['errors']:>7}")
+    print(f"{'raw index, one query, k=10, 1 thread':<44} {'p50 us':>9} {'p99 us':>8} "
+          f"{'recall@10':>10}")
+    for row in figures:
+        print(f"{row['name']:<44} {row['p50_us']:>9.0f} {row['p99_us']:>8.0f} "
+              f"{row['recall']:>10.3f}")
+    served = figures[1]
+    print(f"event ingestion with durability on: {ingest['rps']:,.0f} events/s acknowledged")
+    print(f"kill -9 during ingestion: {durability['acked']:,} acknowledged, "
+          f"{durability['found']:,} in the database, {durability['lost']} lost")
+    if any(row["error_kinds"] for row in (bare, recs, ingest)):
+        print("error kinds:", {k: v for row in (bare, recs, ingest)
+                               for k, v in row["error_kinds"].items()})
+    checks = [
+        ("recommendation throughput >= 60% of bare", ratio >= 0.6, f"{ratio:.0%}"),
+        ("recommendation p99 <= 25 ms at 32 clients", recs["p99"] <= 25, f"{recs['p99']:.1f} ms"),
+        (f"served index recall@10 >= 0.95 ({served['name']})", served["recall"] >= 0.95,
+         f"{served['recall']:.3f}"),
+        ("zero errors", errors == 0, str(errors)),
+        ("no acknowledged event lost on kill -9", durability["lost"] == 0,
+         f"{durability['lost']} lost of {durability['acked']}"),
+    ]
+    for name, ok, value in checks:
+        print(f"  [{'met' if ok else 'MISSED'}] {name}: {value}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=1_000_000)
+    parser.add_argument("--resources", type=int, default=100_000)
+    parser.add_argument("--events-per-learner", type=float, default=6.0)
+    parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--iterations", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per run")
+    parser.add_argument("--kill-after", type=float, default=4.0,
+                        help="seconds of ingestion before the kill -9")
+    parser.add_argument("--index-factory", default="NormPrunedFlat",
+                        help="the served index (RECOMMENDER_INDEX_FACTORY)")
+    parser.add_argument("--index-params", default="head_share=0.1")
+    parser.add_argument("--compare-factory", default="HNSW32,Flat",
+                        help="an approximate index measured beside it (not served)")
+    parser.add_argument("--compare-params", default="efSearch=64")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/recommender-serve-load"))
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--loadgen":
+        run_loadgen(sys.argv[2])
+    else:
+        main()

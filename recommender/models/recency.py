@@ -1,0 +1,362 @@
+"""Recent popularity: what the cohort has been starting lately, globally and per learner group.
+
+On course data time is the strongest signal: the resources a cohort opened for the first time in
+the last days are what a learner is about to open next (OULAD, rolling protocol: nDCG@10 0.54 to
+0.59 for 7-day popularity against 0.14 to 0.17 for all-time popularity). Written as an inner
+product like :mod:`recommender.models.popularity`:
+
+- resource vector ``[p_r, p_r|g1, ..., p_r|gG, p_r * [scope(r) = s1], ..., p_r * [scope(r) = sS]]``
+  where ``p_r`` is the share of learners who started ``r`` within the trailing window (or, with
+  ``count="learners"``, who used it at all in the window), ``p_r|g`` the same share within
+  group ``g`` (with ``group_column``), and the scope block places ``p_r`` in the slot of the
+  course the resource belongs to (with ``scope_column``, e.g. ``code_presentation``);
+- learner vector ``[global_weight, onehot(group), share of the learner's resources per scope]``,
+  so a learner sees what their group and their own course started lately.
+
+"Now" is the newest training event (or ``now``). The window is a parameter; ``window_days=None``
+chooses it on validation data inside ``fit`` (:func:`choose_window_days`, the rolling
+protocol on the last weeks of the training events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recommender.errors import InvalidParameterError
+from recommender.evaluation.evaluate import RELEVANT_EVENT_TYPES
+from recommender.features import FeatureSet
+from recommender.features.profile import as_profile_frame
+from recommender.models.base import EmbeddingModel, history_row
+
+COUNTS: tuple[str, ...] = ("first_access", "learners")
+DECAYS: tuple[str, ...] = ("window", "exponential")
+DEFAULT_WINDOW_CANDIDATES: tuple[float, ...] = (1.0, 3.0, 7.0, 14.0, 28.0)
+_DAY_SECONDS = 86400.0
+
+
+@dataclass(frozen=True)
+class FirstAccesses:
+    """Each (learner, resource) pair's first engaging event, as parallel arrays sorted by time.
+
+    ``age_days`` is measured back from ``now``; ``last_age_days`` is the pair's latest use.
+    """
+
+    learner_idx: np.ndarray
+    resource_idx: np.ndarray
+    age_days: np.ndarray
+    last_age_days: np.ndarray
+    now: pd.Timestamp | None
+
+
+def reference_time(events: pd.DataFrame, now: object | None = None) -> pd.Timestamp | None:
+    """``now`` as a UTC timestamp, else the newest event's timestamp (None without events)."""
+    if now is not None:
+        try:
+            stamp = pd.Timestamp(now)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidParameterError("now", now, "a timestamp (ISO 8601 string or datetime)")
+        if pd.isna(stamp):
+            raise InvalidParameterError("now", now, "a timestamp, not NaT")
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    if events.empty:
+        return None
+    return pd.Timestamp(events["timestamp"].max())
+
+
+def first_accesses(features: FeatureSet, now: object | None = None) -> FirstAccesses:
+    """First (and last) engaging event of every (learner, resource) pair in ``features.events``.
+
+    Engaging = any event type that shows interest (not ``dismiss``); events after ``now`` are
+    ignored, so a model can be fitted "as of" an earlier moment.
+    """
+    events = features.events
+    stamp = reference_time(events, now)
+    if stamp is None:
+        empty = np.empty(0, dtype=np.int64)
+        return FirstAccesses(empty, empty, np.empty(0), np.empty(0), None)
+    engaged = events[events["event_type"].isin(RELEVANT_EVENT_TYPES)]
+    engaged = engaged[engaged["timestamp"] <= stamp]
+    learner_idx = features.learner_map.indices_of(engaged["learner_id"], strict=False)
+    resource_idx = features.resource_map.indices_of(engaged["resource_id"], strict=False)
+    known = (learner_idx >= 0) & (resource_idx >= 0)
+    age = (stamp - engaged["timestamp"]).dt.total_seconds().to_numpy()[known] / _DAY_SECONDS
+    frame = pd.DataFrame({"l": learner_idx[known], "r": resource_idx[known], "age": age})
+    pairs = frame.groupby(["l", "r"], sort=False)["age"].agg(["max", "min"]).reset_index()
+    pairs = pairs.sort_values(["max", "l", "r"], ascending=[False, True, True], kind="stable")
+    return FirstAccesses(
+        learner_idx=pairs["l"].to_numpy(np.int64),
+        resource_idx=pairs["r"].to_numpy(np.int64),
+        age_days=pairs["max"].to_numpy(np.float64),
+        last_age_days=pairs["min"].to_numpy(np.float64),
+        now=stamp,
+    )
+
+
+def check_positive(name: str, value: object) -> float:
+    """A finite number > 0, else :class:`InvalidParameterError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
+        np.isfinite(value) and value > 0
+    ):
+        raise InvalidParameterError(name, value, "a finite number > 0")
+    return float(value)
+
+
+def _recent_weights(age_days: np.ndarray, window_days: float, decay: str) -> np.ndarray:
+    """Hard window (age < window) or exponential decay exp(-age / window)."""
+    if decay == "window":
+        return (age_days < window_days).astype(np.float64)
+    return np.exp(-np.clip(age_days, 0.0, None) / window_days)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Factorised string codes; missing values become the category ''."""
+    text = values.astype(object).where(values.notna(), "")
+    codes, uniques = pd.factorize(text.astype(str).to_numpy(dtype=object), sort=True)
+    return codes.astype(np.int64), [str(u) for u in uniques]
+
+
+class RecentPopularityModel(EmbeddingModel):
+    """Trailing-window popularity, globally, per group and per course scope (module docstring).
+
+    ``window_days`` the window (``None``: chosen on validation among ``window_candidates``);
+    ``decay`` ``"window"`` (a hard trailing window) or ``"exponential"`` (weight
+    ``exp(-age / window_days)``); ``count`` ``"first_access"`` (learners who started the
+    resource in the window: what is new to the cohort) or ``"learners"`` (learners who used it);
+    ``group_column`` a learners column for per-group popularity (None: global only);
+    ``scope_column`` a resources column naming the course a resource belongs to (None: none);
+    ``now`` the reference time (None: the newest training event).
+    """
+
+    def __init__(
+        self,
+        window_days: float | None = 7.0,
+        decay: str = "window",
+        count: str = "first_access",
+        group_column: str | None = "group",
+        global_weight: float = 0.1,
+        scope_column: str | None = None,
+        window_candidates: Sequence[float] = DEFAULT_WINDOW_CANDIDATES,
+        validation_cuts: int = 3,
+        horizon_days: float = 7.0,
+        now: str | None = None,
+    ) -> None:
+        self.window_days = window_days
+        self.decay = decay
+        self.count = count
+        self.group_column = group_column
+        self.global_weight = global_weight
+        self.scope_column = scope_column
+        self.window_candidates = window_candidates
+        self.validation_cuts = validation_cuts
+        self.horizon_days = horizon_days
+        self.now = now
+
+    def _check_params(self) -> None:
+        if self.decay not in DECAYS:
+            raise InvalidParameterError("decay", self.decay, f"one of {list(DECAYS)}")
+        if self.count not in COUNTS:
+            raise InvalidParameterError("count", self.count, f"one of {list(COUNTS)}")
+        if isinstance(self.global_weight, bool) or not isinstance(
+            self.global_weight, (int, float)
+        ) or self.global_weight < 0:
+            raise InvalidParameterError("global_weight", self.global_weight, "a number >= 0")
+        if self.window_days is not None:
+            check_positive("window_days", self.window_days)
+
+    def fit(self, features: FeatureSet) -> Self:
+        self._check_params()
+        window = self.window_days
+        if window is None:
+            search = choose_window_days(self, features)
+            self.window_search_ = search.table.to_dict(orient="list")
+            window = search.window_days
+        self.window_days_ = float(window)
+        accesses = first_accesses(features, self.now)
+        self.now_ = None if accesses.now is None else accesses.now.isoformat()
+        n_learners, n_resources = features.shape
+        if self.count == "first_access":
+            ages = accesses.age_days
+        else:
+            ages = accesses.last_age_days
+        weight = _recent_weights(ages, self.window_days_, self.decay)
+        recent = sp.csr_matrix(
+            (weight, (accesses.learner_idx, accesses.resource_idx)),
+            shape=(n_learners, n_resources), dtype=np.float64,
+        )
+        share = np.asarray(recent.sum(axis=0)).ravel() / max(n_learners, 1)
+        blocks = [share[:, None]]
+        learner_blocks = [np.full((n_learners, 1), self._global_slot(), dtype=np.float32)]
+        self.groups_: list[str] = []
+        if self.group_column is not None:
+            if self.group_column not in features.learners.columns:
+                raise InvalidParameterError(
+                    "group_column", self.group_column, "a column of the learners table"
+                )
+            codes, groups = _codes(features.learners[self.group_column])
+            membership = sp.csr_matrix(
+                (np.ones(n_learners), (codes, np.arange(n_learners))),
+                shape=(len(groups), n_learners),
+            )
+            size = np.maximum(np.asarray(membership.sum(axis=1)).ravel(), 1.0)
+            blocks.append(((membership @ recent).toarray() / size[:, None]).T)
+            onehot = np.zeros((n_learners, len(groups)), dtype=np.float32)
+            onehot[np.arange(n_learners), codes] = 1.0
+            learner_blocks.append(onehot)
+            self.groups_ = groups
+        self.scopes_: list[str] = []
+        if self.scope_column is not None:
+            if self.scope_column not in features.resources.columns:
+                raise InvalidParameterError(
+                    "scope_column", self.scope_column, "a column of the resources table"
+                )
+            scope, scopes = _codes(features.resources[self.scope_column])
+            placed = np.zeros((n_resources, len(scopes)))
+            placed[np.arange(n_resources), scope] = share
+            blocks.append(placed)
+            self.resource_scope_ = scope
+            self.scopes_ = scopes
+            learner_blocks.append(self._scope_shares(features, accesses, scope, len(scopes)))
+        self.resource_factors_ = np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
+        self.learner_factors_ = np.ascontiguousarray(np.hstack(learner_blocks), dtype=np.float32)
+        return self
+
+    def _global_slot(self) -> float:
+        """The learner's weight on global recency: ``global_weight`` beside group or scope
+        blocks, 1 when global recency is the whole model."""
+        if self.group_column is None and self.scope_column is None:
+            return 1.0
+        return float(self.global_weight)
+
+    def _scope_shares(
+        self, features: FeatureSet, accesses: FirstAccesses, scope: np.ndarray, n_scopes: int
+    ) -> np.ndarray:
+        """Each learner's share of used resources per scope; without any, their profile's."""
+        n_learners = features.shape[0]
+        counts = sp.csr_matrix(
+            (np.ones(len(accesses.learner_idx)),
+             (accesses.learner_idx, scope[accesses.resource_idx])),
+            shape=(n_learners, n_scopes),
+        ).toarray()
+        total = counts.sum(axis=1, keepdims=True)
+        shares = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
+        if self.scope_column in features.learners.columns:
+            declared = features.learners[self.scope_column].astype(object).to_numpy()
+            lookup = {name: i for i, name in enumerate(self.scopes_)}
+            for learner_idx in np.flatnonzero(total.ravel() == 0):
+                slot = lookup.get(str(declared[learner_idx]))
+                if slot is not None:
+                    shares[learner_idx, slot] = 1.0
+        return shares.astype(np.float32)
+
+    def learner_vector(
+        self, group: str | None = None, resource_idx: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The vector of a learner in ``group`` whose history (for the scope) is
+        ``resource_idx``."""
+        self._check_fitted()
+        parts = [np.array([self._global_slot()], dtype=np.float32)]
+        if self.group_column is not None:
+            onehot = np.zeros(len(self.groups_), dtype=np.float32)
+            if group in self.groups_:
+                onehot[self.groups_.index(group)] = 1.0
+            elif self.global_weight == 0:
+                parts[0][0] = 1.0  # no group to go on: global recency is all there is
+            parts.append(onehot)
+        if self.scope_column is not None:
+            shares = np.zeros(len(self.scopes_), dtype=np.float32)
+            if resource_idx is not None and len(resource_idx):
+                counts = np.bincount(
+                    self.resource_scope_[np.asarray(resource_idx, dtype=np.int64)],
+                    minlength=len(self.scopes_),
+                )
+                shares = (counts / counts.sum()).astype(np.float32)
+            parts.append(shares)
+        return np.concatenate(parts)
+
+    def fold_in(
+        self,
+        resource_idx: np.ndarray,
+        confidence: np.ndarray | None = None,
+        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        age_days: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Group from ``profile``, course scope from the history; recency itself is shared."""
+        self._check_fitted()
+        row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
+        group = None
+        if profile is not None and self.group_column is not None:
+            frame = as_profile_frame(profile)
+            if self.group_column in frame.columns and len(frame):
+                value = frame[self.group_column].iloc[0]
+                group = None if pd.isna(value) else str(value)
+        return self.learner_vector(group, row.indices)
+
+
+@dataclass(frozen=True)
+class WindowSearch:
+    """The chosen window and each candidate's validation score (mean over validation cuts)."""
+
+    window_days: float
+    score: float
+    metric: str
+    table: pd.DataFrame
+
+
+def choose_window_days(
+    model: RecentPopularityModel,
+    features: FeatureSet,
+    candidates: Sequence[float] | None = None,
+    n_cuts: int | None = None,
+    horizon_days: float | None = None,
+    metric: str = "ndcg_at_10",
+) -> WindowSearch:
+    """Pick ``window_days`` on validation data: the rolling protocol on the training events.
+
+    The last ``n_cuts`` horizons of ``horizon_days`` before the newest training event are the
+    validation windows (first accesses only); each candidate window is fitted on what precedes
+    each cut and scored on what follows. Ties go to the shorter window. Candidates, cuts and
+    horizon default to the model's own parameters.
+    """
+    from recommender.evaluation.rolling import rolling_evaluate, trailing_cuts
+
+    candidates = list(model.window_candidates if candidates is None else candidates)
+    if not candidates:
+        raise InvalidParameterError("window_candidates", candidates, "at least one window")
+    values = sorted(check_positive("window_candidates", c) for c in candidates)
+    n_cuts = model.validation_cuts if n_cuts is None else n_cuts
+    horizon = check_positive("horizon_days", model.horizon_days if horizon_days is None
+                             else horizon_days)
+    end = reference_time(features.events, model.now)
+    if end is None:
+        raise InvalidParameterError("features", "no events", "training events to validate on")
+    cuts = trailing_cuts(end, n_cuts, horizon)
+    models = {f"{value:g}": _with_window(model, value) for value in values}
+    result = rolling_evaluate(features, models, cuts, horizon_days=horizon)
+    if result.scores.empty:
+        raise InvalidParameterError(
+            "features", f"{len(features.events)} events",
+            f"first accesses in the last {n_cuts} x {horizon:g} days to choose a window on",
+        )
+    summary = result.summary(metric)
+    table = pd.DataFrame({
+        "window_days": values,
+        metric: [float(summary.loc[f"{value:g}", "mean"]) for value in values],
+    })
+    best = int(np.argmax(table[metric].to_numpy()))  # first maximum: the shortest window
+    return WindowSearch(
+        window_days=float(values[best]), score=float(table[metric].iloc[best]), metric=metric,
+        table=table,
+    )
+
+
+def _with_window(model: RecentPopularityModel, window_days: float) -> RecentPopularityModel:
+    """An unfitted copy of ``model`` with a fixed window."""
+    params = model.get_params()
+    params["window_days"] = window_days
+    return type(model)(**params)

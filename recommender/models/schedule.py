@@ -1,0 +1,264 @@
+"""Schedule awareness and the time-aware hybrid: what a learner needs next, this week.
+
+Three time signals, each an embedding model in the one space, joined by :class:`TimeAwareModel`
+with weights chosen on validation data:
+
+- what the cohort started lately (:class:`recommender.models.recency.RecentPopularityModel`);
+- what usually follows the learner's own latest first accesses
+  (:class:`recommender.models.sequence.SequenceModel`);
+- what learners who lately did what this learner did have just started
+  (:class:`recommender.models.sequence.CoAccessModel`), which places a learner relative to
+  the cohort: behind, on pace or ahead.
+
+The validation is the rolling protocol itself (:mod:`recommender.evaluation.rolling`) on the
+last weeks of the training events: ``validation_cuts`` horizons of ``horizon_days`` ending at
+the newest training event, first accesses only. Availability windows are not a score: a
+resource outside its window is removed from the candidates (:func:`recommend_available`, the
+rolling protocol, and serving through :mod:`recommender.delivery.filters`), so it never appears.
+:func:`cohort_position` says where each learner stands relative to their cohort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import clone
+
+from recommender.errors import InvalidParameterError
+from recommender.evaluation.rolling import (
+    RollingWindow,
+    closed_resources,
+    rolling_window,
+    score_window,
+    trailing_cuts,
+)
+from recommender.features import FeatureSet, InteractionWeights
+from recommender.models.base import EmbeddingModel
+from recommender.models.hybrid import (
+    HybridModel,
+    PartSpec,
+    WeightSearch,
+    _check_weights,
+    _resolve_parts,
+    score_scale,
+    weight_grid,
+)
+from recommender.models.recency import (
+    DEFAULT_WINDOW_CANDIDATES,
+    RecentPopularityModel,
+    check_positive,
+    first_accesses,
+    reference_time,
+)
+from recommender.models.sequence import CoAccessModel, SequenceModel
+
+
+def default_time_aware_parts() -> tuple[tuple[str, EmbeddingModel], ...]:
+    """Recent popularity (window chosen on validation), transitions gated by what the cohort
+    started in the last days, and time-decayed co-occurrence."""
+    return (
+        ("recent_popularity", RecentPopularityModel(window_days=None, group_column=None)),
+        ("sequence", SequenceModel(fresh_days=3.0)),
+        ("co_occurrence", CoAccessModel()),
+    )
+
+
+class TimeAwareModel(HybridModel):
+    """The time-aware hybrid: recency, sequence and cohort position, weighted on validation.
+
+    ``parts`` as in :class:`HybridModel` (default :func:`default_time_aware_parts`);
+    ``weights`` fixed weights, or None to choose them on the last ``validation_cuts`` rolling
+    windows of ``horizon_days`` in the training events (first accesses, nDCG@``k``). A
+    :class:`RecentPopularityModel` part with ``window_days=None`` gets its window chosen on the
+    same windows among ``window_candidates``. Where the training events hold no validation
+    window with a history before it and first accesses after it, the weights are equal and
+    ``weights_source_`` says so.
+    """
+
+    def __init__(
+        self,
+        parts: Sequence[PartSpec] | None = None,
+        weights: Sequence[float] | Mapping[str, float] | None = None,
+        validation_cuts: int = 3,
+        horizon_days: float = 7.0,
+        window_candidates: Sequence[float] = DEFAULT_WINDOW_CANDIDATES,
+        k: int = 10,
+        interaction_weights: InteractionWeights | None = None,
+        grid_step: float = 0.125,
+        scale_sample: int = 500,
+        random_state: int = 0,
+    ) -> None:
+        self.parts = parts
+        self.weights = weights
+        self.validation_cuts = validation_cuts
+        self.horizon_days = horizon_days
+        self.window_candidates = window_candidates
+        self.k = k
+        self.interaction_weights = interaction_weights
+        self.grid_step = grid_step
+        self.scale_sample = scale_sample
+        self.random_state = random_state
+
+    def fit(self, features: FeatureSet) -> Self:
+        resolved = _resolve_parts(
+            self.parts if self.parts is not None else default_time_aware_parts()
+        )
+        names = [name for name, _ in resolved]
+        needs_window = any(
+            isinstance(part, RecentPopularityModel) and part.window_days is None
+            for _, part in resolved
+        )
+        windows = (self._validation_windows(features)
+                   if self.weights is None or needs_window else [])
+        resolved = [(name, self._fix_window(part, windows)) for name, part in resolved]
+        if self.weights is None:
+            search = self._search_weights(resolved, windows)
+            self.weight_search_ = search
+            self.weights_source_ = "validation" if windows else (
+                "equal: no validation window with training events before it and first "
+                "accesses after it"
+            )
+            weights = np.asarray(search.weights, dtype=np.float64)
+        else:
+            weights = _check_weights(self.weights, names)
+            self.weights_source_ = "given"
+        self.parts_ = [(name, part.fit(features)) for name, part in resolved]
+        self.scales_ = np.array([
+            score_scale(part, features, self.scale_sample, self.random_state)
+            for _, part in self.parts_
+        ])
+        self.weights_ = weights / weights.sum()
+        self._assemble()
+        return self
+
+    def _validation_windows(self, features: FeatureSet) -> list[RollingWindow]:
+        """The rolling windows at the end of the training events that can score anything."""
+        horizon = check_positive("horizon_days", self.horizon_days)
+        end = reference_time(features.events)
+        if end is None:
+            return []
+        windows = []
+        for cut in trailing_cuts(end, self.validation_cuts, horizon):
+            window = rolling_window(
+                features, cut, horizon, "first_access", self.interaction_weights
+            )
+            if len(window.learner_idx) and len(window.train.events):
+                windows.append(window)
+        return windows
+
+    def _fix_window(
+        self, part: EmbeddingModel, windows: list[RollingWindow]
+    ) -> EmbeddingModel:
+        """A recency part with ``window_days=None`` gets the window that scores best on
+        ``windows`` (without windows: the middle candidate, reported in ``window_days_``)."""
+        if not isinstance(part, RecentPopularityModel) or part.window_days is not None:
+            return part
+        candidates = sorted(check_positive("window_candidates", c)
+                            for c in self.window_candidates)
+        if not candidates:
+            raise InvalidParameterError("window_candidates", self.window_candidates,
+                                        "at least one window")
+        totals = np.zeros(len(candidates))
+        for window in windows:
+            for i, value in enumerate(candidates):
+                fitted = clone(part).set_params(window_days=value).fit(window.train)
+                totals[i] += np.nansum(self._ndcg(fitted, window))
+        best = int(np.argmax(totals)) if windows else len(candidates) // 2
+        self.window_days_ = float(candidates[best])
+        return clone(part).set_params(window_days=candidates[best])
+
+    def _ndcg(self, model: EmbeddingModel, window: RollingWindow) -> np.ndarray:
+        k = int(self.k)
+        return score_window(model, window, (k,), ("ndcg",))[f"ndcg_at_{k}"]
+
+    def _search_weights(
+        self, resolved: list[tuple[str, EmbeddingModel]], windows: list[RollingWindow]
+    ) -> WeightSearch:
+        """Every grid point's nDCG summed over the validation windows (one fit per part and
+        window; each grid point only reweights the learner side)."""
+        names = [name for name, _ in resolved]
+        grid = weight_grid(len(resolved), self.grid_step)
+        metric = f"ndcg_at_{int(self.k)}"
+        if not windows:
+            equal = tuple(1.0 / len(names) for _ in names)
+            table = pd.DataFrame([{**dict(zip(names, equal)), metric: np.nan}])
+            return WeightSearch(weights=equal, score=float("nan"), metric=metric, table=table)
+        totals = np.zeros(len(grid))
+        count = 0
+        for window in windows:
+            hybrid = HybridModel(
+                parts=[(name, clone(part)) for name, part in resolved],
+                weights=[1.0] * len(resolved), scale_sample=self.scale_sample,
+                random_state=self.random_state,
+            ).fit(window.train)
+            count += len(window.learner_idx)
+            for i, weights in enumerate(grid):
+                totals[i] += np.nansum(self._ndcg(hybrid.with_weights(weights), window))
+        means = totals / max(count, 1)
+        table = pd.DataFrame([{**dict(zip(names, w)), metric: m} for w, m in zip(grid, means)])
+        best = int(np.argmax(means))  # the grid lists balanced weights first: they win ties
+        return WeightSearch(
+            weights=tuple(float(w) for w in grid[best]), score=float(means[best]),
+            metric=metric, table=table,
+        )
+
+
+def available_resources(resources: pd.DataFrame, now: object, until: object | None = None
+                        ) -> np.ndarray:
+    """Boolean mask over resource_idx: open at ``now`` (or at some point of [now, until))."""
+    start = pd.Timestamp(now)  # type: ignore[arg-type]
+    end = start + pd.Timedelta(microseconds=1) if until is None else until
+    mask = np.ones(len(resources), dtype=bool)
+    mask[closed_resources(resources, start, end)] = False
+    return mask
+
+
+def recommend_available(
+    model: EmbeddingModel,
+    learner_idx: int | np.ndarray,
+    resources: pd.DataFrame,
+    now: object,
+    k: int = 10,
+    exclude: sp.csr_matrix | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`EmbeddingModel.recommend` without the resources whose availability window is
+    closed at ``now``: a resource outside its window never appears."""
+    closed = np.flatnonzero(~available_resources(resources, now))
+    return model.recommend(learner_idx, k=k, exclude=exclude, exclude_resources=closed)
+
+
+def cohort_position(
+    features: FeatureSet, now: object | None = None, recent_days: float = 28.0
+) -> pd.DataFrame:
+    """Where each learner stands relative to their cohort, one row per learner_idx.
+
+    ``lag_days``: median over the learner's first accesses in the last ``recent_days`` of
+    (their first access - the cohort's median first access of that resource); positive is
+    behind the cohort, negative ahead, NaN without recent first accesses. ``started_share``:
+    share of the resources the cohort has started that the learner has started.
+    ``idle_days``: days since the learner's last engaging event (NaN: never).
+    """
+    recent = check_positive("recent_days", recent_days)
+    accesses = first_accesses(features, now)
+    n_learners, n_resources = features.shape
+    frame = pd.DataFrame({
+        "l": accesses.learner_idx, "r": accesses.resource_idx, "age": accesses.age_days,
+        "last": accesses.last_age_days,
+    })
+    median_age = frame.groupby("r")["age"].median().reindex(range(n_resources)).to_numpy()
+    frame["lag"] = median_age[frame["r"].to_numpy()] - frame["age"]
+    lag = frame[frame["age"] < recent].groupby("l")["lag"].median()
+    started = frame.groupby("l").size()
+    cohort_started = max(int(np.isfinite(median_age).sum()), 1)
+    idle = frame.groupby("l")["last"].min()
+    index = pd.RangeIndex(n_learners, name="learner_idx")
+    return pd.DataFrame({
+        "learner_id": np.asarray(features.learner_map.ids, dtype=object),
+        "lag_days": lag.reindex(index).to_numpy(),
+        "started_share": started.reindex(index).fillna(0).to_numpy() / cohort_started,
+        "idle_days": idle.reindex(index).to_numpy(),
+    }, index=index)

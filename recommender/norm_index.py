@@ -1,0 +1,75 @@
+"""Exact inner-product top-k that reads mostly the resources that can win: norm pruning.
+
+Matrix-factorisation resource vectors have very unequal lengths: popular resources get long
+vectors, rarely used ones short (on the 100k-resource sample world the norms span four orders
+of magnitude and 99.7% of every exact top-10 lies among the 5% longest). Graph and cluster
+indexes built for inner product do poorly there (HNSW32 reaches recall@10 0.58-0.66, IVF 0.82
+at nprobe 64), while the lengths themselves give an exact shortcut: by Cauchy-Schwarz no
+resource can score more than ``|q| * |r|``. So the longest ``head_share`` of the resources is
+scanned exactly (a FAISS flat inner-product index), and the rest, the tail, is scanned only for
+the rare query whose k-th head score is below ``|q| * (longest tail norm)``. The answer is
+exact (recall 1.0 by construction) at a fraction of a full scan.
+
+Quacks like a FAISS index for :class:`recommender.index.ResourceIndex`: ``search(queries, k)``
+returns ``(scores, resource_idx)`` with -inf / -1 padding.
+"""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+from recommender.errors import InvalidParameterError
+
+
+class NormPrunedFlat:
+    """Exact maximum inner product search over norm-ordered blocks, the first (the head) in a
+    FAISS flat index; each later block is read only by queries its norm bound cannot rule out."""
+
+    def __init__(self, vectors: np.ndarray, head_share: float = 0.1) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if not 0 < head_share <= 1:
+            raise InvalidParameterError("head_share", head_share, "a share in (0, 1]")
+        norms = np.linalg.norm(vectors, axis=1)
+        order = np.argsort(-norms, kind="stable").astype(np.int64)
+        self.ntotal = len(vectors)
+        self.block = max(1, int(np.ceil(len(vectors) * head_share))) if len(vectors) else 1
+        self.order = order
+        self.sorted = np.ascontiguousarray(vectors[order])
+        self.block_norm = norms[order][:: self.block].astype(np.float32)  # each block's longest
+        self.head = faiss.IndexFlatIP(vectors.shape[1])
+        if self.ntotal:
+            self.head.add(self.sorted[: self.block])
+        self.tail_scans = 0  # queries that read past the head (for tests and benchmarks)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        n_queries = len(queries)
+        scores = np.full((n_queries, k), -np.inf, dtype=np.float32)
+        found = np.full((n_queries, k), -1, dtype=np.int64)
+        if self.ntotal == 0 or k < 1:
+            return scores, found
+        k_head = min(k, self.block)
+        head_scores, head_pos = self.head.search(queries, k_head)
+        scores[:, :k_head] = head_scores
+        found[:, :k_head] = head_pos  # positions in norm order until the end
+        lengths = np.linalg.norm(queries, axis=1)
+        read_past = np.zeros(n_queries, dtype=bool)
+        for number, start in enumerate(range(self.block, self.ntotal, self.block), start=1):
+            unsure = np.flatnonzero(lengths * self.block_norm[number] >= scores[:, k - 1])
+            if not len(unsure):
+                break
+            read_past[unsure] = True
+            block = self.sorted[start: start + self.block]
+            block_scores = queries[unsure] @ block.T
+            k_block = min(k, len(block))
+            best = np.argpartition(-block_scores, k_block - 1, axis=1)[:, :k_block]
+            merged_scores = np.hstack([scores[unsure],
+                                       np.take_along_axis(block_scores, best, axis=1)])
+            merged_found = np.hstack([found[unsure], start + best])
+            top = np.argsort(-merged_scores, axis=1, kind="stable")[:, :k]
+            scores[unsure] = np.take_along_axis(merged_scores, top, axis=1)
+            found[unsure] = np.take_along_axis(merged_found, top, axis=1)
+        self.tail_scans += int(read_past.sum())
+        found = np.where(found >= 0, self.order[np.maximum(found, 0)], -1)
+        return scores, found

@@ -1,0 +1,39 @@
+"""Small dependencies shared by the routers: the runtime, the served model, filters."""
+
+from __future__ import annotations
+
+import pandas as pd
+from fastapi import Request
+
+from recommender.delivery import RequestFilters
+from recommender.serving.runtime import Runtime
+from recommender.serving.schemas import ListFilters
+
+
+def runtime_of(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def request_filters(filters: ListFilters) -> RequestFilters:
+    """API filters -> the delivery library's (which checks them again and names what is bad)."""
+    window = None
+    if filters.open_from is not None or filters.open_until is not None:
+        window = (_utc(filters.open_from), _utc(filters.open_until))
+
+    def many(values: list[str] | None) -> tuple[str, ...] | None:
+        return tuple(values) if values else None
+
+    return RequestFilters(
+        category=many(filters.category), language=many(filters.language),
+        mode=many(filters.mode), region=filters.region,
+        max_duration_minutes=filters.max_duration_minutes, level=many(filters.level),
+        accessibility=tuple(filters.accessibility or ()), open_between=window,
+        provider_type=many(filters.provider_type),
+    )
+
+
+def _utc(value: object) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

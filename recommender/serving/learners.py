@@ -1,0 +1,104 @@
+"""Delivery lists for learners (known, folded-in, profile-only or anonymous) and learner upserts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from recommender.serving.auth import require_key
+from recommender.serving.deps import request_filters, runtime_of
+from recommender.serving.query import list_fields, openapi_parameters, parse_query
+from recommender.serving.recommend import Picked, anonymous_view, delivery_list, learner_view
+from recommender.serving.schemas import (
+    AnonymousRequest,
+    ErrorBody,
+    Id,
+    LearnerIn,
+    RecommendationList,
+    RecommendationQuery,
+    RecommendedResource,
+    UpsertAck,
+)
+from recommender.store import LearnerRecord
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["recommendations"], dependencies=[Depends(require_key)],
+    responses={401: {"model": ErrorBody, "description": "Missing or invalid API key"},
+               503: {"model": ErrorBody, "description": "No model loaded or database busy"}},
+)
+LearnerId = Annotated[Id, Path(description="The platform's learner id")]
+
+
+def items(picked: list[Picked]) -> list[RecommendedResource]:
+    return [
+        RecommendedResource(rank=rank, resource_id=p.resource_id, title=p.title, score=p.score,
+                            reason=p.reason.text, reason_kind=p.reason.kind)
+        for rank, p in enumerate(picked, start=1)
+    ]
+
+
+QUERY_LISTS = list_fields(RecommendationQuery)
+
+
+@router.get(
+    "/learners/{learner_id}/recommendations", response_model=RecommendationList,
+    responses={404: {"model": ErrorBody, "description": "Unknown learner and no profile"},
+               422: {"description": "A parameter is invalid (the message names it)"}},
+    openapi_extra={"parameters": openapi_parameters(RecommendationQuery)},
+)
+async def recommendations(request: Request, learner_id: LearnerId) -> RecommendationList:
+    """The learner's delivery list: the best resources they may take (filters, place,
+    language, access, availability), without what they completed or dismissed, each with a
+    reason. Events acknowledged by ``POST /v1/events`` count at once, on every worker."""
+    query = parse_query(RecommendationQuery, request, QUERY_LISTS)
+    runtime = runtime_of(request)
+    served = runtime.require_served()
+    filters = request_filters(query)
+    snapshot = runtime.store.learner_snapshot(learner_id)
+    overlay = runtime.overlay(served, snapshot.resources_signature)
+    view = learner_view(served, overlay, snapshot, learner_id)
+    picked = delivery_list(served, overlay, view, query.k, filters, query.exclude or ())
+    return RecommendationList(
+        learner_id=learner_id, items=items(picked), model_version=served.version,
+        cold_start=view.cold_start is not None, cold_start_path=view.cold_start,
+    )
+
+
+@router.post(
+    "/recommendations/anonymous", response_model=RecommendationList,
+    responses={422: {"description": "The profile gives the model nothing to go on"}},
+)
+async def anonymous(request: Request, body: AnonymousRequest) -> RecommendationList:
+    """A cold-start list for a newcomer described only by a profile (group, age band,
+    region, languages, accessibility needs, interests in Chinese or English)."""
+    runtime = runtime_of(request)
+    served = runtime.require_served()
+    overlay = runtime.overlay(served)
+    profile = {
+        "group": body.group, "age_band": body.age_band, "region": body.region,
+        "urban_rural": body.urban_rural, "languages": "|".join(body.languages) or None,
+        "accessibility_needs": "|".join(body.accessibility_needs) or None,
+        "interests": body.interests,
+    }
+    view = anonymous_view(served, profile)
+    picked = delivery_list(served, overlay, view, body.k, request_filters(body.filters))
+    return RecommendationList(
+        learner_id=None, items=items(picked), model_version=served.version,
+        cold_start=True, cold_start_path=view.cold_start,
+    )
+
+
+@router.put("/learners/{learner_id}", response_model=UpsertAck, tags=["catalog"],
+            responses={422: {"description": "A field is invalid (the message names it)"}})
+def put_learner(request: Request, learner_id: LearnerId, body: LearnerIn) -> UpsertAck:
+    """Create or replace a learner's profile; their next list uses it (a learner the model
+    never saw gets a cold-start list from it)."""
+    row = body.model_dump()
+    row["learner_id"] = learner_id
+    row["languages"] = "|".join(body.languages) or None
+    row["accessibility_needs"] = "|".join(body.accessibility_needs) or None
+    record = LearnerRecord.validate(row)
+    created = runtime_of(request).store.upsert_learner(record)
+    return UpsertAck(id=learner_id, created=created)

@@ -1,0 +1,88 @@
+"""Resources upserted through the API, on top of a bundle's catalog, in every worker.
+
+A new resource must be recommendable at once and a withdrawn one must disappear at once, on
+whichever worker answers next. The resources live in the database; each worker keeps a small
+side catalog built from them (vectors from their content through the bundle's cold start, and
+catalog arrays for the filters), rebuilt whenever the database's resource signature changes
+(one cheap query per request). Bundle resources that were withdrawn or re-described through the
+API are blocked in the main catalog; a re-described one comes back from the side catalog with
+its new attributes and vector. Global resource indices: ``[0, n_main)`` the bundle's,
+``n_main + j`` side resource ``j``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recommender.delivery import CatalogArrays
+from recommender.serving.model_state import ServedModel
+from recommender.store import ResourceRecord
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """The API's resources for one served model at one database signature (immutable)."""
+
+    signature: tuple[int, int]
+    blocked: np.ndarray  # bool over bundle resource_idx: withdrawn or re-described via the API
+    ids: np.ndarray  # side resource ids (active only), object array
+    titles: np.ndarray
+    vectors: np.ndarray  # (n_side, dim) float32
+    unit_vectors: np.ndarray
+    catalog: CatalogArrays | None
+    tags: list[tuple[str, ...]] = field(repr=False, default_factory=list)
+    _position: dict[str, int] = field(repr=False, default_factory=dict)
+
+    @property
+    def n_side(self) -> int:
+        return len(self.ids)
+
+    def side_position(self, resource_id: str) -> int | None:
+        return self._position.get(resource_id)
+
+    @classmethod
+    def empty(cls, served: ServedModel, signature: tuple[int, int] = (0, 0)) -> Overlay:
+        dim = served.bundle.resource_factors.shape[1]
+        return cls(
+            signature=signature, blocked=np.zeros(served.n_resources, dtype=bool),
+            ids=np.empty(0, dtype=object), titles=np.empty(0, dtype=object),
+            vectors=np.zeros((0, dim), np.float32), unit_vectors=np.zeros((0, dim), np.float32),
+            catalog=None,
+        )
+
+    @classmethod
+    def build(
+        cls, served: ServedModel, records: list[ResourceRecord], signature: tuple[int, int]
+    ) -> Overlay:
+        """Block what the API changed in the bundle; embed the active API resources."""
+        bundle = served.bundle
+        blocked = np.zeros(served.n_resources, dtype=bool)
+        if records:
+            in_bundle = bundle.resource_map.indices_of([r.resource_id for r in records],
+                                                       strict=False)
+            blocked[in_bundle[in_bundle >= 0]] = True
+        active = [r for r in records if not r.withdrawn]
+        if not active or bundle.cold_start is None:  # a v1 bundle cannot embed new content
+            empty = cls.empty(served, signature)
+            return cls(**{**empty.__dict__, "blocked": blocked})
+        frame = pd.DataFrame([r.record for r in active])
+        vectors = bundle.cold_start.resource_vectors(frame).vectors
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+        ids = frame["resource_id"].astype(str).to_numpy(dtype=object)
+        tags = [
+            tuple(t for t in str(cell).split("|") if t) if isinstance(cell, str) else ()
+            for cell in frame.get("tags", pd.Series([None] * len(frame)))
+        ]
+        return cls(
+            signature=signature, blocked=blocked, ids=ids,
+            titles=frame["title"].astype(str).to_numpy(dtype=object),
+            vectors=np.ascontiguousarray(vectors, dtype=np.float32),
+            unit_vectors=unit.astype(np.float32),
+            catalog=CatalogArrays.build(frame, bundle.regions),
+            tags=tags,
+            _position={resource_id: j for j, resource_id in enumerate(ids)},
+        )

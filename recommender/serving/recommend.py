@@ -1,0 +1,257 @@
+"""One delivery list: who the learner is now -> filtered retrieval -> reasons.
+
+The learner's vector is, in order: the bundle's trained vector; a fold-in of their bundle
+history plus the events stored since the bundle's data ended (read from the database on every
+request, so any worker reflects an event the moment it is acknowledged); a cold-start vector
+from their profile (a learner known only through ``PUT /v1/learners``, or a bundle learner with
+no history); otherwise the learner is unknown (404). Exclusions: what the bundle says they are
+done with, completed or dismissed events in the store, the request's ``exclude`` ids, and
+resources withdrawn through the API. Filters go through :mod:`recommender.delivery` (one mask,
+retrieval that never comes back short), and the API's own resources are merged in exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from recommender.delivery import LearnerProfile, RequestFilters
+from recommender.errors import InvalidParameterError, ModelNotLoadedError, UnknownIdError
+from recommender.features.interactions import EXCLUDING_EVENT_TYPES
+from recommender.models import LearnerVector
+from recommender.serving.model_state import ServedModel
+from recommender.serving.overlay import Overlay
+from recommender.serving.reasons import History, Reason, explain
+from recommender.store import EventRecord, LearnerSnapshot
+from recommender.store.records import events_frame
+
+MAX_HISTORY = 50  # history resources compared for reasons
+NEGATIVE_EVENT_TYPES = ("dismiss",)
+
+
+@dataclass(frozen=True)
+class LearnerView:
+    """Everything a list needs to know about the learner at request time."""
+
+    vector: np.ndarray
+    cold_start: str | None  # None (trained vector), "fold_in" or "profile"
+    constraints: LearnerProfile | None
+    history: History
+    excluded_main: np.ndarray  # bundle resource_idx the learner is done with
+    excluded_side: frozenset[str]  # API resource ids the learner is done with
+    group: str | None = None
+    region: str | None = None
+    interests: str | None = None
+
+
+@dataclass(frozen=True)
+class Picked:
+    resource_id: str
+    title: str
+    score: float
+    reason: Reason
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _needs_model(served: ServedModel) -> None:
+    if not served.bundle.can_cold_start:
+        raise ModelNotLoadedError(
+            "the served bundle (format 1) carries no model state, so it cannot place learners "
+            "it was not trained on; serve a format-2 bundle"
+        )
+
+
+def learner_view(
+    served: ServedModel, overlay: Overlay, snapshot: LearnerSnapshot, learner_id: str
+) -> LearnerView:
+    """The learner as of now: bundle row, stored profile and stored events combined."""
+    bundle = served.bundle
+    learner_idx = bundle.learner_map.index_of(learner_id) if learner_id in bundle.learner_map \
+        else None
+    profile, events = snapshot.profile, snapshot.events
+    if learner_idx is None and profile is None and not events:
+        raise UnknownIdError("learner", learner_id)
+    facts: Mapping[str, object] = profile if profile is not None else (
+        served.profile_of(learner_idx) if learner_idx is not None else {})
+
+    in_main = bundle.resource_map.indices_of([e.resource_id for e in events], strict=False) \
+        if events else np.empty(0, dtype=np.int64)
+    done = np.array([e.event_type in EXCLUDING_EVENT_TYPES for e in events], dtype=bool)
+    excluded_main = in_main[done & (in_main >= 0)] if events else np.empty(0, dtype=np.int64)
+    excluded_side = frozenset(e.resource_id for e, d, i in zip(events, done, in_main)
+                              if d and i < 0)
+    if learner_idx is not None:
+        excluded_main = np.union1d(served.row("exclusions", learner_idx)[0], excluded_main)
+
+    cutoff = served.history_until_us
+    fresh = [e for e, i in zip(events, in_main) if i >= 0 and (cutoff is None or e.ts_us > cutoff)]
+    if learner_idx is None and profile is None and not fresh:
+        raise UnknownIdError("learner", learner_id)  # only events the model cannot use
+    vector, path = _vector(served, learner_idx, profile, fresh)
+    history = _history(served, learner_idx, events, in_main)
+    return LearnerView(
+        vector=vector, cold_start=path, constraints=LearnerProfile.from_row(facts),
+        history=history, excluded_main=excluded_main.astype(np.int64),
+        excluded_side=excluded_side, group=_text(facts.get("group")),
+        region=_text(facts.get("region")), interests=_text(facts.get("interests")),
+    )
+
+
+def _vector(
+    served: ServedModel, learner_idx: int | None, profile: Mapping[str, object] | None,
+    fresh: Sequence[EventRecord],
+) -> tuple[np.ndarray, str | None]:
+    bundle = served.bundle
+    trained = learner_idx is not None and len(served.row("interactions", learner_idx)[0]) > 0
+    if trained and not fresh:
+        return bundle.learner_factors[learner_idx], None  # what ColdStart would return, cheaply
+    if not bundle.can_cold_start:
+        if learner_idx is None:
+            _needs_model(served)
+        return bundle.learner_factors[learner_idx], None  # format 1: no fold-in possible
+    frame = events_frame(fresh) if fresh else None
+    found = _placed(lambda: bundle.cold_start.learner_vector(  # type: ignore[union-attr]
+        learner_idx=learner_idx, profile=dict(profile) if profile is not None else None,
+        events=frame,
+    ))
+    return found.vector, found.cold_start
+
+
+def _placed(place: Callable[[], LearnerVector]) -> LearnerVector:
+    """Run a cold-start placement; a profile it cannot use is the caller's 422, worded
+    without echoing the profile (it may hold accessibility needs)."""
+    try:
+        return place()
+    except InvalidParameterError as error:
+        if error.name != "profile":
+            raise
+        raise InvalidParameterError(
+            "profile", "(not shown)",
+            "stated interests or a field the model knows (group, age_band, region, ...)",
+        ) from None
+
+
+def _history(
+    served: ServedModel, learner_idx: int | None, events: Sequence[EventRecord],
+    in_main: np.ndarray,
+) -> History:
+    """Positive history (bundle row + stored events, best first, capped) and completions."""
+    confidence: dict[int, float] = {}
+    completed: set[int] = set()
+    if learner_idx is not None:
+        indices, values = served.row("interactions", learner_idx)
+        confidence.update(zip(indices.tolist(), values.tolist()))
+        done = served.row("exclusions", learner_idx)[0].tolist()
+        completed.update(i for i in done if confidence.get(i, 0.0) > 0)
+    for event, idx in zip(events, in_main.tolist()):
+        if idx < 0:
+            continue
+        if event.event_type in NEGATIVE_EVENT_TYPES:
+            confidence.pop(idx, None)
+            completed.discard(idx)
+            continue
+        confidence[idx] = confidence.get(idx, 0.0) + 1.0
+        if event.event_type == "complete":
+            completed.add(idx)
+    positive = sorted((c, -i) for i, c in confidence.items() if c > 0)[::-1][:MAX_HISTORY]
+    return History(np.array([-i for _, i in positive], dtype=np.int64), frozenset(completed))
+
+
+def anonymous_view(served: ServedModel, profile: Mapping[str, object]) -> LearnerView:
+    """A visitor described only by a profile: the cold-start path, nothing stored."""
+    _needs_model(served)
+    found = _placed(lambda: served.bundle.cold_start.learner_vector(  # type: ignore[union-attr]
+        profile=dict(profile)))
+    return LearnerView(
+        vector=found.vector, cold_start=found.cold_start,
+        constraints=LearnerProfile.from_row(profile),
+        history=History(np.empty(0, dtype=np.int64), frozenset()),
+        excluded_main=np.empty(0, dtype=np.int64), excluded_side=frozenset(),
+        group=_text(profile.get("group")), region=_text(profile.get("region")),
+        interests=_text(profile.get("interests")),
+    )
+
+
+def delivery_list(
+    served: ServedModel,
+    overlay: Overlay,
+    view: LearnerView,
+    k: int,
+    filters: RequestFilters,
+    exclude_ids: Sequence[str] = (),
+    now: pd.Timestamp | None = None,
+) -> list[Picked]:
+    """The best ``k`` allowed resources for ``view`` (fewer only if fewer are allowed)."""
+    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    bundle = served.bundle
+    allowed = served.catalog.mask(filters, view.constraints, now=now)
+    allowed &= ~overlay.blocked
+    allowed[view.excluded_main] = False
+    excluded_side = set(view.excluded_side)
+    if exclude_ids:
+        found = bundle.resource_map.indices_of(list(exclude_ids), strict=False)
+        allowed[found[found >= 0]] = False
+        excluded_side.update(exclude_ids)
+    main = served.retriever.search(view.vector, k, allowed)
+    idx, scores = main.resource_idx, main.scores
+    if overlay.n_side and overlay.catalog is not None:
+        side_allowed = overlay.catalog.mask(filters, view.constraints, now=now)
+        for resource_id in excluded_side:
+            position = overlay.side_position(resource_id)
+            if position is not None:
+                side_allowed[position] = False
+        candidates = np.flatnonzero(side_allowed)
+        if len(candidates):
+            side_scores = overlay.vectors[candidates] @ view.vector
+            idx = np.concatenate([idx, candidates + served.n_resources])
+            scores = np.concatenate([scores, side_scores.astype(np.float32)])
+            order = np.lexsort((idx, -scores))[:k]
+            idx, scores = idx[order], scores[order]
+    reasons = explain(served, overlay, idx, view.history, group=view.group,
+                      region=view.region, interests=view.interests)
+    n_main = served.n_resources
+    return [
+        Picked(
+            resource_id=str(served.resource_ids[i]) if i < n_main
+            else str(overlay.ids[i - n_main]),
+            title=str(served.titles[i]) if i < n_main else str(overlay.titles[i - n_main]),
+            score=float(score), reason=reason,
+        )
+        for i, score, reason in zip(idx.tolist(), scores.tolist(), reasons)
+    ]
+
+
+def similar_resources(
+    served: ServedModel, overlay: Overlay, resource_id: str, k: int, filters: RequestFilters,
+    now: pd.Timestamp | None = None,
+) -> list[Picked]:
+    """Resources nearest to ``resource_id`` in the model's space (itself left out)."""
+    bundle = served.bundle
+    position = overlay.side_position(resource_id)
+    if position is not None:
+        query = overlay.vectors[position]
+        own_main = None
+    elif resource_id in bundle.resource_map:
+        own_main = bundle.resource_map.index_of(resource_id)
+        if overlay.blocked[own_main]:
+            raise UnknownIdError("resource", resource_id)  # withdrawn
+        query = bundle.resource_factors[own_main]
+    else:
+        raise UnknownIdError("resource", resource_id)
+    view = LearnerView(
+        vector=np.asarray(query, dtype=np.float32), cold_start=None, constraints=None,
+        history=History(np.empty(0, dtype=np.int64), frozenset()),
+        excluded_main=np.array([] if own_main is None else [own_main], dtype=np.int64),
+        excluded_side=frozenset() if own_main is not None else frozenset({resource_id}),
+    )
+    picked = delivery_list(served, overlay, view, k, filters, now=now)
+    title = (str(served.titles[own_main]) if own_main is not None
+             else str(overlay.titles[position]))
+    reason = Reason("similar", f"similar to \u201c{title}\u201d")
+    return [Picked(p.resource_id, p.title, p.score, reason) for p in picked]

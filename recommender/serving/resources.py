@@ -1,0 +1,66 @@
+"""Similar resources, and resource upserts (new ones recommendable at once, withdrawn ones gone
+at once)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from recommender.serving.auth import require_key
+from recommender.serving.deps import request_filters, runtime_of
+from recommender.serving.query import list_fields, openapi_parameters, parse_query
+from recommender.serving.learners import items
+from recommender.serving.recommend import similar_resources
+from recommender.serving.schemas import (
+    ErrorBody,
+    Id,
+    ResourceIn,
+    SimilarList,
+    SimilarQuery,
+    UpsertAck,
+)
+from recommender.store import ResourceRecord
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["catalog"], dependencies=[Depends(require_key)],
+    responses={401: {"model": ErrorBody, "description": "Missing or invalid API key"},
+               503: {"model": ErrorBody, "description": "No model loaded or database busy"}},
+)
+ResourceId = Annotated[Id, Path(description="The platform's resource id")]
+
+
+QUERY_LISTS = list_fields(SimilarQuery)
+
+
+@router.get("/resources/{resource_id}/similar", response_model=SimilarList,
+            responses={404: {"model": ErrorBody, "description": "Unknown or withdrawn resource"}},
+            openapi_extra={"parameters": openapi_parameters(SimilarQuery)})
+async def similar(request: Request, resource_id: ResourceId) -> SimilarList:
+    """Resources nearest to this one in the model's space (filters apply; withdrawn ones and
+    the resource itself are left out)."""
+    query = parse_query(SimilarQuery, request, QUERY_LISTS)
+    runtime = runtime_of(request)
+    served = runtime.require_served()
+    overlay = runtime.overlay(served)
+    picked = similar_resources(served, overlay, resource_id, query.k, request_filters(query))
+    return SimilarList(resource_id=resource_id, items=items(picked),
+                       model_version=served.version)
+
+
+@router.put("/resources/{resource_id}", response_model=UpsertAck,
+            responses={422: {"description": "A field is invalid (the message names it)"}})
+def put_resource(request: Request, resource_id: ResourceId, body: ResourceIn) -> UpsertAck:
+    """Create or replace a resource. A new one is recommendable at once through its content
+    vector; ``withdrawn: true`` takes it out of every list at once (on every worker)."""
+    row = body.model_dump(exclude={"withdrawn"})
+    row["resource_id"] = resource_id
+    row["tags"] = "|".join(body.tags) or None
+    row["accessibility"] = "|".join(body.accessibility) or None
+    for name in ("available_from", "available_until", "created_at"):
+        if row.get(name) is not None:
+            row[name] = row[name].isoformat()
+    record = ResourceRecord.validate(row, withdrawn=body.withdrawn)
+    created = runtime_of(request).store.upsert_resource(record)
+    return UpsertAck(id=resource_id, created=created)

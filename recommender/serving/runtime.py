@@ -1,0 +1,153 @@
+"""The per-worker state behind the routes: the served model, the store, the API's resources.
+
+Routes read ``runtime.served`` once per request and use that object to the end, so a reload
+(one reference assignment) is atomic for every request. A reload in one worker is recorded in
+the database; the other workers notice on their next request (at most every
+``poll_seconds``) and load the same source in the background, then swap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from recommender.errors import BundleError, ModelNotLoadedError, RecommenderError
+from recommender.serving.bundle_source import BundleSource
+from recommender.serving.model_state import ServedModel
+from recommender.serving.overlay import Overlay
+from recommender.store import Store
+
+log = logging.getLogger(__name__)
+BUNDLE_STATE_KEY = "served_bundle"
+
+
+@dataclass(frozen=True)
+class ServingOptions:
+    """What the app needs from the settings (built by an entry point, or by hand in tests)."""
+
+    index_factory: str = "Flat"
+    index_params: str = ""
+    database_url: str = "sqlite://"
+    api_keys: tuple[str, ...] | None = None  # None: no key needed (in-process use only)
+    admin_keys: tuple[str, ...] = ()
+    max_k: int = 200
+    default_k: int = 10
+    poll_seconds: float = 2.0
+
+
+class Runtime:
+    """Mutable holder of the immutable pieces; one per app instance (worker)."""
+
+    def __init__(self, store: Store, source: BundleSource, options: ServingOptions) -> None:
+        self.store = store
+        self.source = source
+        self.options = options
+        self.served: ServedModel | None = None
+        self.load_error: str | None = None
+        self._overlay: tuple[ServedModel, Overlay] | None = None  # swapped as one tuple
+        self._reload_lock = threading.Lock()
+        self._generation = 0  # revision of the shared bundle record this worker serves
+        self._next_poll = 0.0
+        self._background: threading.Thread | None = None
+
+    # --- the model --------------------------------------------------------------------------
+
+    def require_served(self) -> ServedModel:
+        self._poll()
+        served = self.served
+        if served is None:
+            raise ModelNotLoadedError(self.load_error or "no model bundle is loaded")
+        return served
+
+    def _build(self, source: BundleSource) -> ServedModel:
+        return ServedModel.from_bundle(source.load(), self.options.index_factory,
+                                       self.options.index_params)
+
+    def install(self, served: ServedModel) -> None:
+        """The atomic swap: one reference assignment."""
+        self.served = served
+        self.load_error = None
+
+    def reload(self, source: BundleSource | None = None) -> ServedModel:
+        """Load, verify and index the source's bundle, then swap; on any failure the old model
+        keeps serving and :class:`BundleError` says why."""
+        source = source or self.source
+        with self._reload_lock:
+            served = self._build(source)
+            self.install(served)
+            self._generation = self.store.set_state(
+                BUNDLE_STATE_KEY, {"version": served.version, "source": source.describe()})
+        log.info("serving bundle %s from %s", served.version, source.describe())
+        return served
+
+    def load_initial(self, served: ServedModel | None) -> None:
+        """At startup: the given model, else the configured source (a failure is reported by
+        /ready and 503s, not a crash)."""
+        state = self.store.get_state(BUNDLE_STATE_KEY)
+        self._generation = state[1] if state else 0
+        if served is not None:
+            self.install(served)
+            return
+        if not self.source.configured:
+            self.load_error = "no bundle source is configured"
+            return
+        try:
+            self.install(self._build(self.source))
+        except BundleError as error:
+            self.load_error = str(error)
+            log.error("no bundle loaded: %s", error)
+
+    def _poll(self) -> None:
+        """Follow a reload done by another worker (rate-limited, in the background)."""
+        now = time.monotonic()
+        if now < self._next_poll or not self.source.configured:
+            return
+        self._next_poll = now + self.options.poll_seconds
+        try:
+            state = self.store.get_state(BUNDLE_STATE_KEY)
+        except RecommenderError:
+            return
+        if state is None or state[1] <= self._generation:
+            return
+        if self._background is not None and self._background.is_alive():
+            return
+        self._background = threading.Thread(target=self._follow, args=(state[1],), daemon=True)
+        self._background.start()
+
+    def _follow(self, generation: int) -> None:
+        try:
+            served = self._build(self.source)
+        except BundleError as error:
+            log.error("another worker reloaded, but this one cannot: %s", error)
+            self._generation = generation  # do not retry a broken source on every request
+            return
+        with self._reload_lock:
+            self.install(served)
+            self._generation = generation
+        log.info("followed a reload: serving bundle %s", served.version)
+
+    # --- resources added through the API ------------------------------------------------------
+
+    def overlay(self, served: ServedModel, signature: tuple[int, int] | None = None) -> Overlay:
+        """The API's resources for ``served``, rebuilt when the database says they changed
+        (``signature``: the one just read with the request's other data, if any)."""
+        if signature is None:
+            signature = self.store.resources_signature()
+        current = self._overlay
+        if current is not None and current[0] is served and current[1].signature == signature:
+            return current[1]
+        if signature == (0, 0):
+            fresh = Overlay.empty(served)
+        else:
+            fresh = Overlay.build(served, self.store.all_resources(), signature)
+        self._overlay = (served, fresh)
+        return fresh
+
+    def ready(self) -> tuple[bool, str]:
+        if self.served is None:
+            return False, self.load_error or "no model bundle is loaded"
+        if not self.store.ping():
+            return False, "the database does not answer"
+        return True, "ok"

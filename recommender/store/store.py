@@ -1,0 +1,328 @@
+"""Reads and writes of the serving database; every write is committed before it returns.
+
+Ingestion is idempotent on ``event_id``: an event sent again with the same payload is
+acknowledged as a duplicate, with a different payload it is refused (409) and nothing of its
+batch is stored; a batch is stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, Row, Table, bindparam, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from recommender.errors import RecommenderError
+from recommender.store import tables
+from recommender.store.committer import GroupCommitter
+from recommender.store.engine import WRITE, make_engine
+from recommender.store.records import EventRecord, LearnerRecord, ResourceRecord
+
+_CHUNK = 500  # ids per IN (...) lookup
+
+
+class StoreError(RecommenderError):
+    """The database cannot answer now (locked, unreachable); the caller may retry."""
+
+
+class EventConflictError(RecommenderError):
+    """An event id already stored (or repeated in the batch) with a different payload."""
+
+    def __init__(self, event_id: str) -> None:
+        self.event_id = event_id
+        super().__init__(
+            f"event_id {event_id!r} was already used for a different event; nothing in this "
+            "batch was stored"
+        )
+
+
+@dataclass(frozen=True)
+class LearnerSnapshot:
+    """What a list request reads, in one transaction: the learner's stored profile (or None),
+    their stored events (oldest first) and the API resources' signature."""
+
+    profile: dict | None
+    events: list[EventRecord]
+    resources_signature: tuple[int, int]
+
+
+_EVENTS_OF = (
+    select(tables.events).where(tables.events.c.learner_id == bindparam("learner_id"))
+    .order_by(tables.events.c.ts_us.desc(), tables.events.c.event_id.desc())
+    .limit(bindparam("limit"))
+)
+_PROFILE_OF = select(tables.learners.c.profile).where(
+    tables.learners.c.learner_id == bindparam("learner_id"))
+_SIGNATURE = select(func.count(), func.coalesce(func.sum(tables.resources.c.revision), 0)
+                    ).select_from(tables.resources)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Per event of the batch, in order: True if stored now, False if it was a duplicate."""
+
+    event_ids: list[str]
+    stored: list[bool]
+
+    @property
+    def n_stored(self) -> int:
+        return sum(self.stored)
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _row_to_event(row: Row) -> EventRecord:
+    return EventRecord(event_id=row.event_id, learner_id=row.learner_id,
+                       resource_id=row.resource_id, event_type=row.event_type,
+                       value=row.value, ts_us=int(row.ts_us))
+
+
+class Store:
+    """The serving database behind one engine (see :mod:`recommender.store.engine`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._committer = GroupCommitter(self._writing, self._existing, self._insert_events,
+                                         EventConflictError)
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(make_engine(url))
+
+    def create_schema(self) -> None:
+        """Create missing tables and indexes (idempotent; several workers may race here)."""
+        for attempt in range(5):
+            try:
+                with self._writing() as connection:  # BEGIN IMMEDIATE on SQLite: one at a time
+                    tables.metadata.create_all(connection, checkfirst=True)
+                return
+            except (IntegrityError, ProgrammingError, StoreError):
+                # Another worker created them between our check and our CREATE: check again.
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(1)).scalar_one()
+        except OperationalError:
+            return False
+        return True
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- events -------------------------------------------------------------------------------
+
+    def add_events(self, records: Sequence[EventRecord]) -> IngestResult:
+        """Store a batch durably (committed before returning); duplicates are acknowledged."""
+        unique: dict[str, EventRecord] = {}
+        for record in records:
+            seen = unique.get(record.event_id)
+            if seen is not None and not seen.same_payload(record):
+                raise EventConflictError(record.event_id)
+            unique[record.event_id] = record
+        fresh = self._committer.submit(unique)
+        ids = [r.event_id for r in records]
+        first: dict[str, int] = {}
+        for position, event_id in enumerate(ids):
+            first.setdefault(event_id, position)
+        stored = [event_id in fresh and first[event_id] == i for i, event_id in enumerate(ids)]
+        return IngestResult(event_ids=ids, stored=stored)
+
+    @staticmethod
+    def _insert_events(connection: Connection, records: list[EventRecord]) -> None:
+        received = _now_us()
+        connection.execute(tables.events.insert(), [
+            {"event_id": r.event_id, "learner_id": r.learner_id, "resource_id": r.resource_id,
+             "event_type": r.event_type, "value": r.value, "ts_us": r.ts_us,
+             "received_us": received}
+            for r in records
+        ])
+
+    @staticmethod
+    def _existing(connection: Connection, event_ids: list[str]) -> dict[str, EventRecord]:
+        found: dict[str, EventRecord] = {}
+        for lo in range(0, len(event_ids), _CHUNK):
+            chunk = event_ids[lo: lo + _CHUNK]
+            query = select(tables.events).where(tables.events.c.event_id.in_(chunk))
+            for row in connection.execute(query):
+                found[row.event_id] = _row_to_event(row)
+        return found
+
+    def learner_events(
+        self, learner_id: str, after_us: int | None = None, limit: int = 1000
+    ) -> list[EventRecord]:
+        """The learner's stored events (newest ``limit``, oldest first), optionally only those
+        timed after ``after_us``."""
+        events = tables.events
+        query = select(events).where(events.c.learner_id == learner_id)
+        if after_us is not None:
+            query = query.where(events.c.ts_us > after_us)
+        query = query.order_by(events.c.ts_us.desc(), events.c.event_id.desc()).limit(limit)
+        with self._reading() as connection:
+            rows = [_row_to_event(row) for row in connection.execute(query)]
+        return rows[::-1]
+
+    def learner_snapshot(self, learner_id: str, limit: int = 1000) -> LearnerSnapshot:
+        """Profile, newest ``limit`` events and resource signature in one round trip (the hot
+        path of every list request)."""
+        with self._reading() as connection:
+            profile = connection.execute(_PROFILE_OF, {"learner_id": learner_id}).first()
+            rows = connection.execute(_EVENTS_OF, {"learner_id": learner_id, "limit": limit})
+            events = [_row_to_event(row) for row in rows][::-1]
+            count, total = connection.execute(_SIGNATURE).one()
+        return LearnerSnapshot(None if profile is None else dict(profile.profile), events,
+                               (int(count), int(total)))
+
+    def get_event(self, event_id: str) -> EventRecord | None:
+        with self._reading() as connection:
+            row = connection.execute(
+                select(tables.events).where(tables.events.c.event_id == event_id)
+            ).first()
+        return None if row is None else _row_to_event(row)
+
+    def existing_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of ``event_ids`` are stored."""
+        events = tables.events
+        unique = list(dict.fromkeys(event_ids))
+        found: set[str] = set()
+        with self._reading() as connection:
+            for lo in range(0, len(unique), _CHUNK):
+                query = select(events.c.event_id).where(
+                    events.c.event_id.in_(unique[lo: lo + _CHUNK]))
+                found.update(connection.execute(query).scalars())
+        return found
+
+    def count_events(self) -> int:
+        with self._reading() as connection:
+            return int(connection.execute(select(func.count()).select_from(tables.events))
+                       .scalar_one())
+
+    # --- learners and resources ---------------------------------------------------------------
+
+    def upsert_learner(self, record: LearnerRecord) -> bool:
+        """Insert or replace a learner's profile; True if the learner was new."""
+        return self._upsert(tables.learners, "learner_id", record.learner_id,
+                            {"profile": record.profile, "updated_us": _now_us()})
+
+    def get_learner(self, learner_id: str) -> LearnerRecord | None:
+        learners = tables.learners
+        with self._reading() as connection:
+            row = connection.execute(
+                select(learners.c.profile).where(learners.c.learner_id == learner_id)
+            ).first()
+        return None if row is None else LearnerRecord(learner_id, dict(row.profile))
+
+    def upsert_resource(self, record: ResourceRecord) -> bool:
+        """Insert or replace a resource (its revision is bumped); True if it was new."""
+        resources = tables.resources
+        values = {"record": record.record, "withdrawn": record.withdrawn,
+                  "updated_us": _now_us()}
+        return self._upsert(resources, "resource_id", record.resource_id, values,
+                            bump=resources.c.revision)
+
+    def _upsert(self, table: Table, key: str, key_value: str, values: dict,
+                bump: object = None) -> bool:
+        column = table.c[key]
+        for attempt in range(2):  # a concurrent insert of the same new key: update instead
+            try:
+                with self._writing() as connection:
+                    exists = connection.execute(
+                        select(column).where(column == key_value)).first() is not None
+                    if exists:
+                        update = table.update().where(column == key_value)
+                        if bump is not None:
+                            values = {**values, "revision": bump + 1}
+                        connection.execute(update.values(**values))
+                    else:
+                        connection.execute(table.insert().values(**{key: key_value}, **values))
+                return not exists
+            except IntegrityError:
+                if attempt:
+                    raise
+        return False
+
+    def existing_ids(self, kind: str, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` the store knows, for ``kind`` "learner" or "resource"."""
+        table = {"learner": tables.learners, "resource": tables.resources}[kind]
+        column = table.c[f"{kind}_id"]
+        unique = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        with self._reading() as connection:
+            for lo in range(0, len(unique), _CHUNK):
+                query = select(column).where(column.in_(unique[lo: lo + _CHUNK]))
+                found.update(connection.execute(query).scalars())
+        return found
+
+    def resources_signature(self) -> tuple[int, int]:
+        """(count, sum of revisions) of API resources: changes whenever any is upserted."""
+        resources = tables.resources
+        query = select(func.count(), func.coalesce(func.sum(resources.c.revision), 0))
+        with self._reading() as connection:
+            count, total = connection.execute(query.select_from(resources)).one()
+        return int(count), int(total)
+
+    def all_resources(self) -> list[ResourceRecord]:
+        resources = tables.resources
+        query = select(resources.c.resource_id, resources.c.record, resources.c.withdrawn)
+        with self._reading() as connection:
+            rows = connection.execute(query.order_by(resources.c.resource_id)).all()
+        return [ResourceRecord(row.resource_id, dict(row.record), bool(row.withdrawn))
+                for row in rows]
+
+    def get_resource(self, resource_id: str) -> ResourceRecord | None:
+        resources = tables.resources
+        query = select(resources.c.record, resources.c.withdrawn).where(
+            resources.c.resource_id == resource_id)
+        with self._reading() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else ResourceRecord(resource_id, dict(row.record),
+                                                       bool(row.withdrawn))
+
+    # --- shared serving state -----------------------------------------------------------------
+
+    def set_state(self, key: str, value: dict) -> int:
+        """Store a shared setting (e.g. which bundle to serve); returns its new revision."""
+        state = tables.serving_state
+        with self._writing() as connection:
+            revision = connection.execute(
+                select(state.c.revision).where(state.c.key == key)).scalar()
+            if revision is None:
+                connection.execute(state.insert().values(key=key, value=value, revision=1))
+                return 1
+            connection.execute(state.update().where(state.c.key == key)
+                               .values(value=value, revision=revision + 1))
+            return int(revision) + 1
+
+    def get_state(self, key: str) -> tuple[dict, int] | None:
+        state = tables.serving_state
+        with self._reading() as connection:
+            row = connection.execute(
+                select(state.c.value, state.c.revision).where(state.c.key == key)).first()
+        return None if row is None else (dict(row.value), int(row.revision))
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A connection for reads; a locked or unreachable database becomes StoreError."""
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except OperationalError as exc:
+            raise StoreError(f"the store cannot be read now: {exc.orig!r}") from exc
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One write transaction, committed when the block ends without error."""
+        try:
+            with self.engine.connect().execution_options(**WRITE) as connection:
+                with connection.begin():
+                    yield connection
+        except OperationalError as exc:
+            raise StoreError(f"the store cannot take writes now: {exc.orig!r}") from exc

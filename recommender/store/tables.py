@@ -1,0 +1,58 @@
+"""The tables: events (event_id is the key that makes ingestion idempotent), learners and
+resources upserted through the API, and one row per shared serving setting."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+ID_LENGTH = 200
+
+metadata = MetaData()
+
+events = Table(
+    "events", metadata,
+    Column("event_id", String(ID_LENGTH), primary_key=True),
+    Column("learner_id", String(ID_LENGTH), nullable=False),
+    Column("resource_id", String(ID_LENGTH), nullable=False),
+    Column("event_type", String(20), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("ts_us", BigInteger, nullable=False),  # event time, microseconds since the epoch UTC
+    Column("received_us", BigInteger, nullable=False),
+    # Every recommendation request reads one learner's recent events: keep that an index seek.
+    Index("ix_events_learner_ts", "learner_id", "ts_us"),
+)
+
+learners = Table(
+    "learners", metadata,
+    Column("learner_id", String(ID_LENGTH), primary_key=True),
+    Column("profile", JSON, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+resources = Table(
+    "resources", metadata,
+    Column("resource_id", String(ID_LENGTH), primary_key=True),
+    Column("record", JSON, nullable=False),
+    Column("withdrawn", Boolean, nullable=False, default=False),
+    # Bumped on every upsert: (count, sum of revisions) tells a worker the catalog changed.
+    Column("revision", Integer, nullable=False, default=1),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+serving_state = Table(
+    "serving_state", metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("revision", Integer, nullable=False),
+)

@@ -1,0 +1,256 @@
+"""Time-aware models on tiny worlds whose right answer is known.
+
+- a chain world: every learner goes A -> B -> C, while X is what the cohort opened most
+  lately; after A and B the sequence-aware models answer C, recency answers X;
+- a scheduled resource outside its availability window never appears;
+- a learner's list moves when they post events (fold-in), with no refit;
+- the recency window is chosen on validation data (a world where old popularity misleads).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender.data import validate_dataset
+from recommender.errors import InvalidParameterError
+from recommender.evaluation.rolling import rolling_evaluate, rolling_window
+from recommender.features import FeatureSet, build_feature_set
+from recommender.models import (
+    MODELS,
+    CoAccessModel,
+    ColdStart,
+    RecentPopularityModel,
+    SequenceModel,
+    TimeAwareModel,
+    choose_window_days,
+    cohort_position,
+    recommend_available,
+)
+
+START = pd.Timestamp("2024-03-01", tz="UTC")
+CHAIN = ["A", "B", "C"]
+
+
+def _features(
+    events: list[tuple[str, str, float]], resources: pd.DataFrame | None = None,
+    learners: list[str] | None = None,
+) -> FeatureSet:
+    """A validated world from (learner_id, resource_id, day) view events."""
+    frame = pd.DataFrame(events, columns=["learner_id", "resource_id", "day"])
+    if resources is None:
+        ids = sorted(frame["resource_id"].unique())
+        resources = pd.DataFrame({"resource_id": ids, "title": [f"course {r}" for r in ids]})
+    resources = resources.assign(category="digital_literacy", mode="online")
+    learner_ids = learners or sorted(frame["learner_id"].unique())
+    table = pd.DataFrame({
+        "learner_id": learner_ids,
+        "group": ["adult_learner"] * len(learner_ids),
+        "interests": ["learning"] * len(learner_ids),
+    })
+    rows = pd.DataFrame({
+        "event_id": [f"e{i}" for i in range(len(frame))],
+        "learner_id": frame["learner_id"],
+        "resource_id": frame["resource_id"],
+        "event_type": "view",
+        "value": 1.0,
+        "timestamp": [(START + pd.Timedelta(days=d)).isoformat() for d in frame["day"]],
+    })
+    return build_feature_set(validate_dataset(table, resources, rows))
+
+
+@pytest.fixture(scope="module")
+def chain() -> FeatureSet:
+    """Ten learners walk A -> B -> C a day apart, starting on different days, ten others
+    P -> Q -> R; twelve more start X lately (the cohort's recent favourite); "t" has done A
+    and B, "u" only A."""
+    events = []
+    for i in range(10):
+        events += [(f"l{i}", resource, 2 * i + step) for step, resource in enumerate(CHAIN)]
+    events += [(f"x{i}", "X", 22 + i % 3) for i in range(12)]
+    events += [(f"p{i}", resource, 2 * i + step) for i in range(10)
+               for step, resource in enumerate(["P", "Q", "R"])]
+    events += [("t", "A", 23), ("t", "B", 24), ("u", "A", 24)]
+    return _features(events)
+
+
+def _top(model, features: FeatureSet, learner_id: str, k: int = 1) -> list[str]:
+    learner_idx = features.learner_map.index_of(learner_id)
+    seen = features.interactions  # first-access mode: what they opened is not new to them
+    top, _ = model.recommend(learner_idx, k=k, exclude=seen)
+    return [features.resource_map.id_of(i) for i in top[0] if i >= 0]
+
+
+def test_learners_who_go_a_b_c_get_c_after_a_and_b(chain: FeatureSet) -> None:
+    assert _top(SequenceModel().fit(chain), chain, "t") == ["C"]
+    assert _top(SequenceModel(fresh_days=3.0).fit(chain), chain, "t") == ["C"]
+    assert _top(SequenceModel(rank=4).fit(chain), chain, "t") == ["C"]
+    # Recency alone follows the cohort, not the learner's path: the contrast that matters.
+    assert _top(RecentPopularityModel(group_column=None).fit(chain), chain, "t") == ["X"]
+
+
+def test_time_aware_hybrid_puts_the_next_step_first(chain: FeatureSet) -> None:
+    model = TimeAwareModel(weights=(0.25, 0.5, 0.25)).fit(chain)
+    assert model.part_names == ["recent_popularity", "sequence", "co_occurrence"]
+    assert model.weights_source_ == "given"
+    assert _top(model, chain, "t", k=2) == ["C", "X"]
+    assert _top(model, chain, "u", k=3) == ["B", "C", "X"]
+
+
+def test_fold_in_moves_the_list_without_refitting(chain: FeatureSet) -> None:
+    model = SequenceModel().fit(chain)
+    resources = model.resource_factors_
+    idx = chain.resource_map.indices_of
+    after_a = model.fold_in(idx(["A"]), age_days=np.array([0.0]))
+    after_ab = model.fold_in(idx(["A", "B"]), age_days=np.array([1.0, 0.0]))
+
+    def best(vector: np.ndarray, seen: list[str]) -> str:
+        scores = model.resource_factors_ @ vector
+        scores[idx(seen)] = -np.inf
+        return chain.resource_map.id_of(int(np.argmax(scores)))
+
+    assert best(after_a, ["A"]) == "B"
+    assert best(after_ab, ["A", "B"]) == "C"
+    assert model.resource_factors_ is resources  # nothing was refitted
+
+
+@pytest.mark.parametrize("name", ["sequence", "time_aware"])
+def test_posted_events_move_a_known_learners_list_through_cold_start(
+    chain: FeatureSet, name: str
+) -> None:
+    """The serving path: ColdStart folds the learner's training history plus new events."""
+    model = (SequenceModel() if name == "sequence"
+             else TimeAwareModel(weights=(0.25, 0.5, 0.25))).fit(chain)
+    cold = ColdStart(model).fit(chain)
+    learner_idx = chain.learner_map.index_of("u")  # u has done A: next is B
+    posted = pd.DataFrame({  # u jumps to the other path
+        "event_id": ["n1"], "learner_id": ["u"], "resource_id": ["Q"], "event_type": ["view"],
+        "value": [1.0], "timestamp": [START + pd.Timedelta(days=25)],
+    })
+    before = cold.learner_vector(learner_idx=learner_idx)
+    after = cold.learner_vector(learner_idx=learner_idx, events=posted)
+    assert before.cold_start is None and after.cold_start == "fold_in"
+
+    def ranking(vector: np.ndarray) -> list[str]:
+        scores = model.resource_factors_ @ vector
+        scores[chain.resource_map.indices_of(["A", "Q"])] = -np.inf  # the same candidates
+        order = np.argsort(-scores, kind="stable")[:4]
+        return [chain.resource_map.id_of(int(i)) for i in order]
+
+    was, now = ranking(before.vector), ranking(after.vector)
+    assert was[0] == "B" and now != was
+    assert now.index("R") < (was.index("R") if "R" in was else len(was))  # Q's successor rises
+    if name == "sequence":
+        assert now[0] == "R"
+
+
+def test_co_access_follows_peers_who_did_what_you_did(chain: FeatureSet) -> None:
+    assert _top(CoAccessModel().fit(chain), chain, "t") == ["C"]
+
+
+@pytest.fixture(scope="module")
+def scheduled() -> FeatureSet:
+    """S is what everyone opened lately, but its window closed on day 20."""
+    resources = pd.DataFrame({
+        "resource_id": ["S", "O", "P"],
+        "title": ["scheduled", "open", "other"],
+        "available_from": [START.isoformat(), None, None],
+        "available_until": [(START + pd.Timedelta(days=20)).isoformat(), None, None],
+    })
+    events = [(f"l{i}", "S", 18 + i % 2) for i in range(8)]
+    events += [(f"l{i}", "O", 18) for i in range(3)] + [("u", "P", 18)]
+    return _features(events, resources)
+
+
+def test_a_resource_outside_its_window_never_appears(scheduled: FeatureSet) -> None:
+    model = RecentPopularityModel(group_column=None, window_days=30).fit(scheduled)
+    learner_idx = scheduled.learner_map.index_of("u")
+    plain, _ = model.recommend(learner_idx, k=3)
+    assert scheduled.resource_map.id_of(int(plain[0, 0])) == "S"  # the filter is what hides it
+    later = START + pd.Timedelta(days=21)
+    top, _ = recommend_available(model, learner_idx, scheduled.resources, later, k=3)
+    ids = [scheduled.resource_map.id_of(i) for i in top[0] if i >= 0]
+    assert "S" not in ids and ids[0] == "O"
+    during, _ = recommend_available(model, learner_idx, scheduled.resources,
+                                    START + pd.Timedelta(days=19), k=3)
+    assert scheduled.resource_map.id_of(int(during[0, 0])) == "S"
+    # The rolling protocol applies the same windows: S is closed for a horizon after day 20.
+    window = rolling_window(scheduled, START + pd.Timedelta(days=21), 7.0)
+    assert scheduled.resource_map.indices_of(["S"])[0] in window.closed
+
+
+@pytest.fixture(scope="module")
+def shifting() -> FeatureSet:
+    """A new resource W_k each week that every learner starts within two weeks of its
+    release, and a burst of A1..A3 (learners 0..29, days 45-50) that learners 30..39 never
+    open: at the validation cuts (days 58 and 65) a 28-day window ranks the stale A's first
+    for learners 30..39, a 3-day window the W's they have not started yet."""
+    events = []
+    for resource in ("A1", "A2", "A3"):
+        events += [(f"l{i:02d}", resource, 45 + i % 6) for i in range(30)]
+    for week in range(5):
+        release = 31 + 7 * week
+        events += [(f"l{i:02d}", f"W{week}", release + i % 14) for i in range(40)]
+    return _features(events)
+
+
+def test_the_window_is_chosen_on_validation_data(shifting: FeatureSet) -> None:
+    base = RecentPopularityModel(group_column=None)
+    search = choose_window_days(base, shifting, candidates=(3.0, 28.0), n_cuts=2)
+    assert search.window_days == 3.0
+    assert list(search.table["window_days"]) == [3.0, 28.0]
+    assert search.table["ndcg_at_10"].iloc[0] > search.table["ndcg_at_10"].iloc[1]
+    model = RecentPopularityModel(window_days=None, group_column=None,
+                                  window_candidates=(3.0, 28.0), validation_cuts=2)
+    assert model.fit(shifting).window_days_ == 3.0
+    with pytest.raises(InvalidParameterError, match="window_days"):
+        RecentPopularityModel(window_days=-1.0).fit(shifting)
+
+
+def test_time_aware_weights_and_window_come_from_validation(shifting: FeatureSet) -> None:
+    model = TimeAwareModel(window_candidates=(3.0, 28.0), validation_cuts=2, grid_step=0.5)
+    model.fit(shifting)
+    assert model.weights_source_ == "validation"
+    assert model.window_days_ == 3.0
+    assert model.weight_search_.table.shape[0] == 6  # the 3-part grid at step 0.5
+    assert np.isclose(model.weights_.sum(), 1.0)
+    result = rolling_evaluate(
+        shifting, {"time_aware": model, "recent": RecentPopularityModel(group_column=None)},
+        [START + pd.Timedelta(days=50)],
+    )
+    assert set(result.summary()["mean"].index) == {"time_aware", "recent"}
+
+
+def test_recency_is_scoped_to_the_learners_course_and_group() -> None:
+    """Course 2's resource Z is the most started lately, but "k" studies course 1."""
+    resources = pd.DataFrame({
+        "resource_id": ["Y1", "Y2", "Z"], "title": ["y1", "y2", "z"],
+        "code_presentation": ["2024A", "2024A", "2024B"],
+    })
+    events = [(f"z{i}", "Z", 10) for i in range(6)] + [(f"y{i}", "Y2", 10) for i in range(2)]
+    events += [("k", "Y1", 9)]
+    world = _features(events, resources)
+    scoped = RecentPopularityModel(group_column=None, scope_column="code_presentation",
+                                   global_weight=0.0).fit(world)
+    assert _top(scoped, world, "k") == ["Y2"]
+    assert _top(RecentPopularityModel(group_column=None).fit(world), world, "k") == ["Z"]
+    vector = scoped.fold_in(world.resource_map.indices_of(["Y1"]))
+    assert world.resource_map.id_of(int(np.argmax(scoped.resource_factors_ @ vector))) == "Y2"
+    grouped = RecentPopularityModel().fit(world)  # one group here: its recency is global's
+    assert grouped.groups_ == ["adult_learner"] and _top(grouped, world, "k") == ["Z"]
+
+
+def test_time_aware_models_are_registered() -> None:
+    assert MODELS["recent_popularity"] is RecentPopularityModel
+    assert MODELS["sequence"] is SequenceModel
+    assert MODELS["co_occurrence"] is CoAccessModel
+    assert MODELS["time_aware"] is TimeAwareModel
+
+
+def test_cohort_position_says_who_is_behind(chain: FeatureSet) -> None:
+    """l9 walks the chain last (days 18-20), l0 first (days 0-2): l9 is the one behind."""
+    position = cohort_position(chain, recent_days=100.0).set_index("learner_id")
+    assert position.loc["l9", "lag_days"] > 0 > position.loc["l0", "lag_days"]
+    assert position.loc["l0", "started_share"] == pytest.approx(3 / 7)  # A, B, C of 7
+    assert np.isnan(position.loc["l0", "idle_days"]) is np.False_

@@ -1,0 +1,72 @@
+"""The serving database on its own: durable settings, schema creation racing between workers,
+group commit under concurrent ingestion, idempotency."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from recommender.errors import ConfigError
+from recommender.store import EventConflictError, EventRecord, Store
+
+
+def record(event_id: str, event_type: str = "view") -> EventRecord:
+    return EventRecord(event_id, "a", "r", event_type, None, 1_700_000_000_000_000)
+
+
+def test_sqlite_is_wal_with_fsync_on_commit(tmp_path):
+    store = Store.from_url(f"sqlite:///{tmp_path / 's.db'}")
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    store.dispose()
+
+
+def test_workers_creating_the_schema_at_once_do_not_fail(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    stores = [Store.from_url(url) for _ in range(4)]
+    barrier = threading.Barrier(len(stores))
+
+    def create(store: Store) -> None:
+        barrier.wait()
+        store.create_schema()
+
+    with ThreadPoolExecutor(len(stores)) as pool:
+        list(pool.map(create, stores))
+    assert stores[0].count_events() == 0
+    for store in stores:
+        store.dispose()
+
+
+def test_concurrent_ingestion_shares_commits_and_keeps_every_outcome(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = Store.from_url(url)
+    store.create_schema()
+    store.add_events([record("clash")])
+
+    def ingest(i: int) -> object:
+        try:
+            if i % 50 == 0:
+                return store.add_events([record("clash", "dismiss")])
+            return store.add_events([record(f"e{i}"), record(f"e{i + 1}")]).stored
+        except EventConflictError as error:
+            return error
+
+    with ThreadPoolExecutor(32) as pool:
+        outcomes = list(pool.map(ingest, range(400)))
+    conflicts = [o for o in outcomes if isinstance(o, EventConflictError)]
+    assert len(conflicts) == 8  # each clashing request failed alone
+    stored = [flag for o in outcomes if isinstance(o, list) for flag in o]
+    assert sum(stored) == 400  # e1..e400, each stored exactly once
+    other = Store.from_url(url)
+    assert other.count_events() == 1 + sum(stored)
+    store.dispose()
+    other.dispose()
+
+
+def test_bad_database_url_is_a_config_error_without_the_url():
+    with pytest.raises(ConfigError) as caught:
+        Store.from_url("not a url:// secret-password")
+    assert "secret-password" not in str(caught.value)
