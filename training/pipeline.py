@@ -20,11 +20,11 @@ import numpy as np
 from mlflow.models.model import ModelInfo
 from mlflow.tracking import MlflowClient
 
-from recommender.bundle import Bundle, load_bundle, save_bundle
+from recommender.bundle import Bundle, build_bundle, load_bundle, save_bundle
 from recommender.data import Dataset
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
-from recommender.models import MODELS
+from recommender.models import MODELS, ColdStart
 from recommender.models.base import EmbeddingModel
 from training import registry
 from training.callable_params import accepted_params, coerce_params
@@ -39,19 +39,6 @@ from training.validation import (
     make_split,
     split_fingerprint,
 )
-
-# Learner profile fields the bundle carries for explanations and cold start.
-PROFILE_COLUMNS = (
-    "learner_id", "group", "age_band", "region", "urban_rural", "education_level", "languages",
-    "accessibility_needs", "interests",
-)
-# Catalog fields the bundle carries for serving (titles, filters, explanations).
-CATALOG_COLUMNS = (
-    "resource_id", "title", "language", "category", "provider_type", "mode", "region",
-    "duration_minutes", "credit_hours", "level", "accessibility", "available_from",
-    "available_until",
-)
-
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -147,24 +134,6 @@ def validate(
                      split_counts=counts, seconds=seconds)
 
 
-def build_bundle(
-    dataset: Dataset, features: FeatureSet, model: EmbeddingModel, manifest: dict[str, Any]
-) -> Bundle:
-    """The served artifact: vectors, id maps, exclusions, history, catalog and profiles."""
-    catalog = dataset.resources[[c for c in CATALOG_COLUMNS if c in dataset.resources]]
-    return Bundle(
-        learner_map=features.learner_map,
-        resource_map=features.resource_map,
-        learner_factors=model.learner_factors_,
-        resource_factors=model.resource_factors_,
-        exclusions=features.exclusions,
-        interactions=features.interactions,
-        resources=catalog.reset_index(drop=True),
-        learners=features.learners[[c for c in PROFILE_COLUMNS if c in features.learners]],
-        manifest=manifest,
-    )
-
-
 # --- the run ----------------------------------------------------------------------------------
 
 def train(
@@ -206,8 +175,15 @@ def train(
 
         started = time.perf_counter()
         path = bundle_path or bundle_root / run_id
+        with progress.task("fitting cold start (content mapping, profiles, fold-in)"):
+            cold_start = ColdStart(
+                model, weights=config.features.interaction_weights()
+            ).fit(features)
+        seconds["cold_start_seconds"] = time.perf_counter() - started
+
+        started = time.perf_counter()
         with progress.task("writing and verifying the bundle"):
-            bundle = build_bundle(dataset, features, model, {
+            bundle = build_bundle(model, cold_start, features, {
                 "version": f"{config.model.name}-{run_id[:12]}",
                 "model": {"name": config.model.name, "params": model.get_params()},
                 "metrics": metrics,
@@ -216,7 +192,7 @@ def train(
                 "split_fingerprint": validated.fingerprint if validated else None,
                 "config": config.to_dict(),
                 "run_id": run_id,
-            })
+            }, regions=dataset.regions, weights=config.features.interaction_weights())
             save_bundle(bundle, path)
             bundle = load_bundle(path)  # what is logged and registered is what loads
         seconds["bundle_seconds"] = time.perf_counter() - started

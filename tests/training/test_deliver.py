@@ -8,20 +8,20 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from recommender.bundle import build_bundle
 from recommender.explain import Explainer
 from recommender.features import build_feature_set
 from recommender.models import ALSModel
 from recommender.serving.model_state import ServedModel
 from training import deliver
 from training.deliver import export_delivery_lists
-from training.pipeline import build_bundle
 
 
 @pytest.fixture(scope="module")
 def small_bundle(small_world):
     features = build_feature_set(small_world)
     model = ALSModel(factors=8, iterations=5).fit(features)
-    bundle = build_bundle(small_world, features, model, {"version": "als-test"})
+    bundle = build_bundle(model, None, features, {"version": "als-test"})
     return bundle, model, features
 
 

@@ -60,6 +60,10 @@ def test_run_logs_params_metrics_artifacts_and_registers(small_config, small_wor
     assert bundle.manifest["run_id"] == result.run_id
     assert bundle.manifest["split_fingerprint"] == result.split_fingerprint
     assert bundle.learner_factors.shape == (len(small_world.learners), 8)
+    # The served bundle can react without retraining: model state and cold start travel in it.
+    assert bundle.model is not None and bundle.cold_start is not None
+    learner = bundle.cold_start.learner_vector(profile={"group": "retiree", "interests": "智能手机"})
+    assert learner.cold_start == "profile" and learner.vector.shape == (8,)
 
 
 def test_holdout_metrics_equal_the_library_evaluate(small_config, small_world) -> None:
