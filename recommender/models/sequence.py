@@ -36,6 +36,8 @@ resource counts as just used. Fitted learner vectors anchor on first-access time
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from collections.abc import Mapping
 from typing import Self
 
@@ -100,8 +102,9 @@ class _AnchoredModel(EmbeddingModel):
     rank: int | None
     normalize_anchors: bool = False
 
+    @abstractmethod
     def _resource_matrix(self, accesses: FirstAccesses, features: FeatureSet) -> sp.csr_matrix:
-        raise NotImplementedError
+        """The resources x resources matrix whose columns are the resource vectors."""
 
     def _check_common(self) -> None:
         check_positive("anchor_days", self.anchor_days)
