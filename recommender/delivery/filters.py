@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.data.schema import ACCESSIBILITY_FEATURES, LEVELS, LIST_SEPARATOR, MODES
-from recommender.delivery._checks import check_number, is_missing
+from recommender.checks import check_number, is_missing
 from recommender.errors import InvalidParameterError
 
 IN_PERSON_MODES: tuple[str, ...] = ("offline", "blended")

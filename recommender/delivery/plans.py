@@ -34,7 +34,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from recommender.data.schema import LEVELS
-from recommender.delivery._checks import check_k, check_number, is_missing
+from recommender.checks import check_k, check_number, is_missing
 from recommender.delivery.filters import CatalogArrays
 from recommender.errors import InvalidParameterError
 

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.delivery._checks import check_k as _check_k
-from recommender.delivery._checks import check_number
+from recommender.checks import check_k as _check_k
+from recommender.checks import check_number
 from recommender.delivery.filters import CatalogArrays
 from recommender.errors import InvalidParameterError
 

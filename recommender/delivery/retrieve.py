@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.delivery._checks import check_k, check_number
+from recommender.checks import check_k, check_number
 from recommender.errors import InvalidParameterError
 from recommender.index import ResourceIndex
 

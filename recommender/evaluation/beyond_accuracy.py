@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.errors import InvalidParameterError, UnknownIdError
-from recommender.evaluation.metrics import check_k
+from recommender.checks import check_k
 from recommender.features.idmap import IdMap
 
 

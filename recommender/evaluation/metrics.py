@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.checks import check_k
 from recommender.errors import InvalidParameterError
 
 Metric = Callable[[np.ndarray, sp.spmatrix, int], np.ndarray]
@@ -39,12 +40,6 @@ def _canonical(relevant: sp.spmatrix) -> sp.csr_matrix:
     matrix.sum_duplicates()
     matrix.eliminate_zeros()
     return matrix
-
-
-def check_k(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InvalidParameterError("k", k, "a positive integer")
-    return int(k)
 
 
 def _check_recommended(recommended: np.ndarray, n_rows: int, n_resources: int) -> np.ndarray:

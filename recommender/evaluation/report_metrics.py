@@ -32,7 +32,8 @@ from recommender.evaluation.beyond_accuracy import (
 )
 from recommender.evaluation.evaluate import TestSet, recommend_for_test
 from recommender.evaluation.groups import DEFAULT_ATTRIBUTES, group_report
-from recommender.evaluation.metrics import METRICS, check_k, metrics_at_k
+from recommender.checks import check_k
+from recommender.evaluation.metrics import METRICS, metrics_at_k
 from recommender.evaluation.significance import paired_comparison
 from recommender.features import ContentEncoder, FeatureSet
 

@@ -1,4 +1,4 @@
-"""Parameter checks shared by the delivery modules (raise InvalidParameterError, never assert)."""
+"""Parameter checks shared across the library (raise InvalidParameterError, never assert)."""
 
 from __future__ import annotations
 
