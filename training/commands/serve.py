@@ -78,11 +78,11 @@ def demo_command(
         url = f"{base_url}/v1/learners/{learner_id}/recommendations?k=10"
         body = httpx.get(url, timeout=10).json()
         table = Table(title=f"GET {url}")
-        for column in ("rank", "resource_id", "title", "score"):
+        for column in ("rank", "resource_id", "title", "score", "reason"):
             table.add_column(column)
         for item in body["items"]:
             table.add_row(str(item["rank"]), item["resource_id"], item["title"],
-                          f"{item['score']:.3f}")
+                          f"{item['score']:.3f}", item["reason"])
         out.print(table)
         out.print(f"API running at {base_url} (docs: {base_url}/docs); Ctrl-C stops it.")
 
