@@ -63,7 +63,6 @@ def candidate_exclusions(
     resources of a cold-resource split). Per-learner exclusions (completed, dismissed) apply on
     top, as in serving.
     """
-    n_resources = len(train.resource_map)
     if candidates == "all":
         return None
     if candidates == "cold":

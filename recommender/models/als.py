@@ -6,17 +6,15 @@ resource. ALS runs single-threaded BLAS inside implicit's own thread pool, as im
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Self
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from recommender.features import FeatureSet
-from recommender.models.base import EmbeddingModel, history_row
+from recommender.models.base import EmbeddingModel, Profile, history_row
 from recommender.models.state import Arrays, Params, State
 
 
@@ -60,7 +58,7 @@ class ALSModel(EmbeddingModel):
         self,
         resource_idx: np.ndarray,
         confidence: np.ndarray | None = None,
-        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        profile: Profile | None = None,
         age_days: np.ndarray | None = None,
     ) -> np.ndarray:
         """The closed-form ALS learner solve against the fixed resource factors (implicit's

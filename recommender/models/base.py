@@ -22,6 +22,9 @@ from recommender.index import ResourceIndex
 from recommender.models.state import Arrays, Params, State, jsonable
 
 
+# A learner profile row: a one-row frame, a Series or a plain mapping of column -> value.
+Profile = pd.DataFrame | pd.Series | Mapping[str, object]
+
 class EmbeddingModel(BaseEstimator):
     """A model whose score for (learner, resource) is ``learner_factors_ @ resource_factors_.T``."""
 
@@ -74,7 +77,7 @@ class EmbeddingModel(BaseEstimator):
         self,
         resource_idx: np.ndarray,
         confidence: np.ndarray | None = None,
-        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        profile: Profile | None = None,
         age_days: np.ndarray | None = None,
     ) -> np.ndarray:
         """A learner vector from a short history (and optional profile row), without retraining.

@@ -20,7 +20,6 @@ Three paths, each reported on the result so no answer pretends to be what it is 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Self
 
@@ -33,7 +32,7 @@ from sklearn.linear_model import Ridge
 from recommender.errors import InvalidParameterError, NotFittedError
 from recommender.features import FeatureSet, IdMap, InteractionWeights, build_interaction_matrix
 from recommender.features.interactions import event_weight_values
-from recommender.models.base import EmbeddingModel, history_row
+from recommender.models.base import EmbeddingModel, Profile, history_row
 from recommender.models.content import ContentModel
 from recommender.models.state import (
     Arrays,
@@ -51,7 +50,6 @@ from recommender.models.state import (
 
 COLD_START_PATHS: tuple[str, ...] = ("fold_in", "profile", "content_mapping")
 
-Profile = pd.DataFrame | pd.Series | Mapping[str, object]
 
 
 @dataclass(frozen=True)

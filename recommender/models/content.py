@@ -30,7 +30,7 @@ from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
 from recommender.features.content import ContentEncoder
 from recommender.features.profile import ProfileEncoder, as_profile_frame
-from recommender.models.base import EmbeddingModel, history_row
+from recommender.models.base import EmbeddingModel, Profile, history_row
 from recommender.models.state import (
     Arrays,
     Params,
@@ -158,7 +158,7 @@ class ContentModel(EmbeddingModel):
         self,
         resource_idx: np.ndarray,
         confidence: np.ndarray | None = None,
-        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        profile: Profile | None = None,
         age_days: np.ndarray | None = None,
     ) -> np.ndarray:
         """Recency-weighted mean of the history's content vectors, blended with the profile."""

@@ -24,17 +24,15 @@ adds ``beta * I`` to ``B`` (resource vector = column of ``B`` + ``beta`` at its 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Self
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
-from recommender.models.base import EmbeddingModel, history_row
+from recommender.models.base import EmbeddingModel, Profile, history_row
 
 
 def _spd_inverse(matrix: np.ndarray, regularization: float) -> np.ndarray:
@@ -96,7 +94,7 @@ class EASEModel(EmbeddingModel):
         self,
         resource_idx: np.ndarray,
         confidence: np.ndarray | None = None,
-        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        profile: Profile | None = None,
         age_days: np.ndarray | None = None,
     ) -> np.ndarray:
         """Exact: the learner vector is the (binarised) history row."""

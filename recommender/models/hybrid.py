@@ -35,7 +35,7 @@ from recommender.features import (
     build_exclusion_matrix,
     build_interaction_matrix,
 )
-from recommender.models.base import EmbeddingModel
+from recommender.models.base import EmbeddingModel, Profile
 from recommender.models.cold_start import fold_in
 from recommender.models.state import (
     Arrays,
@@ -279,7 +279,7 @@ class HybridModel(EmbeddingModel):
         self,
         resource_idx: np.ndarray,
         confidence: np.ndarray | None = None,
-        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        profile: Profile | None = None,
         age_days: np.ndarray | None = None,
     ) -> np.ndarray:
         """Each part folds in the same history; the parts are weighted as in training."""

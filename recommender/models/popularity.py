@@ -9,7 +9,6 @@ inner-product search like every other model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Self
 
 import numpy as np
@@ -19,7 +18,7 @@ import scipy.sparse as sp
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
 from recommender.features.profile import as_profile_frame
-from recommender.models.base import EmbeddingModel
+from recommender.models.base import EmbeddingModel, Profile
 
 
 def _engaged(features: FeatureSet) -> sp.csr_matrix:
@@ -46,7 +45,7 @@ class PopularityModel(EmbeddingModel):
         self,
         resource_idx: np.ndarray,
         confidence: np.ndarray | None = None,
-        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        profile: Profile | None = None,
         age_days: np.ndarray | None = None,
     ) -> np.ndarray:
         """Every learner's vector is ``[1]``: history does not change a global ranking."""
@@ -100,7 +99,7 @@ class GroupPopularityModel(EmbeddingModel):
         self,
         resource_idx: np.ndarray,
         confidence: np.ndarray | None = None,
-        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        profile: Profile | None = None,
         age_days: np.ndarray | None = None,
     ) -> np.ndarray:
         """The learner's group vector (from ``profile``); history does not move popularity."""

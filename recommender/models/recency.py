@@ -20,7 +20,7 @@ protocol on the last weeks of the training events).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Self
 
@@ -32,7 +32,7 @@ from recommender.errors import InvalidParameterError
 from recommender.evaluation.evaluate import RELEVANT_EVENT_TYPES
 from recommender.features import FeatureSet
 from recommender.features.profile import as_profile_frame
-from recommender.models.base import EmbeddingModel, history_row
+from recommender.models.base import EmbeddingModel, Profile, history_row
 
 COUNTS: tuple[str, ...] = ("first_access", "learners")
 DECAYS: tuple[str, ...] = ("window", "exponential")
@@ -283,7 +283,7 @@ class RecentPopularityModel(EmbeddingModel):
         self,
         resource_idx: np.ndarray,
         confidence: np.ndarray | None = None,
-        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        profile: Profile | None = None,
         age_days: np.ndarray | None = None,
     ) -> np.ndarray:
         """Group from ``profile``, course scope from the history; recency itself is shared."""

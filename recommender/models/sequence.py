@@ -38,17 +38,15 @@ from __future__ import annotations
 
 from abc import abstractmethod
 
-from collections.abc import Mapping
 from typing import Self
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
-from recommender.models.base import EmbeddingModel
+from recommender.models.base import EmbeddingModel, Profile
 from recommender.models.recency import FirstAccesses, check_positive, first_accesses
 
 
@@ -160,7 +158,7 @@ class _AnchoredModel(EmbeddingModel):
         self,
         resource_idx: np.ndarray,
         confidence: np.ndarray | None = None,
-        profile: pd.DataFrame | pd.Series | Mapping[str, object] | None = None,
+        profile: Profile | None = None,
         age_days: np.ndarray | None = None,
     ) -> np.ndarray:
         """Anchors from the history (decayed by ``age_days``; none given: all just used).
