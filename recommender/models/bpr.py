@@ -21,7 +21,11 @@ from recommender.models.base import EmbeddingModel, Profile, history_row
 
 
 class BPRModel(EmbeddingModel):
-    """Pairwise ranking matrix factorisation; any positive confidence counts as "preferred"."""
+    """Pairwise ranking matrix factorisation; any positive confidence counts as "preferred".
+
+    ``num_threads`` defaults to 1 because implicit's BPR updates shared factors without locks
+    (Hogwild): with more threads, the same seed gives a different model each run. Raise it for
+    speed when bit-for-bit reproducibility from config and seed does not matter."""
 
     _state_skip = ("bpr_",)  # fold-in solves against resource_factors_, not the BPR solver
 
@@ -34,7 +38,7 @@ class BPRModel(EmbeddingModel):
         verify_negative_samples: bool = True,
         fold_in_regularization: float = 0.1,
         random_state: int = 0,
-        num_threads: int = 0,
+        num_threads: int = 1,
     ) -> None:
         self.factors = factors
         self.learning_rate = learning_rate

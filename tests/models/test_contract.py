@@ -127,3 +127,13 @@ def test_fold_in_gives_a_vector_in_the_same_space(
     scores[row.indices] = -np.inf  # what a2 already did
     expected = "r5" if name in NO_TASTE else "r3"
     assert resources.id_of(int(np.argmax(scores))) == expected
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_default_fit_is_reproducible_from_its_seed(
+    name: str, fitted: dict[str, EmbeddingModel], features: FeatureSet
+) -> None:
+    """A run must be reproducible from config and seed: a second fit gives the same factors."""
+    again = _make(name).fit(features)
+    np.testing.assert_array_equal(again.learner_factors_, fitted[name].learner_factors_)
+    np.testing.assert_array_equal(again.resource_factors_, fitted[name].resource_factors_)
