@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recommender.delivery.filters import CatalogArrays, RequestFilters
 from recommender.errors import InvalidParameterError
 from recommender.evaluation.beyond_accuracy import (
     attribute_by_index,
@@ -73,7 +74,9 @@ def candidate_exclusions(
             raise InvalidParameterError("window", window, f"a (start, end) test window for {candidates!r}")
         start, end = window
         if candidates == "open":
-            keep = _open_during(train.resources, start, end)
+            # the serving availability rule, so evaluation offers what the API would
+            catalog = CatalogArrays.build(train.resources)
+            keep = catalog.mask(RequestFilters(open_between=(start, end)), now=None)
         else:
             keep = _active_before(train, start, active_days)
     else:
@@ -81,17 +84,6 @@ def candidate_exclusions(
     if not keep.any():
         raise InvalidParameterError("candidates", candidates, "a rule that leaves at least one resource")
     return np.flatnonzero(~keep).astype(np.int64) if not keep.all() else None
-
-
-def _open_during(resources: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
-    keep = np.ones(len(resources), dtype=bool)
-    if "available_from" in resources:
-        opens = pd.to_datetime(resources["available_from"], utc=True)
-        keep &= (opens.isna() | (opens < end)).to_numpy()
-    if "available_until" in resources:
-        closes = pd.to_datetime(resources["available_until"], utc=True)
-        keep &= (closes.isna() | (closes >= start)).to_numpy()
-    return keep
 
 
 def _active_before(train: FeatureSet, start: pd.Timestamp, days: float) -> np.ndarray:
