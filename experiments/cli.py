@@ -74,6 +74,7 @@ def run_command(
         help="MLflow tracking URI; default: the file's [tracking] uri, else SQLite in the output dir")] = None,
 ) -> None:
     """Train every model in the file on one split, log one MLflow run each, write the report."""
+    from experiments.rolling import RollingExperiment
     from experiments.runner import run_experiment
     from experiments.tables import summary_frame
 
@@ -85,11 +86,18 @@ def run_command(
             on_step=lambda message: status.update(f"{config.name}: {message}"), command=command,
         )
     k = result.config.evaluation.main_k
-    frame = summary_frame(result).reset_index()
-    _wide().print(_rich_table(frame, f"{result.config.name} at k={k} ({result.split_name})"))
+    if isinstance(result, RollingExperiment):
+        _wide().print(_rich_table(result.table.reset_index(),
+                                  f"{result.config.name} at k={k} ({result.split_name})"))
+        if not result.tests.empty:
+            _wide().print(_rich_table(result.tests, f"{result.config.name}: target"))
+    else:
+        frame = summary_frame(result).reset_index()
+        _wide().print(_rich_table(frame, f"{result.config.name} at k={k} ({result.split_name})"))
     out.print(f"report: {result.report_path}")
     out.print(f"MLflow: {result.tracking_uri} (experiment {result.config.experiment_name!r}, "
-              f"{len(result.runs)} runs, invocation {result.invocation})")
+              f"{len(result.run_ids) if isinstance(result, RollingExperiment) else len(result.runs)}"
+              f" runs, invocation {result.invocation})")
 
 
 @experiment_app.command("compare")

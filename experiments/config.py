@@ -119,8 +119,35 @@ class ColdResourceSplit(_Split):
     seed: int = Field(0, ge=0)
 
 
+class RollingSplit(_Strict):
+    """The rolling protocol (:mod:`recommender.evaluation.rolling`): cuts on course days
+    ``cut_days`` after ``start`` (default: each scope's ``course_start`` resource column), a
+    fixed ``horizon_days``, first accesses only (``mode = "repeat"``: repeats count too).
+
+    ``scopes`` evaluates each course separately (its resources, their events and its learners;
+    a scope is the ``scope_columns`` values of a resource joined with ``-``, e.g. OULAD's
+    ``"AAA-2013J"``); none: the whole catalog at once. ``baseline`` (default: the first model)
+    is what every model is compared with, pairwise over (cut, learner); ``target`` the shipped
+    default whose gain is checked against ``target_gain``.
+    """
+
+    kind: Literal["rolling"]
+    cut_days: list[float] = Field(min_length=1)
+    horizon_days: float = Field(7.0, gt=0)
+    mode: Literal["first_access", "repeat"] = "first_access"
+    start: Timestamp | None = None
+    scopes: list[Annotated[str, Field(min_length=1)]] | None = Field(None, min_length=1)
+    scope_columns: list[str] = Field(default_factory=lambda: ["code_module", "code_presentation"],
+                                     min_length=1)
+    baseline: str | None = None
+    target: str | None = None
+    target_gain: float = Field(0.10, ge=0)
+    ceiling: bool = True
+
+
 SplitConfig = Annotated[
-    TemporalSplit | LeaveLastNSplit | LeaveLastFractionSplit | RandomSplit | ColdResourceSplit,
+    TemporalSplit | LeaveLastNSplit | LeaveLastFractionSplit | RandomSplit | ColdResourceSplit
+    | RollingSplit,
     Field(discriminator="kind"),
 ]
 
@@ -256,7 +283,13 @@ def _check(config: ExperimentConfig, path: Path) -> None:
     if evaluation.main_k not in evaluation.k_values:
         raise _error(path, "evaluation.main_k", f"{evaluation.main_k} is not one of k_values {evaluation.k_values}")
     split = config.split
-    if split.candidates in ("open", "active") and not isinstance(split, TemporalSplit):
+    if isinstance(split, RollingSplit):
+        labels = [spec.key for spec in config.models]
+        for key in ("baseline", "target"):
+            value = getattr(split, key)
+            if value is not None and value not in labels:
+                raise _error(path, f"split.{key}", f"{value!r} is not a model label {labels}")
+    elif split.candidates in ("open", "active") and not isinstance(split, TemporalSplit):
         raise _error(path, "split.candidates", f"{split.candidates!r} needs a temporal split (a cut to look from)")
 
     data = config.data

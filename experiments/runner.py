@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
@@ -23,7 +23,14 @@ import pandas as pd
 import scipy.sparse as sp
 from mlflow.tracking import MlflowClient
 
-from experiments.config import ExperimentConfig, ModelSpec, config_digest, load_config, safe_name
+from experiments.config import (
+    ExperimentConfig,
+    ModelSpec,
+    RollingSplit,
+    config_digest,
+    load_config,
+    safe_name,
+)
 from experiments.sources import load_dataset, make_split, test_window
 from recommender.data import Dataset
 from recommender.errors import InvalidParameterError
@@ -41,6 +48,9 @@ from recommender.models import MODELS, ColdStart
 from recommender.models.base import EmbeddingModel
 from training.callable_params import coerce_params
 from training.tracking import default_tracking_uri, use_experiment
+
+if TYPE_CHECKING:
+    from experiments.rolling import RollingExperiment
 
 DEFAULT_OUT_ROOT = Path("work") / "experiments"
 Step = Callable[[str], None]
@@ -99,8 +109,11 @@ def run_experiment(
     tracking_uri: str | None = None,
     on_step: Step | None = None,
     command: str | None = None,
-) -> ExperimentResult:
+) -> ExperimentResult | RollingExperiment:
     """Validate the file, then split, fit, evaluate, log to MLflow and write the report.
+
+    A ``[split] kind = "rolling"`` file runs the rolling protocol instead
+    (:mod:`experiments.rolling`) and returns a :class:`RollingExperiment`.
 
     ``out_dir`` defaults to ``work/experiments/<name>``; the tracking URI to the file's
     ``[tracking] uri``, else a SQLite store in ``out_dir``. ``command`` is how the report says
@@ -115,6 +128,10 @@ def run_experiment(
     out.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri or config.tracking.uri or default_tracking_uri(out)
 
+    if isinstance(config.split, RollingSplit):  # several cuts per scope: its own loop
+        from experiments.rolling import run_rolling_experiment
+
+        return run_rolling_experiment(config, config_path, data_path, out, uri, step, command)
     step(f"loading data ({config.data.source})")
     prepared = _prepare(config, data_path, step)
     experiment_id = use_experiment(uri, config.experiment_name, out / "mlartifacts")

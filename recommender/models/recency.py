@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from recommender.features.profile import as_profile_frame
 from recommender.models.base import EmbeddingModel, Profile, history_row
 
 COUNTS: tuple[str, ...] = ("first_access", "learners")
+CHOOSE_WINDOW = "validation"  # window_days in an experiment file (no null there): choose it
 DECAYS: tuple[str, ...] = ("window", "exponential")
 DEFAULT_WINDOW_CANDIDATES: tuple[float, ...] = (1.0, 3.0, 7.0, 14.0, 28.0)
 _DAY_SECONDS = 86400.0
@@ -124,18 +125,21 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
 class RecentPopularityModel(EmbeddingModel):
     """Trailing-window popularity, globally, per group and per course scope (module docstring).
 
-    ``window_days`` the window (``None``: chosen on validation among ``window_candidates``);
+    ``window_days`` the window (``None`` or ``"validation"``: chosen on validation among
+    ``window_candidates``);
     ``decay`` ``"window"`` (a hard trailing window) or ``"exponential"`` (weight
     ``exp(-age / window_days)``); ``count`` ``"first_access"`` (learners who started the
     resource in the window: what is new to the cohort) or ``"learners"`` (learners who used it);
-    ``group_column`` a learners column for per-group popularity (None: global only);
-    ``scope_column`` a resources column naming the course a resource belongs to (None: none);
+    ``group_column`` a learners column for per-group popularity (None or ``""``: global only,
+    ``""`` being how an experiment file, which has no null, says none);
+    ``scope_column`` a resources column naming the course a resource belongs to (None or
+    ``""``: none);
     ``now`` the reference time (None: the newest training event).
     """
 
     def __init__(
         self,
-        window_days: float | None = 7.0,
+        window_days: float | Literal["validation"] | None = 7.0,
         decay: str = "window",
         count: str = "first_access",
         group_column: str | None = "group",
@@ -166,13 +170,13 @@ class RecentPopularityModel(EmbeddingModel):
             self.global_weight, (int, float)
         ) or self.global_weight < 0:
             raise InvalidParameterError("global_weight", self.global_weight, "a number >= 0")
-        if self.window_days is not None:
+        if self.window_days is not None and self.window_days != CHOOSE_WINDOW:
             check_positive("window_days", self.window_days)
 
     def fit(self, features: FeatureSet) -> Self:
         self._check_params()
         window = self.window_days
-        if window is None:
+        if window is None or window == CHOOSE_WINDOW:
             search = choose_window_days(self, features)
             self.window_search_ = search.table.to_dict(orient="list")
             window = search.window_days
@@ -190,10 +194,11 @@ class RecentPopularityModel(EmbeddingModel):
             shape=(n_learners, n_resources), dtype=np.float64,
         )
         share = np.asarray(recent.sum(axis=0)).ravel() / max(n_learners, 1)
+        share = share + self._expected_new_share(features, accesses)
         blocks = [share[:, None]]
         learner_blocks = [np.full((n_learners, 1), self._global_slot(), dtype=np.float32)]
         self.groups_: list[str] = []
-        if self.group_column is not None:
+        if self.group_column:
             if self.group_column not in features.learners.columns:
                 raise InvalidParameterError(
                     "group_column", self.group_column, "a column of the learners table"
@@ -210,7 +215,7 @@ class RecentPopularityModel(EmbeddingModel):
             learner_blocks.append(onehot)
             self.groups_ = groups
         self.scopes_: list[str] = []
-        if self.scope_column is not None:
+        if self.scope_column:
             if self.scope_column not in features.resources.columns:
                 raise InvalidParameterError(
                     "scope_column", self.scope_column, "a column of the resources table"
@@ -226,10 +231,15 @@ class RecentPopularityModel(EmbeddingModel):
         self.learner_factors_ = np.ascontiguousarray(np.hstack(learner_blocks), dtype=np.float32)
         return self
 
+    def _expected_new_share(self, features: FeatureSet, accesses: FirstAccesses) -> np.ndarray:
+        """A forecast added to each resource's recent share (none here; see
+        :class:`recommender.models.schedule.ScheduledPopularityModel`)."""
+        return np.zeros(features.shape[1])
+
     def _global_slot(self) -> float:
         """The learner's weight on global recency: ``global_weight`` beside group or scope
         blocks, 1 when global recency is the whole model."""
-        if self.group_column is None and self.scope_column is None:
+        if not self.group_column and not self.scope_column:
             return 1.0
         return float(self.global_weight)
 
@@ -261,14 +271,14 @@ class RecentPopularityModel(EmbeddingModel):
         ``resource_idx``."""
         self._check_fitted()
         parts = [np.array([self._global_slot()], dtype=np.float32)]
-        if self.group_column is not None:
+        if self.group_column:
             onehot = np.zeros(len(self.groups_), dtype=np.float32)
             if group in self.groups_:
                 onehot[self.groups_.index(group)] = 1.0
             elif self.global_weight == 0:
                 parts[0][0] = 1.0  # no group to go on: global recency is all there is
             parts.append(onehot)
-        if self.scope_column is not None:
+        if self.scope_column:
             shares = np.zeros(len(self.scopes_), dtype=np.float32)
             if resource_idx is not None and len(resource_idx):
                 counts = np.bincount(
@@ -290,7 +300,7 @@ class RecentPopularityModel(EmbeddingModel):
         self._check_fitted()
         row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
         group = None
-        if profile is not None and self.group_column is not None:
+        if profile is not None and self.group_column:
             frame = as_profile_frame(profile)
             if self.group_column in frame.columns and len(frame):
                 value = frame[self.group_column].iloc[0]

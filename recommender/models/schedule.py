@@ -21,7 +21,7 @@ rolling protocol, and serving through :mod:`recommender.delivery.filters`), so i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,9 @@ from recommender.models.hybrid import (
     weight_grid,
 )
 from recommender.models.recency import (
+    CHOOSE_WINDOW,
     DEFAULT_WINDOW_CANDIDATES,
+    FirstAccesses,
     RecentPopularityModel,
     check_positive,
     first_accesses,
@@ -57,20 +59,28 @@ from recommender.models.recency import (
 from recommender.models.sequence import CoAccessModel, SequenceModel
 
 
-def default_time_aware_parts() -> tuple[tuple[str, EmbeddingModel], ...]:
-    """Recent popularity (window chosen on validation), transitions gated by what the cohort
-    started in the last days, and time-decayed co-occurrence."""
+def default_time_aware_parts(
+    anchor_on: str = "first_access", release_forecast: bool = False,
+) -> tuple[tuple[str, EmbeddingModel], ...]:
+    """Recent popularity (window chosen on validation; with ``release_forecast`` plus the
+    assessment-cycle forecast of :class:`ScheduledPopularityModel`), transitions gated by what
+    the cohort started in the last days, and time-decayed co-occurrence (learner anchors aged
+    by ``anchor_on``, see :mod:`recommender.models.sequence`)."""
+    recency = (ScheduledPopularityModel(window_days=None) if release_forecast
+               else RecentPopularityModel(window_days=None, group_column=None))
     return (
-        ("recent_popularity", RecentPopularityModel(window_days=None, group_column=None)),
-        ("sequence", SequenceModel(fresh_days=3.0)),
-        ("co_occurrence", CoAccessModel()),
+        ("recent_popularity", recency),
+        ("sequence", SequenceModel(fresh_days=3.0, anchor_on=anchor_on)),
+        ("co_occurrence", CoAccessModel(anchor_on=anchor_on)),
     )
 
 
 class TimeAwareModel(HybridModel):
     """The time-aware hybrid: recency, sequence and cohort position, weighted on validation.
 
-    ``parts`` as in :class:`HybridModel` (default :func:`default_time_aware_parts`);
+    ``parts`` as in :class:`HybridModel` (default :func:`default_time_aware_parts`, their
+    learner anchors aged by ``anchor_on``, recency with the deadline release forecast when
+    ``release_forecast``);
     ``weights`` fixed weights, or None to choose them on the last ``validation_cuts`` rolling
     windows of ``horizon_days`` in the training events (first accesses, nDCG@``k``). A
     :class:`RecentPopularityModel` part with ``window_days=None`` gets its window chosen on the
@@ -91,7 +101,11 @@ class TimeAwareModel(HybridModel):
         grid_step: float = 0.125,
         scale_sample: int = 500,
         random_state: int = 0,
+        anchor_on: Literal["first_access", "last_use"] = "first_access",
+        release_forecast: bool = False,
     ) -> None:
+        self.anchor_on = anchor_on
+        self.release_forecast = release_forecast
         self.parts = parts
         self.weights = weights
         self.validation_cuts = validation_cuts
@@ -105,11 +119,14 @@ class TimeAwareModel(HybridModel):
 
     def fit(self, features: FeatureSet) -> Self:
         resolved = _resolve_parts(
-            self.parts if self.parts is not None else default_time_aware_parts()
+            self.parts if self.parts is not None else default_time_aware_parts(
+                self.anchor_on, self.release_forecast
+            )
         )
         names = [name for name, _ in resolved]
         needs_window = any(
-            isinstance(part, RecentPopularityModel) and part.window_days is None
+            isinstance(part, RecentPopularityModel)
+            and part.window_days in (None, CHOOSE_WINDOW)
             for _, part in resolved
         )
         windows = (self._validation_windows(features)
@@ -155,7 +172,9 @@ class TimeAwareModel(HybridModel):
     ) -> EmbeddingModel:
         """A recency part with ``window_days=None`` gets the window that scores best on
         ``windows`` (without windows: the middle candidate, reported in ``window_days_``)."""
-        if not isinstance(part, RecentPopularityModel) or part.window_days is not None:
+        if not isinstance(part, RecentPopularityModel) or part.window_days not in (
+            None, CHOOSE_WINDOW
+        ):
             return part
         candidates = sorted(check_positive("window_candidates", c)
                             for c in self.window_candidates)
@@ -262,3 +281,147 @@ def cohort_position(
         "started_share": started.reindex(index).fillna(0).to_numpy() / cohort_started,
         "idle_days": idle.reindex(index).to_numpy(),
     }, index=index)
+
+
+def _schedule_days(text: object, start: pd.Timestamp) -> np.ndarray:
+    """Deadline days after ``start`` from ``"|"``-joined timestamps (empty: none), sorted."""
+    if text is None or (isinstance(text, float) and np.isnan(text)) or str(text) == "":
+        return np.empty(0)
+    stamps = pd.to_datetime(pd.Series(str(text).split("|")), utc=True, errors="coerce")
+    if stamps.isna().any():
+        raise InvalidParameterError("deadlines", text, "'|'-joined ISO 8601 timestamps")
+    return np.sort(((stamps - start).dt.total_seconds() / 86400.0).to_numpy())
+
+
+def deadline_phase(days: np.ndarray, deadlines: np.ndarray) -> np.ndarray:
+    """Days since the latest deadline at or before each day (since the course start before the
+    first deadline): where a day falls in the course's assessment cycle."""
+    days = np.asarray(days, dtype=np.float64)
+    latest = np.searchsorted(deadlines, days, side="right") - 1
+    anchor = np.where(latest >= 0, deadlines[np.maximum(latest, 0)] if deadlines.size else 0.0,
+                      0.0)
+    return days - anchor
+
+
+def release_forecast(
+    features: FeatureSet,
+    accesses: FirstAccesses,
+    deadline_column: str = "assessment_deadlines",
+    start_column: str = "course_start",
+    category_column: str = "category",
+    horizon_days: float = 7.0,
+    grace_days: float = 7.0,
+    tolerance_days: float = 1.0,
+) -> np.ndarray:
+    """Expected share of learners who start each never-opened resource in the next
+    ``horizon_days``, from the course's assessment cycle (all known at ``accesses.now``).
+
+    A resource is *released* mid-course when the cohort's first access to it came at least
+    ``grace_days`` after the course start; its uptake is the share of learners who started it
+    within ``horizon_days`` of that. Deadlines are published in advance, so the phase of the
+    coming days in the cycle (days since the latest deadline) is known. For each category, the
+    uptake of past releases whose phase lies within ``tolerance_days`` of a coming day, per
+    deadline passed so far, is spread over the category's resources nobody has opened yet:
+    e.g. a forum opened two days after each deadline makes the unopened forums likely two
+    days after the next one, and not mid-cycle. Opened resources get 0 (their recent share
+    speaks for them).
+    """
+    horizon = check_positive("horizon_days", horizon_days)
+    tolerance = float(tolerance_days)
+    if not np.isfinite(tolerance) or tolerance < 0:
+        raise InvalidParameterError("tolerance_days", tolerance_days, "a number >= 0")
+    resources = features.resources
+    for name in (deadline_column, start_column, category_column):
+        if name not in resources.columns:
+            raise InvalidParameterError(
+                "deadline_column" if name == deadline_column else
+                "start_column" if name == start_column else "category_column",
+                name, "a column of the resources table",
+            )
+    n_learners, n_resources = features.shape
+    forecast = np.zeros(n_resources)
+    if accesses.now is None or not len(accesses.resource_idx):
+        return forecast
+    now = accesses.now
+    first_age = np.full(n_resources, -np.inf)
+    np.maximum.at(first_age, accesses.resource_idx, accesses.age_days)
+    opened = np.isfinite(first_age)
+    early = accesses.age_days >= first_age[accesses.resource_idx] - horizon
+    uptake = np.bincount(accesses.resource_idx, weights=early.astype(np.float64),
+                         minlength=n_resources) / max(n_learners, 1)
+    category = resources[category_column].astype(str).to_numpy()
+    starts = pd.to_datetime(resources[start_column], utc=True, errors="coerce")
+    schedules = pd.DataFrame({"deadlines": resources[deadline_column].astype(object)
+                              .where(resources[deadline_column].notna(), ""),
+                              "start": starts})
+    for (text, start), rows in schedules.groupby(["deadlines", "start"], sort=False).groups.items():
+        idx = np.asarray(rows, dtype=np.int64)
+        start = pd.Timestamp(start)
+        deadlines = _schedule_days(text, start)
+        today = (now - start).total_seconds() / 86400.0
+        release_day = today - first_age[idx]
+        released = opened[idx] & (release_day >= grace_days)
+        coming = deadline_phase(today + np.arange(int(np.ceil(horizon))), deadlines)
+        release_phase = deadline_phase(release_day[released], deadlines)
+        close = np.abs(release_phase[:, None] - coming[None, :]).min(axis=1) <= tolerance
+        matched = idx[released][close]
+        cycles = max(int((deadlines < today).sum()), 1)
+        never = idx[~opened[idx]]
+        for name in np.unique(category[matched]):
+            targets = never[category[never] == name]
+            if targets.size:
+                total = uptake[matched[category[matched] == name]].sum()
+                forecast[targets] = total / cycles / targets.size
+    return forecast
+
+
+class ScheduledPopularityModel(RecentPopularityModel):
+    """Recent popularity plus :func:`release_forecast` (``forecast_weight`` times it): what the
+    cohort started lately, and what the course's assessment cycle is about to release.
+
+    The forecast is in the same unit as the recent share (a share of learners starting the
+    resource), so the two add; the parameters beyond :class:`RecentPopularityModel`'s are
+    those of :func:`release_forecast`.
+    """
+
+    def __init__(
+        self,
+        window_days: float | Literal["validation"] | None = 7.0,
+        decay: str = "window",
+        count: str = "first_access",
+        group_column: str | None = None,
+        global_weight: float = 0.1,
+        scope_column: str | None = None,
+        window_candidates: Sequence[float] = DEFAULT_WINDOW_CANDIDATES,
+        validation_cuts: int = 3,
+        horizon_days: float = 7.0,
+        now: str | None = None,
+        forecast_weight: float = 1.0,
+        deadline_column: str = "assessment_deadlines",
+        start_column: str = "course_start",
+        category_column: str = "category",
+        grace_days: float = 7.0,
+        tolerance_days: float = 1.0,
+    ) -> None:
+        super().__init__(
+            window_days=window_days, decay=decay, count=count, group_column=group_column,
+            global_weight=global_weight, scope_column=scope_column,
+            window_candidates=window_candidates, validation_cuts=validation_cuts,
+            horizon_days=horizon_days, now=now,
+        )
+        self.forecast_weight = forecast_weight
+        self.deadline_column = deadline_column
+        self.start_column = start_column
+        self.category_column = category_column
+        self.grace_days = grace_days
+        self.tolerance_days = tolerance_days
+
+    def _expected_new_share(self, features: FeatureSet, accesses: FirstAccesses) -> np.ndarray:
+        weight = self.forecast_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+            raise InvalidParameterError("forecast_weight", weight, "a number >= 0")
+        self.release_forecast_ = release_forecast(
+            features, accesses, self.deadline_column, self.start_column,
+            self.category_column, self.horizon_days, self.grace_days, self.tolerance_days,
+        )
+        return float(weight) * self.release_forecast_

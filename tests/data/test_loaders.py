@@ -16,6 +16,7 @@ import pytest
 
 from recommender.data import Dataset
 from recommender.data.loaders import LOADERS, load_canvas, load_mars, load_oulad
+from recommender.data.loaders.oulad import load_oulad_assessments
 from recommender.errors import DataValidationError, InvalidParameterError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -182,6 +183,54 @@ def test_oulad_missing_column_is_named(tmp_path: Path) -> None:
     write_gz(info, read_gz(info).replace('"disability"', '"disabled"', 1))
     with pytest.raises(DataValidationError, match="'disability'.*required column is missing"):
         load_oulad(folder)
+
+
+def test_oulad_assessment_deadlines_from_the_course_start() -> None:
+    table = load_oulad_assessments(OULAD, ["AAA-2013J"])
+    # AAA-2013J starts 1 Oct 2013: TMAs on days 19, 54, 117, 166, 215; the dateless exam
+    # at the end of the 268-day presentation.
+    assert table["id_assessment"].tolist() == [1752, 1753, 1754, 1755, 1756, 1757]
+    assert table["deadline"].tolist() == [
+        utc("2013-10-20"), utc("2013-11-24"), utc("2014-01-26"), utc("2014-03-16"),
+        utc("2014-05-04"), utc("2014-06-26"),
+    ]
+    assert table["date"].isna().tolist() == [False] * 5 + [True]
+
+
+def test_oulad_resources_carry_their_schedule(oulad: Dataset) -> None:
+    resources = by_id(oulad.resources, "resource_id")
+    bbb = resources[resources["code_presentation"] == "2013B"].iloc[0]
+    assert bbb["course_start"] == utc("2013-02-01")
+    deadlines = bbb["assessment_deadlines"].split("|")
+    assert len(deadlines) == 12  # 6 TMAs, 5 CMAs and the exam
+    assert pd.Timestamp(deadlines[0]) == utc("2013-02-20")  # TMA on day 19
+    assert deadlines == sorted(deadlines)
+
+
+@pytest.mark.parametrize(("column", "old", "new", "message"), [
+    ("assessment_type", '"TMA","19","10"', '"Essay","19","10"', "is not one of"),
+    ("date", '"TMA","54","20"', '"TMA","","20"', "only an exam may have no date"),
+    ("weight", '"TMA","117","20"', '"TMA","117","120"', "is not a weight in [0, 100]"),
+])
+def test_oulad_bad_assessment_names_file_column_and_row(
+    tmp_path: Path, column: str, old: str, new: str, message: str
+) -> None:
+    folder = copy_of(OULAD, tmp_path)
+    path = folder / "assessments.csv.gz"
+    text = read_gz(path)
+    row = next(i for i, line in enumerate(text.split("\r\n")) if old in line)
+    write_gz(path, text.replace(old, new, 1))
+    with pytest.raises(DataValidationError) as caught:
+        load_oulad(folder)
+    text = str(caught.value)
+    assert str(path) in text and f"'{column}'" in text and message in text
+    assert f"row {row}" in text
+
+
+def test_oulad_without_assessments_has_no_schedule(tmp_path: Path) -> None:
+    folder = copy_of(OULAD, tmp_path)
+    (folder / "assessments.csv.gz").unlink()
+    assert "assessment_deadlines" not in load_oulad(folder).resources.columns
 
 
 # --------------------------------------------------------------------------- MARS

@@ -101,6 +101,11 @@ def test_shipped_experiments_are_valid_and_list_every_registered_model(path, tmp
         (tmp_path / folder).mkdir()
     config, _ = load_config(path, data_root=tmp_path)
     assert config.name == path.stem
+    if config.split.kind == "rolling":  # the time-aware protocol: its models beside recency
+        labels = [spec.key for spec in config.models]
+        assert config.split.baseline in labels and config.split.target in labels
+        assert config.models[0].name == "recent_popularity", "recent popularity comes first"
+        return
     assert config.models[0].name == "popularity", "the baseline comes first"
     assert {spec.name for spec in config.models} == set(MODELS), "include every registered model"
 

@@ -4,7 +4,9 @@
   lately; after A and B the sequence-aware models answer C, recency answers X;
 - a scheduled resource outside its availability window never appears;
 - a learner's list moves when they post events (fold-in), with no refit;
-- the recency window is chosen on validation data (a world where old popularity misleads).
+- the recency window is chosen on validation data (a world where old popularity misleads);
+- a resource whose release is tied to assessment deadlines is forecast right after the next
+  deadline, and not mid-cycle.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ from recommender.models import (
     choose_window_days,
     cohort_position,
     recommend_available,
+)
+from recommender.models.schedule import (
+    ScheduledPopularityModel,
+    deadline_phase,
+    default_time_aware_parts,
 )
 
 START = pd.Timestamp("2024-03-01", tz="UTC")
@@ -254,3 +261,97 @@ def test_cohort_position_says_who_is_behind(chain: FeatureSet) -> None:
     assert position.loc["l9", "lag_days"] > 0 > position.loc["l0", "lag_days"]
     assert position.loc["l0", "started_share"] == pytest.approx(3 / 7)  # A, B, C of 7
     assert np.isnan(position.loc["l0", "idle_days"]) is np.False_
+
+
+# --------------------------------------------------------------- the assessment schedule
+
+
+def _deadline_world() -> FeatureSet:
+    """Deadlines on days 10, 20 and 30. Four learners open the reading R1 on day 1; one day
+    after the first deadline all four open forum F1 (a release: nobody could before). Forums
+    F2 and F3 and reading X are still unopened."""
+    deadlines = "|".join((START + pd.Timedelta(days=d)).isoformat() for d in (10, 20, 30))
+    resources = pd.DataFrame({
+        "resource_id": ["F1", "F2", "F3", "R1", "X"],
+        "title": ["forum 1", "forum 2", "forum 3", "reading 1", "reading 2"],
+        "kind": ["forum", "forum", "forum", "reading", "reading"],
+        "assessment_deadlines": deadlines,
+        "course_start": START.isoformat(),
+    })
+    learners = ["L1", "L2", "L3", "L4"]
+    events = [(learner, "R1", 1.0) for learner in learners]
+    events += [(learner, "F1", 11.0) for learner in learners]
+    return _features(events, resources)
+
+
+def _at(day: float) -> str:
+    return (START + pd.Timedelta(days=day)).isoformat()
+
+
+def test_deadline_phase_counts_days_since_the_latest_deadline() -> None:
+    phase = deadline_phase(np.array([3.0, 10.0, 12.5, 25.0]), np.array([10.0, 20.0]))
+    np.testing.assert_allclose(phase, [3.0, 0.0, 2.5, 5.0])
+
+
+def test_release_tied_to_a_deadline_is_forecast_just_after_the_next_one() -> None:
+    features = _deadline_world()
+    model = ScheduledPopularityModel(window_days=7.0, category_column="kind", now=_at(20.5))
+    model.fit(features)
+    forecast = dict(zip(features.resource_map.ids, model.release_forecast_))
+    # one forum release per past deadline (2 passed), uptake 4/4, spread over 2 unopened forums
+    assert forecast["F2"] == pytest.approx(0.25) and forecast["F3"] == pytest.approx(0.25)
+    assert forecast["X"] == 0.0  # readings were never released mid-course
+    assert forecast["F1"] == 0.0 and forecast["R1"] == 0.0  # opened: their recency speaks
+    learner = features.learner_map.index_of("L1")
+    top, _ = model.recommend(np.array([learner]), k=2, exclude=features.interactions)
+    assert sorted(features.resource_map.ids[i] for i in top[0]) == ["F2", "F3"]
+
+
+def test_no_release_forecast_mid_cycle() -> None:
+    features = _deadline_world()
+    model = ScheduledPopularityModel(window_days=7.0, category_column="kind", now=_at(13.0))
+    model.fit(features)
+    # days 13..19 are 3..9 days after a deadline: forums come 1 day after one
+    np.testing.assert_array_equal(model.release_forecast_, 0.0)
+
+
+def test_release_forecast_names_a_missing_schedule_column() -> None:
+    features = _deadline_world()
+    model = ScheduledPopularityModel(deadline_column="deadlines", category_column="kind")
+    with pytest.raises(InvalidParameterError, match="deadlines"):
+        model.fit(features)
+
+
+@pytest.mark.parametrize("anchor_on", ["first_access", "last_use"])
+@pytest.mark.parametrize("model_class", [SequenceModel, CoAccessModel])
+def test_fold_in_with_the_anchor_ages_reproduces_the_fitted_vector(model_class, anchor_on):
+    # L1 starts A on day 0 and B on day 2 and goes back to A on day 5; the newest event (day 6)
+    # is "now". Folding in L1's history with the ages the fit anchors on gives L1's vector.
+    events = [("L1", "A", 0.0), ("L1", "B", 2.0), ("L1", "A", 5.0),
+              ("L2", "A", 1.0), ("L2", "B", 3.0), ("L2", "C", 6.0)]
+    features = _features(events)
+    model = model_class(anchor_on=anchor_on).fit(features)
+    a, b = features.resource_map.index_of("A"), features.resource_map.index_of("B")
+    ages = {"first_access": [6.0, 4.0], "last_use": [1.0, 4.0]}[anchor_on]
+    folded = model.fold_in(np.array([a, b]), None, None, np.array(ages))
+    learner = features.learner_map.index_of("L1")
+    np.testing.assert_allclose(folded, model.learner_factors_[learner], rtol=1e-6)
+
+
+def test_unknown_anchor_age_is_a_parameter_error():
+    features = _features([("L1", "A", 0.0), ("L1", "B", 1.0)])
+    with pytest.raises(InvalidParameterError, match="anchor_on"):
+        SequenceModel(anchor_on="middle").fit(features)
+
+
+def test_time_aware_with_the_release_forecast_puts_unreleased_resources_first():
+    features = _deadline_world()  # every resource has the helper's one category here
+    model = TimeAwareModel(
+        parts=default_time_aware_parts(release_forecast=True), weights=[1.0, 0.0, 0.0],
+    ).fit(features)
+    recency = dict(model.parts_)["recent_popularity"]
+    forecast = dict(zip(features.resource_map.ids, recency.release_forecast_))
+    # "now" is the newest event (day 11), one day after the day-10 deadline, as F1 was: one
+    # release (uptake 4/4) per passed deadline, spread over the three unopened resources
+    assert forecast == pytest.approx({"F1": 0.0, "F2": 1 / 3, "F3": 1 / 3, "R1": 0.0, "X": 1 / 3})
+    assert model.weights_source_ == "given"

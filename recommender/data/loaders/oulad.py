@@ -42,6 +42,12 @@ Mapping decisions, and why:
   + ``date`` days (UTC midnight), where a ``J`` presentation starts on 1 October and a ``B`` one
   on 1 February of its year (OULAD gives only relative days; the month is documented, the day is
   not). Registrations and assessments are not events here: they are about a module, not a site.
+* **Assessment schedule** (``assessments.csv``, when present): deadlines are published with the
+  course, so they are known at any moment and models may use them. Each resource carries its
+  presentation's ``course_start`` and ``assessment_deadlines`` (the ``"|"``-joined UTC
+  deadlines, start + ``date`` days, in date order). An exam without a ``date`` is at the end of
+  the presentation (start + ``module_presentation_length``), as OULAD's documentation says.
+  :func:`load_oulad_assessments` returns the table itself.
 """
 
 from __future__ import annotations
@@ -72,6 +78,8 @@ COURSES_FILE = "courses.csv.gz"
 VLE_FILE = "vle.csv.gz"
 INFO_FILE = "studentInfo.csv.gz"
 REGISTRATION_FILE = "studentRegistration.csv.gz"
+ASSESSMENTS_FILE = "assessments.csv.gz"
+ASSESSMENT_TYPES: tuple[str, ...] = ("TMA", "CMA", "Exam")
 # The complete original first, when someone has it; else the shipped head.
 CLICKSTREAM_FILES: tuple[str, ...] = (
     "studentVle.csv.gz", "studentVle.csv", "studentVle_first1048575rows.tsv.gz",
@@ -127,12 +135,70 @@ def load_oulad(
         starts,
     )
     resources = _resources(vle[vle["presentation"].isin(wanted)], starts)
+    if (directory / ASSESSMENTS_FILE).is_file():
+        assessments = load_oulad_assessments(directory, wanted)
+        deadlines = (assessments.sort_values("deadline", kind="stable")
+                     .groupby("presentation")["deadline"]
+                     .agg(lambda stamps: "|".join(s.isoformat() for s in stamps)))
+        presentation = resources["code_module"] + "-" + resources["code_presentation"]
+        resources["course_start"] = presentation.map(starts).astype("datetime64[ns, UTC]")
+        resources["assessment_deadlines"] = presentation.map(deadlines).fillna("")
     events = _events(clicks, starts)
     return validate_dataset(
         learners, resources, events,
         sources={"learners": str(info_path), "resources": str(vle_path),
                  "events": str(clicks_path)},
     )
+
+
+def load_oulad_assessments(
+    path: str | os.PathLike[str], presentations: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The assessment schedule: one row per assessment with ``presentation``,
+    ``id_assessment``, ``assessment_type``, ``date`` (course day, an exam's may be missing),
+    ``weight`` and ``deadline`` (UTC; a dateless exam at the end of the presentation).
+
+    A type outside TMA/CMA/Exam, a missing date other than an exam's, a weight outside
+    [0, 100], a repeated id or a presentation not in ``courses`` is an error naming the cell.
+    """
+    directory = require_directory(path, "OULAD")
+    courses_path = require_file(directory, [COURSES_FILE], "OULAD")
+    assessments_path = require_file(directory, [ASSESSMENTS_FILE], "OULAD")
+    starts = _presentation_starts(courses_path)
+    wanted = _wanted_presentations(presentations, starts)
+    lengths = _with_presentation(read_source(
+        courses_path, text=_KEY, integer=["module_presentation_length"]
+    )).set_index("presentation")["module_presentation_length"]
+    table = _with_presentation(read_source(
+        assessments_path, text=[*_KEY, "assessment_type"], integer=["id_assessment"],
+        floating=["date", "weight"],
+    ))
+    checks = [
+        ("presentation", ~table["presentation"].isin(starts),
+         "is not a module-presentation of courses"),
+        ("assessment_type", ~table["assessment_type"].isin(ASSESSMENT_TYPES),
+         f"is not one of {list(ASSESSMENT_TYPES)}"),
+        ("date", table["date"].isna() & table["assessment_type"].ne("Exam"),
+         "is missing (only an exam may have no date)"),
+        ("weight", ~table["weight"].between(0, 100), "is not a weight in [0, 100]"),
+        ("id_assessment", table["id_assessment"].duplicated(), "is repeated"),
+    ]
+    for column, bad, message in checks:
+        cells = table["code_module"] + "-" + table["code_presentation"] if (
+            column == "presentation") else table[column]
+        raise_for_cells(assessments_path, "code_presentation" if column == "presentation"
+                        else column, cells, bad, message)
+    table = table[table["presentation"].isin(wanted)].reset_index(drop=True)
+    day = table["date"].fillna(table["presentation"].map(lengths).astype("float64"))
+    start = table["presentation"].map(starts).astype("datetime64[ns, UTC]")
+    return pd.DataFrame({
+        "presentation": table["presentation"],
+        "id_assessment": table["id_assessment"],
+        "assessment_type": table["assessment_type"],
+        "date": table["date"],
+        "weight": table["weight"],
+        "deadline": start + pd.to_timedelta(day, unit="D"),
+    })
 
 
 def _with_presentation(frame: pd.DataFrame) -> pd.DataFrame:
