@@ -33,14 +33,22 @@ class Delivery:
         resource_vectors: np.ndarray,
         index: ResourceIndex | None = None,
         similarity_vectors: np.ndarray | None = None,
+        *,
+        retriever: FilteredRetriever | None = None,
     ) -> None:
+        """``retriever`` reuses one already built over ``resource_vectors`` (serving keeps one
+        per loaded model), so a request builds nothing."""
         if len(resource_vectors) != catalog.n_resources:
             raise InvalidParameterError(
                 "resource_vectors", len(resource_vectors),
                 f"{catalog.n_resources} rows, one per resource",
             )
         self.catalog = catalog
-        self.retriever = FilteredRetriever(resource_vectors, index)
+        if retriever is not None and retriever.n_resources != catalog.n_resources:
+            raise InvalidParameterError(
+                "retriever", retriever.n_resources, f"a retriever over {catalog.n_resources}"
+            )
+        self.retriever = retriever or FilteredRetriever(resource_vectors, index)
         self.similarity_vectors = (
             resource_vectors if similarity_vectors is None else similarity_vectors
         )
@@ -105,14 +113,14 @@ class Delivery:
         allowed = self.allowed(profile, filters, now)
         required = profile.credit_hours_required if profile else None
         owes = bool(required and required > credit_completed)
-        # One search serves both pools when it brings enough credit-bearing resources back.
-        fetch = 2 * n_candidates if owes else n_candidates
-        found = self.retriever.search(query, fetch, allowed, exclude)
-        idx, scores = found.resource_idx[:n_candidates], found.scores[:n_candidates]
+        # One search serves both pools when its candidates carry enough credit-bearing
+        # resources (the usual case); otherwise a second one finds the best credit-bearing ones.
+        found = self.retriever.search(query, n_candidates, allowed, exclude)
+        idx, scores = found.resource_idx, found.scores
         if owes:
             credit = self.catalog.credit_hours[found.resource_idx] > 0
             credit_idx, credit_scores = found.resource_idx[credit], found.scores[credit]
-            if len(credit_idx) < n_credit_candidates and len(found.resource_idx) == fetch:
+            if len(credit_idx) < n_credit_candidates and len(found.resource_idx) == n_candidates:
                 more = self.retriever.search(
                     query, n_credit_candidates, allowed & (self.catalog.credit_hours > 0), exclude
                 )
@@ -123,7 +131,10 @@ class Delivery:
                           credit_required=required, credit_completed=credit_completed,
                           unit_minutes=unit_minutes, max_credit_items=n_credit_candidates)
         if plan.shortfall_reason == "candidates":
-            available = float(self.catalog.credit_hours[allowed].sum())
+            takeable = allowed.copy()
+            if exclude is not None and len(exclude):
+                takeable[np.asarray(exclude, dtype=np.int64)] = False
+            available = float(self.catalog.credit_hours[takeable].sum())
             if available < plan.credit_required:
                 plan = replace(plan, shortfall_reason="catalog")
         return plan

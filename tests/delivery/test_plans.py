@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from recommender.delivery import CatalogArrays, build_plan, credit_cover, knapsack_dp
+from recommender.delivery.plans import credit_knapsack_dp, reduce_knapsack
 from recommender.errors import InvalidParameterError
 
 
@@ -186,3 +187,64 @@ def test_bad_parameters_raise(kwargs: dict) -> None:
     args = {"hours_per_week": 1.0, "weeks": 1, **kwargs}
     with pytest.raises(InvalidParameterError):
         build_plan(np.arange(2), np.ones(2), make_catalog([10, 20]), **args)
+
+
+def all_subsets(n: int):
+    for size in range(n + 1):
+        yield from (list(subset) for subset in combinations(range(n), size))
+
+
+def test_reduction_only_fixes_what_every_optimum_agrees_on() -> None:
+    rng = np.random.default_rng(4)
+    decided = 0
+    for _ in range(150):
+        n = int(rng.integers(1, 11))
+        weights = rng.integers(0, 30, n)
+        values = rng.uniform(-0.5, 3.0, n)
+        capacity = int(rng.integers(0, weights.sum() + 2))
+        fits = [s for s in all_subsets(n) if weights[s].sum() <= capacity]
+        best = max(values[s].sum() for s in fits)
+        optima = [set(s) for s in fits if values[s].sum() >= best - 1e-9]
+        taken, open_items = reduce_knapsack(values, weights, capacity)
+        assert all(set(taken.tolist()) <= optimum for optimum in optima)
+        dropped = set(range(n)) - set(taken.tolist()) - set(open_items.tolist())
+        assert all(not dropped & optimum for optimum in optima)
+        decided += len(taken) + len(dropped)
+        assert values[knapsack_dp(values, weights, capacity)].sum() == pytest.approx(best)
+    assert decided > 0  # the reduction does decide items
+
+
+def lexicographic_best(values, weights, credits, capacity, required):
+    """(shortfall, -value) of the best subset with integer ``weights`` <= ``capacity``."""
+    return min((max(0, required - credits[s].sum()), -values[s].sum())
+               for s in all_subsets(len(values)) if weights[s].sum() <= capacity)
+
+
+def test_credit_dp_with_coarse_steps_is_between_the_coarse_and_the_exact_optimum() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(120):
+        n = int(rng.integers(1, 10))
+        weights = rng.integers(1, 40, n)
+        credits = np.where(rng.random(n) < 0.6, rng.integers(1, 6, n), 0)
+        values = rng.uniform(-0.5, 3.0, n)
+        capacity = int(rng.integers(5, max(6, weights.sum())))
+        required = int(rng.integers(1, 15))
+        scale = int(rng.integers(1, 5))
+        chosen = credit_knapsack_dp(values, weights, credits, capacity, required, scale)
+        assert weights[chosen].sum() <= capacity
+        got = (max(0, required - credits[chosen].sum()), -values[chosen].sum())
+        exact = lexicographic_best(values, weights, credits, capacity, required)
+        coarse = np.where(credits > 0, -(-weights // scale) * scale, weights)
+        rounded = lexicographic_best(values, coarse, credits, capacity, required)
+        assert got[0] >= exact[0] and (got[0] > exact[0] or got[1] >= exact[1] - 1e-9)
+        assert got[0] < rounded[0] or (got[0] == rounded[0] and got[1] <= rounded[1] + 1e-9)
+
+
+def test_credit_beyond_the_covering_items_still_counts() -> None:
+    # Only the first credit-bearing item goes through the covering DP; the plan that ignores
+    # credit covers more by using the others, so it is kept.
+    values = np.array([0.1, 3.0, 3.0])
+    weights = np.array([10, 10, 10])
+    credits = np.array([1, 4, 4])
+    chosen = credit_knapsack_dp(values, weights, credits, 20, 10, max_graded=1)
+    assert chosen.tolist() == [1, 2]

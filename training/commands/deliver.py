@@ -1,4 +1,5 @@
-"""``recommender deliver``: every learner's delivery list, with reasons, to one Parquet file."""
+"""``recommender deliver``: every learner's delivery list (or, with ``--plan``, learning plan),
+with reasons, to one Parquet file."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from recommender.delivery.filters import to_timestamp
 from recommender.errors import InvalidParameterError
 from training.commands.common import (
     TRACKING_HELP,
@@ -39,19 +41,33 @@ def deliver_command(
         "--model", help="Registered model: NAME@ALIAS or NAME/VERSION")] = None,
     bundle: Annotated[Path | None, typer.Option(help="A bundle directory instead")] = None,
     k: Annotated[int, typer.Option(min=1, help="Resources per learner")] = 10,
-    chunk_size: Annotated[int, typer.Option(min=1, help="Learners per chunk")] = 10_000,
+    chunk_size: Annotated[int | None, typer.Option(
+        min=1, help="Learners per chunk (default 10000 for lists, 2000 for plans)")] = None,
+    plan: Annotated[bool, typer.Option(
+        "--plan", help="Write learning plans (needs --hours-per-week and --weeks)")] = False,
+    hours_per_week: Annotated[float | None, typer.Option(
+        min=0.0, help="Study hours a week, for --plan")] = None,
+    weeks: Annotated[int | None, typer.Option(min=1, help="Weeks a plan spans, for --plan")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="ISO time at which courses must be open (default: now)")] = None,
     workdir: Annotated[Path | None, typer.Option(help=WORKDIR_HELP)] = None,
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
 ) -> None:
-    """Write learner_id, rank, resource_id, score, reason for every learner (streamed)."""
+    """Write learner_id, rank, resource_id, score, reason for every learner (streamed); with
+    --plan, each learner's plan rows (order, start_week, minutes, credit hours, shortfall)."""
     from recommender.bundle import load_bundle
-    from training.deliver import export_delivery_lists
+    from training.deliver import export_delivery_lists, export_delivery_plans
     from training.progress import RichProgress
     from training.registry import load_registered_bundle
     from training.tracking import use_registry
 
     if (model is None) == (bundle is None):
         raise typer.BadParameter("give exactly one of --model NAME@ALIAS or --bundle PATH")
+    if plan and (hours_per_week is None or weeks is None):
+        raise typer.BadParameter("--plan needs --hours-per-week and --weeks")
+    if not plan and (hours_per_week is not None or weeks is not None):
+        raise typer.BadParameter("--hours-per-week and --weeks apply to --plan only")
+    moment = to_timestamp("--as-of", as_of)
     settings = settings_from(workdir=workdir, tracking_uri=tracking_uri)
     with err.status("loading the model"):
         if bundle is not None:
@@ -60,7 +76,14 @@ def deliver_command(
             use_registry(resolve_tracking(settings).uri)
             loaded = load_registered_bundle(model_uri(model or ""))
     with RichProgress(err) as progress:
-        stats = export_delivery_lists(loaded, out_path, k=k, chunk_size=chunk_size,
-                                      index_factory=settings.index_factory, progress=progress)
+        if plan:
+            stats = export_delivery_plans(
+                loaded, out_path, hours_per_week=hours_per_week or 0.0, weeks=weeks or 0,
+                chunk_size=chunk_size or 2_000, index_factory=settings.index_factory, now=moment,
+                progress=progress)
+        else:
+            stats = export_delivery_lists(loaded, out_path, k=k, chunk_size=chunk_size or 10_000,
+                                          index_factory=settings.index_factory, now=moment,
+                                          progress=progress)
     out.print(f"wrote {stats.rows} rows for {stats.learners} learners to {stats.path} "
               f"({stats.rows_per_second:,.0f} rows/s, bundle {loaded.version})")
