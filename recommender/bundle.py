@@ -156,10 +156,11 @@ def _write_parts(bundle: Bundle, directory: Path) -> None:
         learner_factors=np.asarray(bundle.learner_factors, dtype=np.float32),
         resource_factors=np.asarray(bundle.resource_factors, dtype=np.float32),
     )
-    sp.save_npz(directory / "exclusions.npz", sp.csr_matrix(bundle.exclusions, dtype=bool))
-    sp.save_npz(
-        directory / "interactions.npz", sp.csr_matrix(bundle.interactions, dtype=np.float32)
-    )
+    # Uncompressed: zlib would cost more time than the few MB it saves on disk.
+    sp.save_npz(directory / "exclusions.npz", sp.csr_matrix(bundle.exclusions, dtype=bool),
+                compressed=False)
+    sp.save_npz(directory / "interactions.npz",
+                sp.csr_matrix(bundle.interactions, dtype=np.float32), compressed=False)
     if bundle.regions is not None:
         bundle.regions.to_parquet(directory / REGIONS_FILE, index=False)
     if bundle.model is not None:

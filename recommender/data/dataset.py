@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 
@@ -28,9 +29,8 @@ class Dataset:
             if frame is None:
                 continue
             digest.update(",".join(map(str, frame.columns)).encode())
-            # Native dtypes hash directly (timestamps as integers): no per-cell string copies.
-            hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-            digest.update(hashed.tobytes())
+            for name in frame.columns:
+                _hash_column(digest, frame[name])
         return digest.hexdigest()[:16]
 
     def summary(self) -> dict[str, object]:
@@ -44,3 +44,31 @@ class Dataset:
             "events_until": ts.max().isoformat() if len(ts) else None,
             "content_hash": self.content_hash(),
         }
+
+
+def _hash_column(digest: hashlib._Hash, column: pd.Series) -> None:
+    """Feed one column to ``digest``: numbers and timestamps as their bytes, text as UTF-8.
+
+    Text cells are joined into one buffer (hashing a million ids one by one is what costs);
+    their lengths and the missing-cell mask go in too, so no two columns share a byte stream.
+    """
+    digest.update(str(column.dtype).encode())
+    if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
+        digest.update(np.packbits(column.isna().to_numpy()).tobytes())
+        digest.update(np.ascontiguousarray(column.array.asi8).tobytes())
+        return
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufc":
+        digest.update(np.packbits(column.isna().to_numpy()).tobytes())
+        digest.update(np.ascontiguousarray(column.to_numpy()).tobytes())
+        return
+    texts = column.to_numpy(dtype=object)
+    try:  # the common case, an id column: every cell is text, none is missing
+        joined = "".join(texts)
+        missing = np.zeros(len(texts), dtype=bool)
+    except TypeError:
+        missing = column.isna().to_numpy()
+        texts = [str(cell) for cell in texts[~missing]]
+        joined = "".join(texts)
+    digest.update(np.packbits(missing).tobytes())
+    digest.update(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)).tobytes())
+    digest.update(joined.encode("utf-8", "surrogatepass"))

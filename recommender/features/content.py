@@ -70,37 +70,38 @@ class OneHotFields:
     def fit(self, frame: pd.DataFrame) -> Self:
         self.categories_: dict[str, list[str]] = {}
         for name in self.weights:
-            values = self._values(frame, name)
-            self.categories_[name] = sorted({v for row in values for v in row})
+            # Distinct cells only: a column of a million learners holds a handful of values.
+            cells = pd.unique(_column(frame, name).to_numpy(dtype=object))
+            if name in self.list_fields:
+                members = {v for cell in cells for v in cell.split(LIST_SEPARATOR) if v}
+            else:
+                members = {cell for cell in cells if cell}
+            self.categories_[name] = sorted(members)
         self.dim_ = sum(len(c) for c in self.categories_.values())
         return self
-
-    def _values(self, frame: pd.DataFrame, name: str) -> list[list[str]]:
-        column = _column(frame, name)
-        if name in self.list_fields:
-            return [[v for v in cell.split(LIST_SEPARATOR) if v] for cell in column]
-        return [[cell] if cell else [] for cell in column]
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         blocks = []
         for name, weight in self.weights.items():
-            categories = self.categories_[name]
-            column = _column(frame, name)
-            if name in self.list_fields:  # a list field spreads its weight over its members
-                dummies = column.str.get_dummies(sep=LIST_SEPARATOR)
-                block = dummies.reindex(columns=categories, fill_value=0).to_numpy(np.float32)
-                count = block.sum(axis=1, keepdims=True)
-                block = np.divide(block, np.sqrt(count), out=np.zeros_like(block), where=count > 0)
-            else:
-                known = pd.Index(categories, dtype=object)
-                codes = known.get_indexer(column.to_numpy(dtype=object))
-                block = np.zeros((len(frame), len(categories)), dtype=np.float32)
-                rows = np.flatnonzero(codes >= 0)
-                block[rows, codes[rows]] = 1.0
-            blocks.append(weight * block)
+            codes, cells = pd.factorize(_column(frame, name).to_numpy(dtype=object))
+            blocks.append(weight * self._block(name, pd.Series(cells, dtype=object))[codes])
         if not blocks:
             return np.zeros((len(frame), 0), dtype=np.float32)
         return np.hstack(blocks)
+
+    def _block(self, name: str, cells: pd.Series) -> np.ndarray:
+        """The unweighted one-hot rows of distinct ``cells`` of field ``name``."""
+        categories = self.categories_[name]
+        if name in self.list_fields:  # a list field spreads its weight over its members
+            dummies = cells.str.get_dummies(sep=LIST_SEPARATOR)
+            block = dummies.reindex(columns=categories, fill_value=0).to_numpy(np.float32)
+            count = block.sum(axis=1, keepdims=True)
+            return np.divide(block, np.sqrt(count), out=np.zeros_like(block), where=count > 0)
+        codes = pd.Index(categories, dtype=object).get_indexer(cells.to_numpy(dtype=object))
+        block = np.zeros((len(cells), len(categories)), dtype=np.float32)
+        rows = np.flatnonzero(codes >= 0)
+        block[rows, codes[rows]] = 1.0
+        return block
 
     def state(self) -> dict:
         """The fitted vocabularies, as JSON."""
@@ -144,30 +145,46 @@ class ContentEncoder(BaseEstimator):
         self.analyzer = analyzer
         self.random_state = random_state
 
-    def fit(self, resources: pd.DataFrame, extra_texts: Sequence[str | None] = ()) -> Self:
-        """Fit the text encoder on the catalog (plus ``extra_texts``) and the field vocabularies."""
+    def fit(self, resources: pd.DataFrame) -> Self:
+        """Fit the text encoder on the catalog's text and the field vocabularies."""
+        texts = self._fit(resources)  # creates text_encoder_
+        self.text_encoder_.fit(texts)
+        self._set_dims()
+        return self
+
+    def fit_transform(self, resources: pd.DataFrame) -> np.ndarray:
+        """``fit(resources).transform(resources)``, reading the catalog's text once."""
+        texts = self._fit(resources)  # creates text_encoder_
+        text = self.text_encoder_.fit_transform(texts)
+        self._set_dims()
+        return self._combine(text, resources)
+
+    def _fit(self, resources: pd.DataFrame) -> list[str]:
+        """Everything but the text encoder's own fit (it creates ``text_encoder_``); returns the
+        texts to fit it on."""
         if not isinstance(self.text_weight, (int, float)) or self.text_weight <= 0:
             raise InvalidParameterError("text_weight", self.text_weight, "a number > 0")
         chosen = DEFAULT_FIELD_WEIGHTS if self.field_weights is None else self.field_weights
         weights = _check_weights("field_weights", chosen)
-        # Distinct extra texts only: a phrase a thousand learners share should not flood the IDF.
-        extra = dict.fromkeys(t for t in extra_texts if isinstance(t, str) and t)
-        texts = resource_texts(resources) + list(extra)
         self.text_encoder_ = TextEncoder(
             n_components=self.n_components, analyzer=self.analyzer, random_state=self.random_state
-        ).fit(texts)
+        )
         self.fields_ = OneHotFields(weights).fit(resources)
+        return resource_texts(resources)
+
+    def _set_dims(self) -> None:
         self.text_slice_ = slice(0, self.text_encoder_.dim_)
         self.dim_ = self.text_encoder_.dim_ + self.fields_.dim_
-        return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "fields_"):
+        if not hasattr(self, "dim_"):
             raise NotFittedError(self)
 
     def transform(self, resources: pd.DataFrame) -> np.ndarray:
         self._check_fitted()
-        text = self.text_encoder_.transform(resource_texts(resources))
+        return self._combine(self.text_encoder_.transform(resource_texts(resources)), resources)
+
+    def _combine(self, text: np.ndarray, resources: pd.DataFrame) -> np.ndarray:
         fields = self.fields_.transform(resources)
         return normalize(np.hstack([self.text_weight * text, fields])).astype(np.float32)
 
@@ -184,8 +201,7 @@ class ContentEncoder(BaseEstimator):
         text_arrays = {name[5:]: value for name, value in arrays.items() if name[:5] == "text."}
         encoder.text_encoder_ = TextEncoder.from_state(params["text"], text_arrays)
         encoder.fields_ = OneHotFields.from_state(params["fields"])
-        encoder.text_slice_ = slice(0, encoder.text_encoder_.dim_)
-        encoder.dim_ = encoder.text_encoder_.dim_ + encoder.fields_.dim_
+        encoder._set_dims()
         return encoder
 
     def embed_text(self, texts: Sequence[str | None]) -> np.ndarray:

@@ -7,7 +7,7 @@ model in an experiment sees exactly the same inputs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import scipy.sparse as sp
@@ -15,9 +15,11 @@ import scipy.sparse as sp
 from recommender.data import Dataset
 from recommender.features.idmap import IdMap
 from recommender.features.interactions import (
+    EventIndices,
     InteractionWeights,
     build_exclusion_matrix,
     build_interaction_matrix,
+    event_indices,
 )
 
 
@@ -32,6 +34,9 @@ class FeatureSet:
     learners: pd.DataFrame
     resources: pd.DataFrame
     events: pd.DataFrame  # the events the matrices were built from
+    # Each event's (learner_idx, resource_idx) when build_feature_set looked them up, so models
+    # that read events need not look a million ids up again; None: look them up.
+    event_indices: EventIndices | None = field(default=None, repr=False, compare=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -52,12 +57,15 @@ def build_feature_set(
     events = dataset.events if events is None else events
     learner_map = IdMap("learner", dataset.learners["learner_id"])
     resource_map = IdMap("resource", dataset.resources["resource_id"])
+    indices = event_indices(events, learner_map, resource_map)
     return FeatureSet(
         learner_map=learner_map,
         resource_map=resource_map,
-        interactions=build_interaction_matrix(events, learner_map, resource_map, weights, now=now),
-        exclusions=build_exclusion_matrix(events, learner_map, resource_map),
+        interactions=build_interaction_matrix(
+            events, learner_map, resource_map, weights, now=now, indices=indices),
+        exclusions=build_exclusion_matrix(events, learner_map, resource_map, indices=indices),
         learners=dataset.learners.reset_index(drop=True),
         resources=dataset.resources.reset_index(drop=True),
         events=events,
+        event_indices=indices,
     )

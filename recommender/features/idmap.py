@@ -42,11 +42,15 @@ class IdMap:
             raise UnknownIdError(self.kind, external_id) from None
 
     def indices_of(self, external_ids: Iterable[str], *, strict: bool = True) -> np.ndarray:
-        """Vectorised lookup; with ``strict=False`` unknown ids map to -1."""
-        found = self._index.get_indexer(pd.Index(list(external_ids), dtype=object))
+        """Vectorised lookup; with ``strict=False`` unknown ids map to -1.
+
+        Each distinct id is looked up once (an events column repeats each id many times).
+        """
+        values = _object_array(external_ids)
+        codes, distinct = pd.factorize(values)  # a missing id gets code -1: unknown
+        found = np.append(self._index.get_indexer(pd.Index(distinct, dtype=object)), -1)[codes]
         if strict and (found < 0).any():
-            unknown = list(external_ids)[int(np.flatnonzero(found < 0)[0])]
-            raise UnknownIdError(self.kind, unknown)
+            raise UnknownIdError(self.kind, values[int(np.flatnonzero(found < 0)[0])])
         return found.astype(np.int64)
 
     def id_of(self, idx: int) -> str:
@@ -61,3 +65,12 @@ class IdMap:
 
     def __repr__(self) -> str:
         return f"IdMap(kind={self.kind!r}, n={len(self)})"
+
+
+def _object_array(external_ids: Iterable[str]) -> np.ndarray:
+    """Ids as a 1-D object array, without copying a column that already is one."""
+    if isinstance(external_ids, (pd.Series, pd.Index)):
+        return external_ids.to_numpy(dtype=object)
+    if isinstance(external_ids, np.ndarray) and external_ids.ndim == 1:
+        return external_ids.astype(object, copy=False)
+    return pd.Index(list(external_ids), dtype=object).to_numpy()

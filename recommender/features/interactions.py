@@ -40,9 +40,11 @@ class InteractionWeights:
     log_scale: bool = True  # confidence = log1p(summed weight)
 
 
-def _pair_codes(
-    events: pd.DataFrame, learners: IdMap, resources: IdMap
-) -> tuple[np.ndarray, np.ndarray]:
+EventIndices = tuple[np.ndarray, np.ndarray]  # each event's (learner_idx, resource_idx)
+
+
+def event_indices(events: pd.DataFrame, learners: IdMap, resources: IdMap) -> EventIndices:
+    """Each event's learner_idx and resource_idx; an unknown id raises UnknownIdError."""
     return (
         learners.indices_of(events["learner_id"].to_numpy(dtype=object)),
         resources.indices_of(events["resource_id"].to_numpy(dtype=object)),
@@ -56,11 +58,15 @@ def event_weight_values(
     """Each event's signed weight (type weight, times its value where configured, decayed by
     age): what is summed per pair before clipping and log-scaling."""
     weights = weights or InteractionWeights()
-    event_type = events["event_type"].to_numpy(dtype=object)
-    weight = pd.Series(event_type).map(weights.event_weights).fillna(0.0).to_numpy(np.float64)
+    # A handful of event types: look each one up once.
+    codes, types = pd.factorize(events["event_type"].to_numpy(dtype=object))
+    type_weight = pd.Series(types, dtype=object).map(weights.event_weights).fillna(0.0)
+    weight = np.append(type_weight.to_numpy(np.float64), 0.0)[codes]  # code -1: missing type
     if weights.use_value_for:
         values = events["value"].to_numpy(dtype=np.float64, na_value=np.nan)
-        scaled = np.isin(event_type, weights.use_value_for) & np.isfinite(values) & (values > 0)
+        type_scaled = np.append(np.isin(np.asarray(types, dtype=object),
+                                        list(weights.use_value_for)), False)
+        scaled = type_scaled[codes] & np.isfinite(values) & (values > 0)
         weight = np.where(scaled, weight * values, weight)
     if weights.half_life_days:
         stamps = events["timestamp"]
@@ -77,13 +83,17 @@ def build_interaction_matrix(
     weights: InteractionWeights | None = None,
     *,
     now: pd.Timestamp | None = None,
+    indices: EventIndices | None = None,
 ) -> sp.csr_matrix:
-    """A float32 CSR matrix (learners x resources) of non-negative confidences."""
+    """A float32 CSR matrix (learners x resources) of non-negative confidences.
+
+    ``indices``: the events' :func:`event_indices` when the caller has them already.
+    """
     weights = weights or InteractionWeights()
     shape = (len(learners), len(resources))
     if events.empty:
         return sp.csr_matrix(shape, dtype=np.float32)
-    learner_idx, resource_idx = _pair_codes(events, learners, resources)
+    learner_idx, resource_idx = indices or event_indices(events, learners, resources)
     weight = event_weight_values(events, weights, now=now)
     summed = sp.coo_matrix((weight, (learner_idx, resource_idx)), shape=shape).tocsr()
     summed.sum_duplicates()
@@ -95,12 +105,18 @@ def build_interaction_matrix(
 
 
 def build_exclusion_matrix(
-    events: pd.DataFrame, learners: IdMap, resources: IdMap
+    events: pd.DataFrame, learners: IdMap, resources: IdMap, *,
+    indices: EventIndices | None = None,
 ) -> sp.csr_matrix:
-    """A boolean CSR matrix of resources each learner completed or dismissed."""
-    done = events[events["event_type"].isin(EXCLUDING_EVENT_TYPES)]
+    """A boolean CSR matrix of resources each learner completed or dismissed (``indices`` as
+    for :func:`build_interaction_matrix`)."""
+    done = events["event_type"].isin(EXCLUDING_EVENT_TYPES).to_numpy()
     shape = (len(learners), len(resources))
-    learner_idx, resource_idx = _pair_codes(done, learners, resources)
+    if indices is not None:
+        learner_idx, resource_idx = indices[0][done], indices[1][done]
+    else:
+        learner_idx = learners.indices_of(events["learner_id"].to_numpy(dtype=object)[done])
+        resource_idx = resources.indices_of(events["resource_id"].to_numpy(dtype=object)[done])
     data = np.ones(len(learner_idx), dtype=bool)
     matrix = sp.coo_matrix((data, (learner_idx, resource_idx)), shape=shape).tocsr()
     matrix.sum_duplicates()

@@ -28,6 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.linear_model import Ridge
+from threadpoolctl import threadpool_limits
 
 from recommender.errors import InvalidParameterError, NotFittedError
 from recommender.features import FeatureSet, IdMap, InteractionWeights, build_interaction_matrix
@@ -153,7 +154,8 @@ class ColdStart(BaseEstimator):
                 self.mappings_.append(None)  # its resource vectors are the content vectors
                 continue
             mapping = Ridge(alpha=self.mapping_alpha)
-            mapping.fit(content.resource_factors_[warm], part.resource_factors_[warm])
+            with threadpool_limits(1, "blas"):  # a small solve (resources x dims): no threads
+                mapping.fit(content.resource_factors_[warm], part.resource_factors_[warm])
             self.mappings_.append(mapping)
         self.learner_map_ = features.learner_map
         self.resource_map_ = features.resource_map

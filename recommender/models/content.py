@@ -25,6 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.linear_model import Ridge
 from sklearn.preprocessing import normalize
+from threadpoolctl import threadpool_limits
 
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
@@ -54,21 +55,29 @@ def recency_weights(features: FeatureSet, half_life_days: float | None) -> sp.cs
     events = features.events
     if not half_life_days or events is None or events.empty or weights.nnz == 0:
         return weights
-    learner_idx = features.learner_map.indices_of(events["learner_id"], strict=False)
-    resource_idx = features.resource_map.indices_of(events["resource_id"], strict=False)
+    learner_idx, resource_idx = features.event_indices or (
+        features.learner_map.indices_of(events["learner_id"], strict=False),
+        features.resource_map.indices_of(events["resource_id"], strict=False),
+    )
     known = (learner_idx >= 0) & (resource_idx >= 0)
-    frame = pd.DataFrame({
-        "learner_idx": learner_idx[known],
-        "resource_idx": resource_idx[known],
-        "seconds": _seconds(events["timestamp"])[known],
-    })
-    last_pair = frame.groupby(["learner_idx", "resource_idx"], sort=False)["seconds"].max()
-    last_learner = frame.groupby("learner_idx", sort=False)["seconds"].max()
-    rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
-    keys = pd.MultiIndex.from_arrays([rows, weights.indices])
-    pair_seconds = last_pair.reindex(keys).to_numpy(dtype=np.float64)
-    learner_seconds = last_learner.reindex(rows).to_numpy(dtype=np.float64)
-    age_days = np.nan_to_num((learner_seconds - pair_seconds) / 86400.0, nan=0.0)
+    if not known.any():
+        return weights
+    learner_idx, resource_idx = learner_idx[known], resource_idx[known]
+    seconds = _seconds(events["timestamp"])[known]
+    n_learners, n_resources = weights.shape
+    # Latest event per (learner, resource) pair, keyed like the CSR entries (row-major order).
+    pair = learner_idx * n_resources + resource_idx
+    order = np.argsort(pair, kind="stable")
+    pair, seconds_by_pair = pair[order], seconds[order]
+    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    pair_keys, pair_last = pair[starts], np.maximum.reduceat(seconds_by_pair, starts)
+    learner_last = np.full(n_learners, np.nan)
+    np.fmax.at(learner_last, learner_idx, seconds)
+    rows = np.repeat(np.arange(n_learners), np.diff(weights.indptr))
+    keys = rows * n_resources + weights.indices
+    found = np.minimum(np.searchsorted(pair_keys, keys), len(pair_keys) - 1)
+    pair_seconds = np.where(pair_keys[found] == keys, pair_last[found], np.nan)
+    age_days = np.nan_to_num((learner_last[rows] - pair_seconds) / 86400.0, nan=0.0)
     decay = np.power(0.5, np.clip(age_days, 0.0, None) / half_life_days)
     weights.data = (weights.data * decay).astype(np.float32)
     return weights
@@ -107,13 +116,12 @@ class ContentModel(EmbeddingModel):
                 "half_life_days", self.half_life_days, "a number > 0 or None"
             )
         learners = features.learners
-        interests = learners["interests"].tolist() if "interests" in learners else []
         self.encoder_ = ContentEncoder(
             n_components=self.n_components, text_weight=self.text_weight,
             field_weights=self.field_weights, analyzer=self.analyzer,
             random_state=self.random_state,
-        ).fit(features.resources, extra_texts=interests)
-        self.resource_factors_ = self.encoder_.transform(features.resources)
+        )
+        self.resource_factors_ = self.encoder_.fit_transform(features.resources)
         self.profile_encoder_ = ProfileEncoder(text_encoder=self.encoder_.text_encoder_)
         self.profile_encoder_.fit(learners)
 
@@ -127,7 +135,8 @@ class ContentModel(EmbeddingModel):
             # No intercept: a profile field nobody warm shares maps to nothing, rather than to
             # the average learner drowning out what the newcomer did say.
             self.profile_map_ = Ridge(alpha=self.profile_alpha, fit_intercept=False)
-            self.profile_map_.fit(profiles[warm], history[warm])
+            with threadpool_limits(1, "blas"):  # a small solve: threads only wait (see text.py)
+                self.profile_map_.fit(profiles[warm], history[warm])
         prior = self._profile_prior(profiles)
         self.learner_factors_ = self._blend(history, prior, n_history)
         return self

@@ -125,3 +125,25 @@ def test_missing_file_is_named(tmp_path):
         load_directory(tmp_path)
     assert str(tmp_path) in str(caught.value)
     assert "learners" in str(caught.value)
+
+
+def test_content_hash_follows_every_cell_and_only_the_cells(tiny_world):
+    def hashed(learners=None, events=None) -> str:
+        return validate_dataset(
+            tiny_world.learners if learners is None else learners, tiny_world.resources,
+            tiny_world.events if events is None else events, tiny_world.regions,
+        ).content_hash()
+
+    reference = tiny_world.content_hash()
+    assert hashed() == reference  # the same content validated again
+    events = tiny_world.events
+    other_id = events.assign(resource_id=events["resource_id"].iloc[::-1].to_numpy())
+    later = events.assign(timestamp=events["timestamp"] + pd.Timedelta(seconds=1))
+    # Two ids joined differently must not collide ("ab" + "c" vs "a" + "bc").
+    moved = events.assign(event_id=[events["event_id"].iloc[0] + events["event_id"].iloc[1][:1],
+                                    events["event_id"].iloc[1][1:],
+                                    *events["event_id"].iloc[2:]])
+    said = tiny_world.learners.assign(interests="想学智能手机")
+    hashes = {hashed(events=other_id), hashed(events=later), hashed(events=moved),
+              hashed(learners=said)}
+    assert reference not in hashes and len(hashes) == 4

@@ -13,6 +13,7 @@ from recommender.features import (
     build_interaction_matrix,
 )
 from recommender.errors import UnknownIdError
+from recommender.features.interactions import event_indices
 
 LEARNERS = IdMap("learner", ["u1", "u2"])
 RESOURCES = IdMap("resource", ["r1", "r2", "r3"])
@@ -73,3 +74,22 @@ def test_idmap_round_trip_and_duplicates():
     np.testing.assert_array_equal(RESOURCES.indices_of(["r3", "zz"], strict=False), [2, -1])
     with pytest.raises(ValueError, match="'a' repeats"):
         IdMap("learner", ["a", "b", "a"])
+
+
+def test_indices_of_repeated_unknown_and_missing_ids():
+    ids = pd.Series(["r2", "r1", "r2", "zz", None, "r2"], dtype=object)
+    np.testing.assert_array_equal(RESOURCES.indices_of(ids, strict=False), [1, 0, 1, -1, -1, 1])
+    np.testing.assert_array_equal(RESOURCES.indices_of(np.array(["r3", "r3"], dtype=object)),
+                                  [2, 2])
+    with pytest.raises(UnknownIdError, match="unknown resource id 'zz'"):
+        RESOURCES.indices_of(ids)
+
+
+def test_matrices_from_given_event_indices_equal_the_looked_up_ones():
+    indices = event_indices(EVENTS, LEARNERS, RESOURCES)
+    np.testing.assert_array_equal(indices[0], LEARNERS.indices_of(EVENTS["learner_id"]))
+    np.testing.assert_array_equal(indices[1], RESOURCES.indices_of(EVENTS["resource_id"]))
+    for build in (build_interaction_matrix, build_exclusion_matrix):
+        np.testing.assert_array_equal(
+            build(EVENTS, LEARNERS, RESOURCES, indices=indices).toarray(),
+            build(EVENTS, LEARNERS, RESOURCES).toarray())

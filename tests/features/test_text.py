@@ -169,3 +169,24 @@ def test_profile_vectors_group_similar_learners(content: ContentEncoder) -> None
 def test_profile_encoder_needs_a_fitted_text_encoder() -> None:
     with pytest.raises(NotFittedError):
         ProfileEncoder(text_encoder=TextEncoder()).fit(LEARNERS)
+
+
+def test_repeated_texts_get_the_vector_they_get_alone(content: ContentEncoder) -> None:
+    encoder = content.text_encoder_
+    texts = ["想学智能手机", "hypertension at home", "想学智能手机", None, "想学智能手机"]
+    vectors = encoder.transform(texts)
+    for i, text in enumerate(texts):
+        np.testing.assert_array_equal(vectors[i], encoder.transform([text])[0])
+    assert not vectors[3].any()  # a missing text matches nothing
+
+
+def test_fit_transform_is_fit_then_transform() -> None:
+    texts = resource_texts(CATALOG)
+    fitted = TextEncoder(n_components=8)
+    vectors = fitted.fit_transform(texts)
+    np.testing.assert_allclose(vectors, fitted.transform(texts), atol=1e-5)  # float32
+    np.testing.assert_array_equal(fitted.svd_.components_,
+                                  TextEncoder(n_components=8).fit(texts).svd_.components_)
+    encoder = ContentEncoder(n_components=8)
+    np.testing.assert_allclose(encoder.fit_transform(CATALOG), encoder.transform(CATALOG),
+                               atol=1e-5)
