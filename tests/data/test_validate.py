@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import tiny_tables
+from two_tastes import tiny_tables
 from recommender.data import load_directory, validate_dataset, write_dataset
 from recommender.errors import DataValidationError
 

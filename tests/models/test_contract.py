@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tiny_tables
+from two_tastes import tiny_tables
 from sklearn.base import clone
 
 from recommender.data import validate_dataset

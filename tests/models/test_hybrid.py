@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_tables
+from two_tastes import tiny_tables
 
 from recommender.data import validate_dataset
 from recommender.errors import InvalidParameterError, NotFittedError

@@ -1,0 +1,43 @@
+"""The tiny hand-made world: two taste groups with disjoint interests.
+
+Learners a1..a3 use resources r1..r3 (digital literacy), learners b1..b3 use r4..r6
+(agricultural technology). A plain module, not a conftest, so tests in any folder import the same
+thing (``from conftest import ...`` resolves to whichever folder's conftest was loaded last).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def tiny_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    learners = pd.DataFrame({
+        "learner_id": ["a1", "a2", "a3", "b1", "b2", "b3"],
+        "group": ["retiree"] * 3 + ["rural_resident"] * 3,
+        "age_band": ["65+"] * 3 + ["35-44"] * 3,
+        "urban_rural": ["urban"] * 3 + ["rural"] * 3,
+        "languages": ["zh"] * 6,
+    })
+    resources = pd.DataFrame({
+        "resource_id": [f"r{i}" for i in range(1, 7)],
+        "title": ["智能手机入门", "网上挂号", "移动支付", "大棚蔬菜", "果树修剪", "电商直播"],
+        "category": ["digital_literacy"] * 3 + ["agricultural_technology"] * 3,
+        "mode": ["online"] * 6,
+        "language": ["zh"] * 6,
+    })
+    rows = []
+    plan = {
+        "a1": ["r1", "r2", "r3"], "a2": ["r1", "r2"], "a3": ["r2", "r3"],
+        "b1": ["r4", "r5", "r6"], "b2": ["r4", "r5"], "b3": ["r5", "r6"],
+    }
+    day = 0
+    for learner_id, resource_ids in plan.items():
+        for resource_id in resource_ids:
+            for event_type in ("view", "complete"):
+                day += 1
+                rows.append({
+                    "event_id": f"e{len(rows) + 1}", "learner_id": learner_id,
+                    "resource_id": resource_id, "event_type": event_type, "value": "",
+                    "timestamp": f"2024-01-{1 + day // 24:02d}T{day % 24:02d}:00:00Z",
+                })
+    return learners, resources, pd.DataFrame(rows)
