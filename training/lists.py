@@ -9,6 +9,8 @@ accessibility) the way the API applies them; the batch export uses it.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 
@@ -18,16 +20,6 @@ from recommender.delivery.filters import TimeLike, to_timestamp
 from recommender.index import ResourceIndex
 
 LIST_COLUMNS = ["learner_id", "rank", "resource_id", "score"]
-
-
-def top_k(
-    bundle: Bundle, index: ResourceIndex, learner_idx: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(resource_idx, score)``, each ``(len(learner_idx), k)``; -1 / -inf pad short lists."""
-    learner_idx = np.asarray(learner_idx, dtype=np.int64)
-    return index.search(
-        bundle.learner_factors[learner_idx], int(k), bundle.exclusions[learner_idx]
-    )
 
 
 def long_format(
@@ -44,16 +36,6 @@ def long_format(
         "score": scores[rows, cols].astype(np.float32),
         "_slot": np.stack([rows, cols], axis=1),
     }
-
-
-def delivery_frame(
-    bundle: Bundle, index: ResourceIndex, learner_idx: np.ndarray, k: int
-) -> pd.DataFrame:
-    """A DataFrame of delivery lists for ``learner_idx``, best first within each learner."""
-    resource_idx, scores = top_k(bundle, index, learner_idx, k)
-    columns = long_format(bundle, learner_idx, resource_idx, scores)
-    columns.pop("_slot")
-    return pd.DataFrame(columns, columns=LIST_COLUMNS)
 
 
 class ConstrainedLists:
@@ -77,6 +59,14 @@ class ConstrainedLists:
         self.profiles = learner_profiles(bundle.learners)
         self._codes: dict[tuple, int] = {}  # learner constraint facts -> mask number
         self._masks: list[np.ndarray] = []
+
+    def at(self, now: TimeLike) -> ConstrainedLists:
+        """The same lists at another moment (None: the current time), sharing the catalog,
+        retriever and profiles; only the availability-dependent masks are rebuilt."""
+        moved = copy.copy(self)
+        moved.now = to_timestamp("now", now) if now is not None else pd.Timestamp.now(tz="UTC")
+        moved._codes, moved._masks = {}, []
+        return moved
 
     def _code(self, learner_idx: int) -> int:
         """The number of the learner's constraint mask (learners with equal facts share one)."""

@@ -2,7 +2,9 @@
 
 The bundle directory is the model's only artifact, so ``mlflow.pyfunc.load_model`` and
 ``mlflow models serve`` (with ``--env-manager local`` in this project's environment, since the
-class imports this package) answer exactly as the library and the API do.
+class imports this package) answer as the batch export and the API do for the bundle's
+learners: the best ``k`` resources each may take (availability at ``as_of``, place, language,
+accessibility), without what they completed or dismissed.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.models.model import ModelInfo
-from mlflow.types import ColSpec, Schema
+from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 from recommender.bundle import Bundle, load_bundle
 from recommender.errors import InvalidParameterError
 from recommender.index import ResourceIndex
-from training.lists import LIST_COLUMNS, top_k, long_format
+from training.lists import LIST_COLUMNS, ConstrainedLists, long_format
 
 BUNDLE_ARTIFACT = "bundle"
 DEFAULT_K = 10
@@ -30,6 +32,8 @@ SIGNATURE = ModelSignature(
         ColSpec("string", "learner_id"), ColSpec("integer", "rank"),
         ColSpec("string", "resource_id"), ColSpec("float", "score"),
     ]),
+    # the moment availability is judged at (ISO 8601); empty: the time of the call
+    params=ParamSchema([ParamSpec("as_of", "string", "")]),
 )
 # The runtime the class needs; listed rather than inferred (inference imports and times out).
 PIP_REQUIREMENTS = [
@@ -44,22 +48,26 @@ class DeliveryListModel(mlflow.pyfunc.PythonModel):
     Rows come back in input order, each learner's list best first; ``k`` may differ per row
     (default 10 when the column is absent; when present, every row needs one: the signature
     types it as a long); an unknown learner id raises :class:`~recommender.errors.UnknownIdError`.
+    ``params={"as_of": "2024-09-01T00:00:00Z"}`` judges availability at that moment.
     """
 
     def load_context(self, context: Any) -> None:
         config = getattr(context, "model_config", None) or {}
         self.bundle = load_bundle(context.artifacts[BUNDLE_ARTIFACT])
-        self.index = ResourceIndex(self.bundle.resource_factors,
-                                   str(config.get("index_factory", "Flat")))
+        index = ResourceIndex(self.bundle.resource_factors,
+                              str(config.get("index_factory", "Flat")))
+        self.lists = ConstrainedLists(self.bundle, index, now=None)
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        return predict_lists(self.bundle, self.index, pd.DataFrame(model_input))
+        as_of = (params or {}).get("as_of") or None
+        return predict_lists(self.lists.at(as_of), pd.DataFrame(model_input))
 
 
-def predict_lists(bundle: Bundle, index: ResourceIndex, model_input: pd.DataFrame) -> pd.DataFrame:
+def predict_lists(lists: ConstrainedLists, model_input: pd.DataFrame) -> pd.DataFrame:
     """Delivery lists for the learner ids (and optional per-row ``k``) in ``model_input``."""
+    bundle = lists.bundle
     if "learner_id" not in model_input.columns:
         raise InvalidParameterError("model_input", list(model_input.columns),
                                     "a DataFrame with a learner_id column")
@@ -73,7 +81,7 @@ def predict_lists(bundle: Bundle, index: ResourceIndex, model_input: pd.DataFram
     parts = []
     for value in np.unique(k):
         rows = np.flatnonzero(k == value)
-        resource_idx, scores = top_k(bundle, index, learner_idx[rows], int(value))
+        resource_idx, scores = lists.top_k(learner_idx[rows], int(value))
         columns = long_format(bundle, learner_idx[rows], resource_idx, scores)
         order = rows[columns.pop("_slot")[:, 0]]
         parts.append(pd.DataFrame(columns).assign(_order=order))

@@ -1,5 +1,6 @@
 """The registered model the MLflow way: ``mlflow.pyfunc.load_model`` + ``predict`` returns the
-same delivery lists as the library (serving's retrieval path over the same bundle)."""
+same delivery lists as the batch export (which tests/training/test_deliver.py holds to the API's
+path): the learner's constraints at ``as_of`` and exclusions, best first."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pandas as pd
 import pytest
 
 from recommender.errors import UnknownIdError
-from recommender.serving.model_state import ServedModel
 from training.config import load_config
+from training.deliver import export_delivery_lists
 from training.pipeline import train
 from training.tracking import Tracking, use_registry
 
@@ -31,22 +32,46 @@ def registered(empty_store, small_world, tmp_path_factory):
     return tracking, result
 
 
-def test_predict_equals_the_library(registered, small_world) -> None:
+AS_OF = "2024-09-01T00:00:00Z"
+
+
+def test_predict_equals_the_batch_export(registered, tmp_path) -> None:
     tracking, result = registered
     use_registry(tracking.uri)
     model = mlflow.pyfunc.load_model(f"models:/pyfunc-model/{result.version}")
-    served = ServedModel.from_bundle(result.bundle)
+    exported = pd.read_parquet(export_delivery_lists(
+        result.bundle, tmp_path / "lists.parquet", k=12, now=AS_OF).path)
     learner_ids = list(result.bundle.learner_map.ids[:26])
     ks = [5] * 10 + [12] * 16
-    lists = model.predict(pd.DataFrame({"learner_id": learner_ids, "k": ks}))
+    lists = model.predict(pd.DataFrame({"learner_id": learner_ids, "k": ks}),
+                          params={"as_of": AS_OF})
     assert list(lists.columns) == ["learner_id", "rank", "resource_id", "score"]
     assert lists["learner_id"].drop_duplicates().tolist() == learner_ids
     for learner_id, k in zip(learner_ids, ks, strict=True):
         got = lists[lists["learner_id"] == learner_id]
-        resource_idx, scores = served.recommend(learner_id, k)
-        assert got["rank"].tolist() == list(range(1, len(resource_idx) + 1))
-        assert got["resource_id"].tolist() == result.bundle.resource_map.ids[resource_idx].tolist()
-        np.testing.assert_allclose(got["score"].to_numpy(), scores, rtol=1e-5, atol=1e-6)
+        expected = exported[exported["learner_id"] == learner_id].head(k)
+        assert len(got) == k  # this world lets every learner take at least 12
+        assert got["rank"].tolist() == expected["rank"].tolist()
+        assert got["resource_id"].tolist() == expected["resource_id"].tolist()
+        np.testing.assert_allclose(got["score"].to_numpy(), expected["score"].to_numpy(),
+                                   rtol=1e-6)
+
+
+def test_as_of_moves_availability(registered) -> None:
+    """A scheduled course shows up only while open: lists at two moments differ."""
+    tracking, result = registered
+    use_registry(tracking.uri)
+    model = mlflow.pyfunc.load_model(f"models:/pyfunc-model/{result.version}")
+    learner_ids = pd.DataFrame({"learner_id": list(result.bundle.learner_map.ids[:50])})
+    early = model.predict(learner_ids, params={"as_of": "2024-01-15T00:00:00Z"})
+    late = model.predict(learner_ids, params={"as_of": AS_OF})
+    assert not early.equals(late)
+    resources = result.bundle.resources.set_index("resource_id")
+    for frame, moment in ((early, "2024-01-15T00:00:00Z"), (late, AS_OF)):
+        at = pd.Timestamp(moment)
+        opens = pd.to_datetime(resources.loc[frame["resource_id"], "available_from"], utc=True)
+        closes = pd.to_datetime(resources.loc[frame["resource_id"], "available_until"], utc=True)
+        assert ((opens.isna() | (opens <= at)) & (closes.isna() | (closes >= at))).all()
 
 
 def test_default_k_and_unknown_learner(registered) -> None:
