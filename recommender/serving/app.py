@@ -20,6 +20,7 @@ from recommender import __version__
 from recommender.bundle import Bundle
 from recommender.errors import ConfigError
 from recommender.serving import admin, events, learners, ops, resources
+from recommender.serving import plans as learning_plans
 from recommender.serving.bundle_source import BundleSource
 from recommender.serving.errors import install_error_handlers
 from recommender.serving.metrics import MetricsMiddleware, set_model_version
@@ -87,6 +88,7 @@ def create_app(
     app.include_router(ops.router)
     for module in (learners, events, resources, admin):  # each router carries its /v1 prefix
         app.include_router(module.router)
+    app.include_router(learning_plans.router)
     app.add_middleware(MetricsMiddleware)
     return app
 

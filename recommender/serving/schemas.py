@@ -210,3 +210,55 @@ class ReloadResult(BaseModel):
 
 class ErrorBody(BaseModel):
     detail: str
+
+
+# --- learning plans ----------------------------------------------------------------------------
+
+MAX_PLAN_WEEKS = 104  # two years: the longest period a continuing-education requirement spans
+
+
+class PlanQuery(ListFilters):
+    """Query parameters of ``GET /v1/learners/{learner_id}/plan``."""
+
+    hours_per_week: float = Field(gt=0, le=168, allow_inf_nan=False,
+                                  description="Hours a week the learner can study")
+    weeks: int = Field(ge=1, le=MAX_PLAN_WEEKS, description="How many weeks the plan spans")
+    credit_required: NonNegative | None = Field(
+        None, description="Credit hours to cover; default: the learner's credit_hours_required")
+    credit_completed: NonNegative = Field(
+        0.0, description="Credit hours already earned towards the requirement")
+    exclude: list[Id] | None = Field(None, max_length=500,
+                                     description="Resource ids to leave out")
+
+
+class PlannedResource(BaseModel):
+    order: int = Field(description="1-based position in study order")
+    resource_id: str
+    title: str
+    score: float = Field(description="Inner product of learner and resource vectors")
+    duration_minutes: float
+    credit_hours: float
+    category: str | None
+    level: str | None
+    start_week: int = Field(description="1-based week the learner starts it, studying in order")
+    reason: str
+    reason_kind: str
+
+
+class LearningPlan(BaseModel):
+    learner_id: str
+    items: list[PlannedResource]
+    hours_per_week: float
+    weeks: int
+    budget_minutes: float = Field(description="hours_per_week x 60 x weeks; never exceeded")
+    total_minutes: float
+    credit_hours: float = Field(description="Credit hours the planned resources carry")
+    credit_required: float = Field(description="Credit hours the plan aimed to cover "
+                                   "(requirement minus completed; 0 when none)")
+    shortfall_hours: float = Field(description="How far the plan falls short of credit_required")
+    shortfall_reason: Literal["catalog", "candidates", "time_budget"] | None = Field(
+        None, description="catalog: nothing the learner may take carries enough credit; "
+        "candidates: the best-scored ones do not; time_budget: they do, but not in the time")
+    model_version: str
+    cold_start: bool = False
+    cold_start_path: str | None = None
