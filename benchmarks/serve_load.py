@@ -31,6 +31,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import signal
 import socket
 import subprocess
@@ -82,6 +83,7 @@ async def _load(spec: dict) -> dict:
     start = time.perf_counter()
     measure_from, stop_at = start + warmup, start + warmup + seconds
     latencies: list[float] = []
+    answered = [0]  # every response, warm-up included (for CPU per request)
     errors: dict[str, int] = {}
     acked: list[str] = []
     headers = f"Host: {host}\r\nX-API-Key: {KEY}\r\n"
@@ -120,6 +122,7 @@ async def _load(spec: dict) -> dict:
                         length = int(line[15:])
                 await reader.readexactly(length)
                 done = time.perf_counter()
+                answered[0] += 1
                 if 200 <= status < 300:
                     if event_id is not None:
                         acked.append(event_id)  # acknowledged: the server says it is stored
@@ -140,7 +143,8 @@ async def _load(spec: dict) -> dict:
             writer.close()
 
     await asyncio.gather(*(worker(i) for i in range(spec["concurrency"])))
-    return {"latencies": latencies, "errors": errors, "acked": acked, "seconds": seconds}
+    return {"latencies": latencies, "errors": errors, "acked": acked, "seconds": seconds,
+            "answered": answered[0]}
 
 
 def run_loadgen(spec_path: str) -> None:
@@ -149,14 +153,44 @@ def run_loadgen(spec_path: str) -> None:
     Path(spec["out"]).write_text(json.dumps(result))
 
 
-def drive(spec: dict, workdir: Path, timeout: float) -> dict:
-    """Run the load generator as a separate process and return its result."""
+def session_cpu_seconds(session: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of one session (a
+    server and its workers); NaN where /proc is not there to ask."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return float("nan")
+    ticks = 0
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()  # from field 3 (state) on
+        if int(fields[3]) == session:  # field 6: session id
+            ticks += int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def drive(spec: dict, workdir: Path, timeout: float, server: subprocess.Popen) -> dict:
+    """Run the load generator as a separate process and return its result, with the CPU
+    time the server and the load generator each spent per response: on a shared machine
+    req/s moves with whatever else runs, CPU per request does not (much)."""
     spec_path = workdir / f"load-{spec['kind']}.json"
     spec["out"] = str(workdir / f"result-{spec['kind']}.json")
     spec_path.write_text(json.dumps(spec))
+    server_before = session_cpu_seconds(server.pid)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, __file__, "--loadgen", str(spec_path)], check=True,
                    timeout=timeout)
-    return json.loads(Path(spec["out"]).read_text())
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = session_cpu_seconds(server.pid) - server_before
+    loadgen_cpu = (children.ru_utime - children_before.ru_utime
+                   + children.ru_stime - children_before.ru_stime)
+    result = json.loads(Path(spec["out"]).read_text())
+    answered = max(result.get("answered", 0), 1)
+    result["server_cpu_ms"] = server_cpu / answered * 1000
+    result["loadgen_cpu_ms"] = loadgen_cpu / answered * 1000
+    return result
 
 
 def summarise(result: dict) -> dict:
@@ -166,6 +200,8 @@ def summarise(result: dict) -> dict:
         "p50": float(np.percentile(lat, 50)) if len(lat) else float("nan"),
         "p99": float(np.percentile(lat, 99)) if len(lat) else float("nan"),
         "n": len(lat), "errors": sum(result["errors"].values()), "error_kinds": result["errors"],
+        "server_cpu_ms": result.get("server_cpu_ms", float("nan")),
+        "loadgen_cpu_ms": result.get("loadgen_cpu_ms", float("nan")),
     }
 
 
@@ -329,12 +365,12 @@ def main() -> None:
                   "warmup": 2.0, "learners": learners, "resources": resources}
         timeout = args.seconds + 120
         bare_result = summarise(drive({**common, "port": bare_port, "kind": "bare"},
-                                      args.workdir, timeout))
+                                      args.workdir, timeout, bare))
         stop(bare)
         recs = summarise(drive({**common, "port": port, "kind": "recommend"}, args.workdir,
-                               timeout))
+                               timeout, server))
         ingest = summarise(drive({**common, "port": port, "kind": "ingest"}, args.workdir,
-                                 timeout))
+                                 timeout, server))
     finally:
         stop(bare)
     durability = kill_during_ingestion(args, server, port, database, common)
@@ -372,12 +408,16 @@ def report(args: argparse.Namespace, figures: list[dict], bare: dict, recs: dict
           f"({args.index_params or 'default params'}), SQLite WAL synchronous=FULL; "
           f"{args.concurrency} concurrent clients, {args.seconds:.0f}s per run, loopback; "
           f"{os.cpu_count()} CPUs shared by servers and load generator")
-    print(f"{'endpoint':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"{'endpoint':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+          f"{'server CPU ms/req':>18} {'loadgen CPU ms/req':>19}")
     for name, row in (("bare FastAPI (fixed 10-item JSON)", bare),
                       ("GET /v1/learners/{id}/recommendations k=10", recs),
                       ("POST /v1/events (one event, fsync)", ingest)):
         print(f"{name:<44} {row['rps']:>9,.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} "
-              f"{row['errors']:>7}")
+              f"{row['errors']:>7} {row['server_cpu_ms']:>18.3f} {row['loadgen_cpu_ms']:>19.3f}")
+    cpu_ratio = bare["server_cpu_ms"] / recs["server_cpu_ms"] if recs["server_cpu_ms"] else 0
+    print(f"server CPU per request, bare / recommendations: {cpu_ratio:.0%} (the throughput "
+          "ratio a machine with spare cores for the load generator would approach)")
     print(f"{'raw index, one query, k=10, 1 thread':<44} {'p50 us':>9} {'p99 us':>8} "
           f"{'recall@10':>10}")
     for row in figures:

@@ -1,20 +1,30 @@
-"""Why a resource is on a learner's delivery list, in words a learner can read.
+"""Why a resource is on a learner's delivery list, in words a learner can read: the one
+implementation behind the batch delivery export (:class:`Explainer`) and the API
+(:mod:`recommender.serving.reasons`), so both say the same thing about the same slot.
 
-One reason per recommended slot, deterministic and vectorised over a chunk of learners, so the
-batch delivery export and the API say the same thing:
+Per slot, the first that applies:
 
-* ``similar``: "because you engaged with <title>": the resource in the learner's history whose
-  vector (the model's, so the reason follows what the model scores) is most similar by cosine;
-  ties go to the higher confidence, then the lower resource index.
-* ``continue``: the recommended resource is itself in the learner's history (viewed, not done);
-  ``because_resource_idx`` still names the most similar other history resource.
-* ``group_popular``: a learner without history gets "popular with <group> learners (n engaged)".
-* ``popular`` / ``new``: no group (or nobody in it engaged): platform-wide popularity, or a
-  resource nobody has engaged with yet. A cold-start reason always says it is one.
+* ``continue``: the resource is in the learner's positive history ("continue where you left
+  off"); ``because_resource_idx`` still names the most similar other history resource.
+* ``similar``: the history resource most similar to it (cosine of the model's vectors, so the
+  reason follows what the model scores; among the learner's ``max_history`` highest-confidence
+  resources, ties to the higher confidence, then the lower resource index): "because you
+  completed “X”" when that one was completed, else "because you engaged with “X”".
+* ``interest``: a tag or category word of the resource appears in the learner's stated
+  interests: "matches your interest: smartphone".
+* ``group_popular``: learners of the learner's group engaged with it: "popular with retirees in
+  your region" when it is held in person in or next to the learner's region, else "popular with
+  retirees".
+* ``popular`` / ``new``: someone on the platform engaged with it, or nobody has yet.
+
+The choice is made by :func:`word_reasons` from per-slot facts; each caller gathers the facts
+from what it holds (a bundle's matrices for the export; a request's history, profile and the
+API's own resources for serving).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,15 +33,52 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.errors import InvalidParameterError
+from recommender.features.content import CATEGORY_LABELS
 
 if TYPE_CHECKING:
     from recommender.bundle import Bundle
+    from recommender.delivery import CatalogArrays
 
-SIMILAR, CONTINUE, GROUP_POPULAR, POPULAR, NEW = (
-    "similar", "continue", "group_popular", "popular", "new",
+SIMILAR, CONTINUE, INTEREST, GROUP_POPULAR, POPULAR, NEW = (
+    "similar", "continue", "interest", "group_popular", "popular", "new",
 )
-KINDS: tuple[str, ...] = (SIMILAR, CONTINUE, GROUP_POPULAR, POPULAR, NEW)
+KINDS: tuple[str, ...] = (CONTINUE, SIMILAR, INTEREST, GROUP_POPULAR, POPULAR, NEW)
+MAX_HISTORY = 50  # history resources compared per learner
 _NONE = -1
+
+GROUP_LABELS: dict[str, str] = {
+    "employee": "employees", "rural_resident": "rural residents",
+    "migrant_worker": "migrant workers", "unemployed": "job seekers", "retiree": "retirees",
+    "disabled": "learners with disabilities", "veteran": "veterans", "youth": "young learners",
+}
+
+
+def group_label(group: str) -> str:
+    """How a learner group is named in a reason ("retiree" -> "retirees")."""
+    return GROUP_LABELS.get(group, f"{group.replace('_', ' ')} learners")
+
+
+def interest_word(tags: Sequence[str], category: str | None, interests: str | None) -> str | None:
+    """The first tag or category word (two characters or more) found in ``interests``."""
+    text = (interests or "").lower()
+    if not text:
+        return None
+    words = [t for t in tags if len(t) >= 2]
+    words += [w for w in CATEGORY_LABELS.get(category or "", "").split() if len(w) >= 2]
+    return next((w for w in words if w.lower() in text), None)
+
+
+def held_near(catalog: CatalogArrays | None, rows: np.ndarray, home: np.ndarray | int
+              ) -> np.ndarray:
+    """Per catalog row: held in person in the learner's region or one next to it (``home``:
+    the learner's region code in ``catalog``, -1 unknown; broadcast against ``rows``)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if catalog is None:
+        return np.zeros(rows.shape, dtype=bool)
+    home = np.asarray(home, dtype=np.int64)
+    held = catalog.region.codes[rows]
+    return (catalog.in_person[rows] & (home >= 0) & (held >= 0)
+            & catalog.near[np.maximum(home, 0), np.maximum(held, 0)])
 
 
 @dataclass(frozen=True)
@@ -44,12 +91,108 @@ class Reasons:
     text: np.ndarray
 
 
-class Explainer:
-    """Reasons for recommended slots, from resource vectors, histories and learner groups.
+def similar_texts(titles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per resource, the ``similar`` reason pointing to it: (engaged with, completed)."""
+    engaged = np.array([f"because you engaged with \u201c{t}\u201d" for t in titles], dtype=object)
+    completed = np.array([f"because you completed \u201c{t}\u201d" for t in titles], dtype=object)
+    return engaged, completed
 
-    ``interactions`` is the learners x resources confidence matrix the model was fitted on;
-    ``learner_groups`` (one label per learner, None/NaN for unknown) drives the cold-start
-    reason. Only each learner's ``max_history`` highest-confidence resources are compared, so
+
+def word_reasons(
+    filled: np.ndarray,
+    own: np.ndarray,
+    because: np.ndarray,
+    because_completed: np.ndarray,
+    interest: np.ndarray,
+    group_engaged: np.ndarray,
+    groups: np.ndarray,
+    near: np.ndarray,
+    engaged: np.ndarray,
+    texts: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kind and text per slot ``(n, k)`` from its facts, in the order of the module
+    docstring: ``because`` the most similar history resource (-1: none), ``interest`` the
+    matched word or None, ``group_engaged`` learners of the learner's group who engaged with
+    the resource, ``groups`` the learner's group per row (None: unknown), ``near`` held in
+    person near the learner, ``engaged`` anyone engaged, ``texts`` :func:`similar_texts`."""
+    kind = np.full(filled.shape, None, dtype=object)
+    text = np.full(filled.shape, None, dtype=object)
+    rest = filled.copy()
+
+    def take(where: np.ndarray, label: str) -> np.ndarray:
+        kind[where] = label
+        rest[where] = False
+        return where
+
+    text[take(rest & own, CONTINUE)] = "continue where you left off"
+    similar = take(rest & (because >= 0), SIMILAR)
+    picked = because[similar]
+    text[similar] = np.where(because_completed[similar], texts[1][picked], texts[0][picked])
+    liked = take(rest & (interest != None), INTEREST)  # noqa: E711 - elementwise
+    text[liked] = [f"matches your interest: {word}" for word in interest[liked]]
+    known = np.broadcast_to((groups != None)[:, None], filled.shape)  # noqa: E711
+    popular_in_group = take(rest & known & (group_engaged > 0), GROUP_POPULAR)
+    rows, cols = np.nonzero(popular_in_group)
+    text[rows, cols] = [
+        f"popular with {group_label(str(groups[r]))}{' in your region' if near[r, c] else ''}"
+        for r, c in zip(rows.tolist(), cols.tolist())
+    ]
+    text[take(rest & engaged, POPULAR)] = "popular on the platform"
+    text[take(rest.copy(), NEW)] = "new in the catalog"
+    return kind, text
+
+
+def most_similar(
+    unit_of: Callable[[np.ndarray], np.ndarray],
+    row_of: np.ndarray,
+    items: np.ndarray,
+    slots: np.ndarray,
+    block_size: int = 1 << 16,
+) -> np.ndarray:
+    """Per slot ``(n, k)``: the most similar history resource other than the slot's own
+    (-1 if none). History entries ``(row_of, items)`` come ordered by (row, confidence desc,
+    resource asc), so the first entry reaching a row's maximum wins ties; ``unit_of`` maps
+    resource indices to unit vectors (slots may hold resources the history cannot)."""
+    n, k = slots.shape
+    because = np.full((n, k), _NONE, dtype=np.int64)
+    if not len(items) or not k:
+        return because
+    if n == 1:  # one learner (an API request): one small product, no segment bookkeeping
+        valid = slots[0] >= 0
+        sims = unit_of(np.where(valid, slots[0], 0)) @ unit_of(items).T  # slots x history
+        sims[np.equal.outer(slots[0], items) | ~valid[:, None]] = -np.inf
+        best = np.argmax(sims, axis=1)  # the first (best-confidence) entry wins ties
+        found = np.isfinite(sims[np.arange(k), best])
+        because[0, found] = items[best[found]]
+        return because
+    best_sim = np.full((n, k), -np.inf, dtype=np.float32)
+    step = max(1, block_size // k)
+    for lo in range(0, len(items), step):
+        rows, chunk = row_of[lo: lo + step], items[lo: lo + step]
+        targets = slots[rows]  # (b, k)
+        valid = targets >= 0
+        same = targets == chunk[:, None]
+        sims = np.einsum("bd,bkd->bk", unit_of(chunk), unit_of(np.where(valid, targets, 0)))
+        sims = np.where(valid & ~same, sims, -np.inf).astype(np.float32)
+        # A strict ">" keeps earlier entries' (and earlier blocks') winners on ties.
+        seg_max, seg_arg = _segment_argmax(sims, rows)
+        seg_rows = np.unique(rows)
+        better = seg_max > best_sim[seg_rows]
+        best_sim[seg_rows] = np.where(better, seg_max, best_sim[seg_rows])
+        because[seg_rows] = np.where(better, chunk[seg_arg], because[seg_rows])
+    because[~np.isfinite(best_sim)] = _NONE
+    return because
+
+
+class Explainer:
+    """Reasons for recommended slots of bundle learners, vectorised over a chunk of learners.
+
+    ``interactions`` is the learners x resources confidence matrix the model was fitted on
+    (positive entries are the history); ``completed`` the learners x resources matrix of what
+    each learner finished (None: nothing known); ``learner_groups``, ``learner_interests`` and
+    ``learner_regions`` one value per learner (None/NaN for unknown); ``resource_tags`` and
+    ``resource_categories`` one per resource; ``catalog`` places resources for "in your
+    region". Only each learner's ``max_history`` highest-confidence resources are compared, so
     the cost per learner stays bounded whatever their history length.
     """
 
@@ -60,7 +203,13 @@ class Explainer:
         titles: np.ndarray,
         learner_groups: np.ndarray | None = None,
         *,
-        max_history: int = 50,
+        completed: sp.spmatrix | None = None,
+        learner_interests: np.ndarray | None = None,
+        learner_regions: np.ndarray | None = None,
+        resource_tags: Sequence[tuple[str, ...]] | None = None,
+        resource_categories: np.ndarray | None = None,
+        catalog: CatalogArrays | None = None,
+        max_history: int = MAX_HISTORY,
         block_size: int = 1 << 16,
     ) -> None:
         if isinstance(max_history, bool) or not isinstance(max_history, int) or max_history < 1:
@@ -78,24 +227,50 @@ class Explainer:
                 "interactions", self._history.shape,
                 f"{n_resources} == {len(vectors)} resource vectors == {len(titles)} titles",
             )
+        self._completed = None if completed is None else sp.csr_matrix(completed)
+        if self._completed is not None and self._completed.shape != self._history.shape:
+            raise InvalidParameterError("completed", self._completed.shape,
+                                        f"the interactions' shape {self._history.shape}")
         self.max_history = max_history
         self.block_size = block_size
-        titles = np.asarray(titles, dtype=object)
-        self._similar_text = np.array(
-            [f'because you engaged with "{t}"' for t in titles], dtype=object
-        )
+        self._texts = similar_texts(np.asarray(titles, dtype=object))
         self._group_code, self._group_names = _group_codes(learner_groups, n_learners)
+        self._interests = _per_row("learner_interests", learner_interests, n_learners)
+        self._regions = _per_row("learner_regions", learner_regions, n_learners)
+        self._tags = list(resource_tags) if resource_tags is not None else [()] * n_resources
+        self._categories = _per_row("resource_categories", resource_categories, n_resources)
+        if len(self._tags) != n_resources:
+            raise InvalidParameterError("resource_tags", len(self._tags),
+                                        f"{n_resources}, one per resource")
+        self._catalog = catalog
+        self._home = np.array([-1 if catalog is None else catalog.region_code(region)
+                               for region in self._regions], dtype=np.int64)
         self._global_count, self._group_count = _engaged_counts(
             self._history, self._group_code, len(self._group_names))
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, **options: int) -> Explainer:
-        """An explainer over a bundle: its vectors, histories, titles and learner groups."""
+        """An explainer over a bundle: its vectors, histories, completions, titles, learner
+        groups, interests and regions, resource tags and categories, and catalog."""
+        from recommender.delivery import CatalogArrays
+        from recommender.delivery.filters import split_list
+
         resources, learners = bundle.resources, bundle.learners
+
+        def column(frame: pd.DataFrame, name: str) -> np.ndarray | None:
+            return frame[name].to_numpy(dtype=object) if name in frame else None
+
         titles = resources["title"] if "title" in resources else resources["resource_id"]
-        groups = learners["group"].to_numpy(dtype=object) if "group" in learners else None
-        return cls(bundle.resource_factors, bundle.interactions,
-                   titles.astype(str).to_numpy(dtype=object), groups, **options)
+        tags = column(resources, "tags")
+        return cls(
+            bundle.resource_factors, bundle.interactions,
+            titles.astype(str).to_numpy(dtype=object), column(learners, "group"),
+            completed=bundle.exclusions, learner_interests=column(learners, "interests"),
+            learner_regions=column(learners, "region"),
+            resource_tags=None if tags is None else [split_list(t) for t in tags],
+            resource_categories=column(resources, "category"),
+            catalog=CatalogArrays.build(resources, bundle.regions), **options,
+        )
 
     def explain(self, learner_idx: np.ndarray, resource_idx: np.ndarray) -> Reasons:
         """Reasons for ``resource_idx`` (``(n, k)``, -1 = empty slot) recommended to learners
@@ -106,107 +281,32 @@ class Explainer:
             raise InvalidParameterError(
                 "resource_idx", slots.shape, f"a 2-D array with {len(learner_idx)} rows"
             )
-        because, is_own = self._most_similar(learner_idx, slots)
         filled = slots >= 0
-        has_history = np.diff(self._history.indptr)[learner_idx] > 0
-        kind = np.full(slots.shape, None, dtype=object)
-        text = np.full(slots.shape, None, dtype=object)
-
-        own = filled & is_own
-        kind[own] = CONTINUE
-        text[own] = "continue where you left off"
-        similar = filled & ~own & (because >= 0)
-        kind[similar] = SIMILAR
-        text[similar] = self._similar_text[because[similar]]
-        cold = filled & ~similar & ~own & ~has_history[:, None]
-        warm_left = filled & ~similar & ~own & has_history[:, None]
-        self._popularity_reasons(learner_idx, slots, cold | warm_left, kind, text)
-        return Reasons(kind=kind, because_resource_idx=because, text=text)
-
-    def _popularity_reasons(
-        self, learner_idx: np.ndarray, slots: np.ndarray, where: np.ndarray,
-        kind: np.ndarray, text: np.ndarray,
-    ) -> None:
-        """Group, then platform popularity, then "new", for the slots in ``where``."""
-        rows, cols = np.nonzero(where)
-        if not len(rows):
-            return
-        resource = slots[rows, cols]
-        group = self._group_code[learner_idx[rows]]
-        in_group = np.zeros(len(rows), dtype=np.int64)
+        row_of, items = self._capped_history(learner_idx)
+        because = most_similar(lambda idx: self._unit[idx], row_of, items, slots,
+                               self.block_size)
+        own = _in_rows(self._history, learner_idx, slots, positive=True)
+        has_because = because >= 0
+        because_completed = (_in_rows(self._completed, learner_idx, because)
+                             if self._completed is not None else np.zeros(slots.shape, bool))
+        safe = np.maximum(slots, 0)
+        interest = np.full(slots.shape, None, dtype=object)
+        stated = np.array([self._interests[i] is not None for i in learner_idx.tolist()],
+                          dtype=bool)
+        for row, col in zip(*np.nonzero(filled & ~own & ~has_because & stated[:, None])):
+            resource = slots[row, col]
+            interest[row, col] = interest_word(self._tags[resource], self._categories[resource],
+                                               self._interests[learner_idx[row]])
+        near = held_near(self._catalog, safe, self._home[learner_idx][:, None])
+        group = self._group_code[learner_idx]
+        group_engaged = np.zeros(slots.shape, dtype=np.int64)
         known = group >= 0
-        in_group[known] = self._group_count[group[known], resource[known]]
-        overall = self._global_count[resource]
-        labels = np.where(in_group > 0, GROUP_POPULAR, np.where(overall > 0, POPULAR, NEW))
-        kind[rows, cols] = labels
-        phrases = np.empty(len(rows), dtype=object)
-        phrases[labels == NEW] = "new in the catalog: nobody has engaged with it yet"
-        for selector, template, counts in (
-            (labels == POPULAR, "popular on the platform ({n} {learners} engaged)", overall),
-            (labels == GROUP_POPULAR, "popular with {g} learners ({n} engaged)", in_group),
-        ):
-            picked = np.flatnonzero(selector)
-            if not len(picked):
-                continue
-            g_code = np.where(labels[picked] == GROUP_POPULAR, group[picked], 0)
-            keys = np.stack([g_code, counts[picked]], axis=1)
-            unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-            rendered = np.array([
-                template.format(g=self._group_names[g] if len(self._group_names) else "", n=n,
-                                learners="learner" if n == 1 else "learners")
-                for g, n in unique
-            ], dtype=object)
-            phrases[picked] = rendered[inverse.ravel()]
-        text[rows, cols] = phrases
-
-    def _most_similar(
-        self, learner_idx: np.ndarray, slots: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per slot: the most similar other history resource (-1 if none), and whether the
-        slot's resource is itself in the learner's history."""
-        n, k = slots.shape
-        because = np.full((n, k), _NONE, dtype=np.int64)
-        is_own = self._in_history(learner_idx, slots)
-        row_of, hist = self._capped_history(learner_idx)
-        if not len(hist) or not k:
-            return because, is_own
-        n_entries = len(hist)
-        best_sim = np.full((n, k), -np.inf, dtype=np.float32)
-        for lo in range(0, n_entries, max(1, self.block_size // k)):
-            hi = min(n_entries, lo + max(1, self.block_size // k))
-            rows, items = row_of[lo:hi], hist[lo:hi]
-            targets = slots[rows]  # (b, k)
-            valid = targets >= 0
-            same = targets == items[:, None]
-            sims = np.einsum(
-                "bd,bkd->bk", self._unit[items], self._unit[np.where(valid, targets, 0)]
-            )
-            sims = np.where(valid & ~same, sims, -np.inf).astype(np.float32)
-            # Entries are ordered by (learner, confidence desc, index asc): the first entry
-            # reaching a learner's maximum wins ties, and a strict ">" keeps earlier blocks'.
-            seg_max, seg_arg = _segment_argmax(sims, rows)
-            seg_rows = np.unique(rows)
-            better = seg_max > best_sim[seg_rows]
-            cur = because[seg_rows]
-            best_sim[seg_rows] = np.where(better, seg_max, best_sim[seg_rows])
-            because[seg_rows] = np.where(better, items[seg_arg], cur)
-        because[~np.isfinite(best_sim)] = _NONE
-        return because, is_own
-
-    def _in_history(self, learner_idx: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        """Per slot: is the slot's resource among the learner's positive history?"""
-        sub = self._history[learner_idx]
-        sub = sp.csr_matrix((sub.data > 0, sub.indices, sub.indptr), shape=sub.shape)
-        sub.eliminate_zeros()
-        sub.sort_indices()
-        n_resources = np.int64(sub.shape[1])
-        rows = np.repeat(np.arange(sub.shape[0], dtype=np.int64), np.diff(sub.indptr))
-        codes = rows * n_resources + sub.indices.astype(np.int64)
-        if not len(codes):
-            return np.zeros(slots.shape, dtype=bool)
-        wanted = np.arange(len(slots), dtype=np.int64)[:, None] * n_resources + slots
-        position = np.minimum(np.searchsorted(codes, wanted), len(codes) - 1)
-        return (codes[position] == wanted) & (slots >= 0)
+        group_engaged[known] = self._group_count[group[known][:, None], safe[known]]
+        names = np.append(self._group_names, None)[group]  # code -1 picks the trailing None
+        kind, text = word_reasons(filled, own, because, because_completed, interest,
+                                  group_engaged, names, near, self._global_count[safe] > 0,
+                                  self._texts)
+        return Reasons(kind=kind, because_resource_idx=because, text=text)
 
     def _capped_history(self, learner_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Entries (chunk row, resource) of each learner's top ``max_history`` positive
@@ -223,6 +323,25 @@ class Explainer:
         return row_of[keep], items[keep]
 
 
+def _in_rows(matrix: sp.csr_matrix, learner_idx: np.ndarray, slots: np.ndarray,
+             positive: bool = False) -> np.ndarray:
+    """Per slot: is the slot's resource a stored (positive, if asked) entry of the learner's
+    row of ``matrix``?"""
+    sub = matrix[learner_idx]
+    data = sub.data > 0 if positive else sub.data != 0
+    sub = sp.csr_matrix((data, sub.indices, sub.indptr), shape=sub.shape)
+    sub.eliminate_zeros()
+    sub.sort_indices()
+    n_resources = np.int64(sub.shape[1])
+    rows = np.repeat(np.arange(sub.shape[0], dtype=np.int64), np.diff(sub.indptr))
+    codes = rows * n_resources + sub.indices.astype(np.int64)
+    if not len(codes):
+        return np.zeros(slots.shape, dtype=bool)
+    wanted = np.arange(len(slots), dtype=np.int64)[:, None] * n_resources + slots
+    position = np.minimum(np.searchsorted(codes, wanted), len(codes) - 1)
+    return (codes[position] == wanted) & (slots >= 0)
+
+
 def _segment_argmax(values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each run of equal ``rows`` (sorted), per column: max and first position reaching it."""
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
@@ -232,6 +351,20 @@ def _segment_argmax(values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, n
     hit = values == seg_max[seg_id]
     first = np.minimum.reduceat(np.where(hit, position, len(rows)), starts, axis=0)
     return seg_max, np.minimum(first, len(rows) - 1)
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _per_row(name: str, values: np.ndarray | None, n: int) -> np.ndarray:
+    """One text (or None) per row; missing values become None."""
+    if values is None:
+        return np.full(n, None, dtype=object)
+    out = np.array([_text_or_none(v) for v in values], dtype=object)
+    if len(out) != n:
+        raise InvalidParameterError(name, f"{len(out)} values", f"{n}, one per row")
+    return out
 
 
 def _group_codes(

@@ -132,6 +132,33 @@ class ResourceIndex:
                 out_idx[short], out_scores[short] = fixed_idx, fixed_scores
         return out_idx, out_scores
 
+    def search_allowed(
+        self, query: np.ndarray, k: int, allowed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Exact best ``k`` of the ``allowed`` resources (bool over resource_idx) for one
+        query, in one pass: ``(resource_idx, scores)``, equal scores in resource-index order,
+        fewer than ``k`` only when fewer are allowed. None when this index cannot answer that
+        exactly (an approximate index, or a score tie across the cut): the caller then
+        over-fetches with :meth:`search` or scores the allowed set itself."""
+        if k < 1:
+            raise InvalidParameterError("k", k, "an integer >= 1")
+        if isinstance(self._index, NormPrunedFlat):
+            return self._index.search_allowed(query, k, allowed)
+        if self.factory != "Flat":
+            return None
+        query = _as_float32(np.asarray(query).reshape(1, -1))
+        bitmap = np.packbits(np.asarray(allowed, dtype=bool), bitorder="little")
+        params = faiss.SearchParameters(
+            sel=faiss.IDSelectorBitmap(self.n_resources, faiss.swig_ptr(bitmap)))
+        scores, found = self._index.search(query, min(k + 1, self.n_resources), params=params)
+        hit = found[0] >= 0
+        found, scores = found[0][hit].astype(np.int64), scores[0][hit]
+        ranked = np.lexsort((found, -scores))
+        found, scores = found[ranked], scores[ranked]
+        if len(scores) > k and scores[k] >= scores[k - 1]:
+            return None  # a tie at the cut may continue among resources not fetched
+        return found[:k], scores[:k].astype(np.float32)
+
 
 def _tied_at_cut(fetched_scores: np.ndarray, kept_scores: np.ndarray) -> np.ndarray:
     """Rows whose full list ends on a score the last fetched hit still has: a tie that may

@@ -11,10 +11,15 @@ the rare query whose k-th head score is below ``|q| * (longest tail norm)``. The
 exact (recall 1.0 by construction) at a fraction of a full scan.
 
 Quacks like a FAISS index for :class:`recommender.index.ResourceIndex`: ``search(queries, k)``
-returns ``(scores, resource_idx)`` with -inf / -1 padding.
+returns ``(scores, resource_idx)`` with -inf / -1 padding. :meth:`NormPrunedFlat.search_allowed`
+answers one query under a mask of allowed resources (a filtered delivery list) in the same
+single pass: FAISS skips disallowed head resources through an ``IDSelectorBitmap`` and the norm
+bound is tested against the k-th *allowed* score, so no over-fetching and re-asking is needed.
 """
 
 from __future__ import annotations
+
+import math
 
 import faiss
 import numpy as np
@@ -73,3 +78,45 @@ class NormPrunedFlat:
         self.tail_scans += int(read_past.sum())
         found = np.where(found >= 0, self.order[np.maximum(found, 0)], -1)
         return scores, found
+
+    def search_allowed(
+        self, query: np.ndarray, k: int, allowed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Exact best ``k`` of the resources ``allowed`` (bool over resource_idx) for one query:
+        ``(resource_idx, scores)``, best first, equal scores in resource-index order; fewer
+        than ``k`` only when fewer are allowed. None when a score tie runs across the k-th
+        place (the caller settles it with an exact scan of the allowed set)."""
+        query = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(1, -1))
+        if self.ntotal == 0 or k < 1:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        want = k + 1  # one spare shows whether a tie crosses the cut
+        head_allowed = allowed[self.order[: self.block]]
+        bitmap = np.packbits(head_allowed, bitorder="little")
+        params = faiss.SearchParameters(
+            sel=faiss.IDSelectorBitmap(self.block, faiss.swig_ptr(bitmap)))
+        head_scores, head_pos = self.head.search(query, min(want, self.block), params=params)
+        hit = head_pos[0] >= 0
+        scores, positions = head_scores[0][hit], head_pos[0][hit].astype(np.int64)
+        length = math.sqrt(float(query[0] @ query[0]))
+        for number, start in enumerate(range(self.block, self.ntotal, self.block), start=1):
+            bar = scores.min() if len(scores) >= want else -np.inf
+            if length * float(self.block_norm[number]) < bar:
+                break
+            stop = min(start + self.block, self.ntotal)
+            block_scores = self.sorted[start:stop] @ query[0]
+            block_scores[~allowed[self.order[start:stop]]] = -np.inf
+            take = min(want, len(block_scores))
+            best = np.argpartition(-block_scores, take - 1)[:take]
+            best = best[np.isfinite(block_scores[best])]
+            self.tail_scans += 1
+            scores = np.concatenate([scores, block_scores[best]])
+            positions = np.concatenate([positions, start + best])
+            if len(scores) > want:
+                top = np.argpartition(-scores, want - 1)[:want]
+                scores, positions = scores[top], positions[top]
+        resource_idx = self.order[positions]
+        ranked = np.lexsort((resource_idx, -scores))
+        resource_idx, scores = resource_idx[ranked], scores[ranked].astype(np.float32)
+        if len(scores) > k and scores[k] >= scores[k - 1]:
+            return None  # a tie at the cut: resources beyond the spare may share the score
+        return resource_idx[:k].astype(np.int64), scores[:k]

@@ -1,13 +1,24 @@
-"""Reasons for recommended slots: most similar history item, continue, group popularity, new."""
+"""Reasons for recommended slots (the one implementation the export and the API share): most
+similar history item, continue, interest, group popularity, platform popularity, new."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
 from recommender.errors import InvalidParameterError
-from recommender.explain import CONTINUE, GROUP_POPULAR, NEW, POPULAR, SIMILAR, Explainer
+from recommender.delivery import CatalogArrays
+from recommender.explain import (
+    CONTINUE,
+    GROUP_POPULAR,
+    INTEREST,
+    NEW,
+    POPULAR,
+    SIMILAR,
+    Explainer,
+)
 
 # r0 and r1 point one way, r2 and r3 the other; r4 is a zero vector; r5 matches r0 exactly.
 VECTORS = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0, 0], [2, 0]], dtype=np.float32)
@@ -31,7 +42,7 @@ def test_similar_history_item_and_continue() -> None:
     assert reasons.kind[0].tolist() == [SIMILAR, SIMILAR, CONTINUE, None]
     # r1 is as close to r0 as to r5 (same direction): the higher confidence, r0, wins
     assert reasons.because_resource_idx[0, :2].tolist() == [0, 2]
-    assert reasons.text[0, 0] == 'because you engaged with "A"'
+    assert reasons.text[0, 0] == "because you engaged with \u201cA\u201d"
     assert reasons.text[0, 3] is None
 
 
@@ -45,9 +56,9 @@ def test_a_continued_resource_points_to_another_history_item() -> None:
 def test_cold_learners_get_popularity_reasons_that_say_so() -> None:
     reasons = explainer().explain(np.array([1, 2]), np.array([[1, 4], [1, 4]]))
     assert reasons.kind.tolist() == [[GROUP_POPULAR, NEW], [POPULAR, NEW]]
-    assert reasons.text[0, 0] == "popular with retiree learners (1 engaged)"
-    assert reasons.text[1, 0] == "popular on the platform (1 learner engaged)"
-    assert reasons.text[0, 1].startswith("new in the catalog")
+    assert reasons.text[0, 0] == "popular with retirees"
+    assert reasons.text[1, 0] == "popular on the platform"
+    assert reasons.text[0, 1] == "new in the catalog"
 
 
 def test_history_cap_and_blocks_do_not_change_ties() -> None:
@@ -68,3 +79,29 @@ def test_bad_inputs_are_rejected() -> None:
         explainer(max_history=0)
     with pytest.raises(InvalidParameterError):
         explainer().explain(np.array([0, 1]), np.array([[1, 2]]))
+
+
+def test_completed_interest_and_region_come_from_the_learner() -> None:
+    """Learner 0 completed r0; learner 1 (retiree in region a) states interests; r1 is held
+    in person in region b, next to a."""
+    resources = pd.DataFrame({
+        "resource_id": [f"r{i}" for i in range(6)],
+        "mode": ["online", "offline", "online", "online", "online", "online"],
+        "region": [None, "b", None, None, None, None],
+        "category": ["digital_literacy"] * 6,
+    })
+    catalog = CatalogArrays.build(resources, pd.DataFrame({"region": ["a"], "neighbour": ["b"]}))
+    completed = sp.csr_matrix(([1.0], ([0], [0])), shape=HISTORY.shape)
+    explain = Explainer(
+        VECTORS, HISTORY, TITLES, GROUPS, completed=completed,
+        learner_interests=np.array([None, "想学 smartphone", None, None], dtype=object),
+        learner_regions=np.array([None, "a", "a", "a"], dtype=object),
+        resource_tags=[(), (), ("smartphone", "x"), (), (), ()],
+        resource_categories=resources["category"].to_numpy(dtype=object), catalog=catalog,
+    ).explain
+    first = explain(np.array([0]), np.array([[1]]))
+    assert first.text[0, 0] == "because you completed \u201cA\u201d"  # r0 was completed
+    cold = explain(np.array([1, 2]), np.array([[2, 1, 4], [2, 1, 4]]))
+    assert cold.kind.tolist() == [[INTEREST, GROUP_POPULAR, NEW], [POPULAR, POPULAR, NEW]]
+    assert cold.text[0, 0] == "matches your interest: smartphone"
+    assert cold.text[0, 1] == "popular with retirees in your region"

@@ -51,3 +51,38 @@ def test_bad_params_name_themselves(skewed):
         ResourceIndex(skewed[0], "NormPrunedFlat", "efSearch=3")
     with pytest.raises(InvalidParameterError, match="factory"):
         ResourceIndex(skewed[0], "NoSuchIndex")
+
+
+@pytest.mark.parametrize("share", [0.002, 0.05, 0.5, 1.0])
+@pytest.mark.parametrize("factory", ["NormPrunedFlat", "Flat"])
+def test_search_under_a_mask_is_the_exact_top_k_of_the_allowed(skewed, share, factory):
+    vectors, queries = skewed
+    index = ResourceIndex(vectors, factory, "head_share=0.05" if factory != "Flat" else "")
+    rng = np.random.default_rng(int(share * 1000))
+    for query in queries[:40]:
+        allowed = rng.random(len(vectors)) < share
+        found = index.search_allowed(query, 10, allowed)
+        assert found is not None
+        idx, scores = found
+        scored = vectors.astype(np.float64) @ query
+        candidates = np.flatnonzero(allowed)
+        truth = candidates[np.lexsort((candidates, -scored[candidates]))][:10]
+        assert len(idx) == min(10, allowed.sum()) and allowed[idx].all()
+        assert set(idx) == set(truth)
+        np.testing.assert_allclose(scores, scored[truth], rtol=1e-4, atol=1e-5)
+
+
+def test_masked_search_settles_ties_by_resource_index_or_declines(skewed):
+    vectors, _ = skewed
+    longest = vectors[:1] / np.linalg.norm(vectors[:1]) * 50
+    tied = np.repeat(longest, 40, axis=0)  # forty equal, longest vectors: they tie on top
+    catalog = np.vstack([vectors[1:200], tied])
+    allowed = np.ones(len(catalog), dtype=bool)
+    for factory in ("NormPrunedFlat", "Flat"):
+        index = ResourceIndex(catalog, factory, "head_share=0.1" if factory != "Flat" else "")
+        query = tied[0] * 10  # the tied resources score highest
+        assert index.search_allowed(query, 5, allowed) is None  # the tie crosses the cut
+        allowed_few = np.zeros(len(catalog), dtype=bool)
+        allowed_few[[0, 1, 199, 200, 201]] = True  # three tied resources, all kept
+        idx, _ = index.search_allowed(query, 5, allowed_few)
+        assert idx[:3].tolist() == [199, 200, 201]

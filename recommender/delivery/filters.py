@@ -4,7 +4,9 @@ The API, the batch export and learning plans all ask the same question, "which r
 this learner get for this request?", so it is answered once, here, as a boolean mask over
 ``resource_idx``. :class:`CatalogArrays` turns the catalog frame into per-column numpy arrays
 once (codes, bitmasks, integer timestamps); :meth:`CatalogArrays.mask` then costs a handful of
-vectorised comparisons (well under a millisecond for a 100k catalog).
+vectorised comparisons (well under a millisecond for a 100k catalog), and a request asking what
+an earlier one asked (same filters, same learner constraints, no resource opened or closed in
+between) gets the earlier answer from a bit-packed cache for the price of unpacking it.
 
 Two kinds of conditions are combined (all of them must hold):
 
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Any
 
 import numpy as np
@@ -67,6 +70,7 @@ _FEATURE_BIT: dict[str, int] = {name: 1 << i for i, name in enumerate(ACCESSIBIL
 _MIN_TIME = np.iinfo(np.int64).min
 _MAX_TIME = np.iinfo(np.int64).max
 _CACHE_SIZE = 256  # learner-constraint masks kept per catalog (n_resources bytes each)
+_MASK_CACHE_SIZE = 2048  # whole request masks kept per catalog, bit-packed (n_resources / 8)
 
 Values = str | tuple[str, ...] | None
 TimeLike = pd.Timestamp | str | None
@@ -87,6 +91,8 @@ def to_timestamp(name: str, value: object) -> pd.Timestamp | None:
     """A UTC timestamp from a string or datetime (naive = UTC); None stays None."""
     if value is None:
         return None
+    if isinstance(value, pd.Timestamp) and value.tzinfo is timezone.utc:
+        return value  # already what is asked for (the per-request clock): skip the conversion
     try:
         stamp = pd.Timestamp(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -290,6 +296,12 @@ class CatalogArrays:
     _cache: dict[tuple, np.ndarray] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _masks: dict[tuple, np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _time_bounds: list[np.ndarray] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def build(cls, resources: pd.DataFrame, regions: pd.DataFrame | None = None) -> CatalogArrays:
@@ -347,7 +359,48 @@ class CatalogArrays:
         only the request filters (an anonymous request). See the module docstring for rules.
         """
         filters = filters or RequestFilters()
-        keep = self._available(filters, to_timestamp("now", now))
+        moment = to_timestamp("now", now)
+        key = self._mask_key(filters, profile, moment)
+        packed = self._masks.get(key)
+        if packed is not None:
+            return np.unpackbits(packed, count=self.n_resources).view(bool)
+        keep = self._computed_mask(filters, profile, moment)
+        if len(self._masks) >= _MASK_CACHE_SIZE:
+            try:
+                self._masks.pop(next(iter(self._masks)), None)  # the oldest entry
+            except (RuntimeError, StopIteration):  # another thread changed it meanwhile
+                self._masks.clear()
+        self._masks[key] = np.packbits(keep)
+        return keep
+
+    def _mask_key(
+        self, filters: RequestFilters, profile: LearnerProfile | None, now: pd.Timestamp | None
+    ) -> tuple:
+        """Everything :meth:`mask` depends on. The request time enters only as the interval
+        between two consecutive window bounds of the catalog that holds it: within one such
+        interval no resource opens or closes, so the availability part cannot differ."""
+        moment = filters.open_at if filters.open_at is not None else (
+            now if filters.open_between is None else None)
+        when = None if moment is None else self._time_interval(_micros(moment))
+        return (when, filters.open_between, filters.category, filters.language, filters.mode,
+                filters.max_duration_minutes, filters.level, filters.accessibility,
+                filters.provider_type, self._learner_key(filters, profile))
+
+    def _time_interval(self, at: int) -> int:
+        """Which interval between consecutive opening / closing instants holds ``at``
+        (a resource is open on ``[open_from, open_until]``, so it changes state at
+        ``open_from`` and at ``open_until + 1``)."""
+        if not self._time_bounds:
+            starts = self.open_from[self.open_from != _MIN_TIME]
+            ends = self.open_until[self.open_until != _MAX_TIME] + 1
+            self._time_bounds.append(np.unique(np.concatenate([starts, ends])))
+        return int(np.searchsorted(self._time_bounds[0], at, side="right"))
+
+    def _computed_mask(
+        self, filters: RequestFilters, profile: LearnerProfile | None, now: pd.Timestamp | None
+    ) -> np.ndarray:
+        """The mask worked out from the arrays (what the cache holds, bit-packed)."""
+        keep = self._available(filters, now)
         for name in ("category", "language", "mode", "level", "provider_type"):
             wanted = getattr(filters, name)
             if wanted is not None:
@@ -363,15 +416,8 @@ class CatalogArrays:
     def _learner_part(self, filters: RequestFilters, profile: LearnerProfile | None) -> np.ndarray:
         """Place, language and access together, cached: learners share few distinct answers
         (a region, a language set, a set of needs), so most requests reuse one (read-only)."""
-        place = ("request", filters.region) if filters.region is not None else (
-            "home", None if profile is None else profile.region)
-        languages = None
-        if profile is not None and not filters.relax_language and profile.languages:
-            languages = tuple(sorted(set(profile.languages)))
-        needs = None
-        if profile is not None and not filters.relax_access and profile.accessibility_needs:
-            needs = tuple(sorted(set(profile.accessibility_needs)))
-        key = (place, profile is None, languages, needs)
+        key = self._learner_key(filters, profile)
+        _, _, languages, needs = key
         cached = self._cache.get(key)
         if cached is None:
             cached = self._placed(filters, profile)
@@ -384,6 +430,19 @@ class CatalogArrays:
                 self._cache.clear()
             self._cache[key] = cached
         return cached
+
+    @staticmethod
+    def _learner_key(filters: RequestFilters, profile: LearnerProfile | None) -> tuple:
+        """What the place, language and access part depends on."""
+        place = ("request", filters.region) if filters.region is not None else (
+            "home", None if profile is None else profile.region)
+        languages = None
+        if profile is not None and not filters.relax_language and profile.languages:
+            languages = tuple(sorted(set(profile.languages)))
+        needs = None
+        if profile is not None and not filters.relax_access and profile.accessibility_needs:
+            needs = tuple(sorted(set(profile.accessibility_needs)))
+        return (place, profile is None, languages, needs)
 
     def accessible(self, needs: Iterable[str]) -> np.ndarray:
         """Resources meeting ``needs`` under the barrier-group rule (see :data:`NEED_GROUPS`)."""

@@ -1,6 +1,8 @@
 """Filtered top-k: the best ``k`` resources among those a mask allows, never fewer than exist.
 
-FAISS ranks the whole catalog; a filter keeps only part of it. Asking FAISS for ``k`` and then
+An exact index that can take the mask itself (``NormPrunedFlat``, ``Flat``: FAISS skips the
+disallowed resources through an ID selector) answers in one pass. Otherwise FAISS ranks the whole
+catalog and a filter keeps only part of it. Asking FAISS for ``k`` and then
 filtering would return short lists for selective filters, so the retriever asks for more
 (``k`` scaled by how selective the mask is), keeps the allowed hits in FAISS's order, grows the
 fetch when that is not enough, and finally scores the allowed set exactly. A very selective
@@ -93,6 +95,9 @@ class FilteredRetriever:
         if want == 0:
             return Retrieved(np.empty(0, np.int64), np.empty(0, np.float32), "exact", 0)
         if n_allowed > self.exact_below:
+            one_pass = self.index.search_allowed(query, want, allowed)
+            if one_pass is not None and len(one_pass[0]) >= want:
+                return Retrieved(one_pass[0], one_pass[1], "index", n_allowed)
             n = self.n_resources
             fetch = min(n, int(np.ceil(want * n / n_allowed * 2)) + 16)
             limit = max(fetch, int(n * self.max_fetch_share))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from recommender.serving.auth import require_key
 from recommender.serving.deps import request_filters, runtime_of
 from recommender.serving.query import list_fields, openapi_parameters, parse_query
-from recommender.serving.recommend import Picked, anonymous_view, delivery_list, learner_view
+from recommender.serving.recommend import anonymous_view, delivery_list
+from recommender.serving.responses import list_response
 from recommender.serving.schemas import (
     AnonymousRequest,
     ErrorBody,
@@ -17,7 +18,6 @@ from recommender.serving.schemas import (
     LearnerIn,
     RecommendationList,
     RecommendationQuery,
-    RecommendedResource,
     UpsertAck,
 )
 from recommender.store import LearnerRecord
@@ -31,14 +31,6 @@ router = APIRouter(
 LearnerId = Annotated[Id, Path(description="The platform's learner id")]
 
 
-def items(picked: list[Picked]) -> list[RecommendedResource]:
-    return [
-        RecommendedResource(rank=rank, resource_id=p.resource_id, title=p.title, score=p.score,
-                            reason=p.reason.text, reason_kind=p.reason.kind)
-        for rank, p in enumerate(picked, start=1)
-    ]
-
-
 QUERY_LISTS = list_fields(RecommendationQuery)
 
 
@@ -48,7 +40,7 @@ QUERY_LISTS = list_fields(RecommendationQuery)
                422: {"description": "A parameter is invalid (the message names it)"}},
     openapi_extra={"parameters": openapi_parameters(RecommendationQuery)},
 )
-async def recommendations(request: Request, learner_id: LearnerId) -> RecommendationList:
+async def recommendations(request: Request, learner_id: LearnerId) -> Response:
     """The learner's delivery list: the best resources they may take (filters, place,
     language, access, availability), without what they completed or dismissed, each with a
     reason. Events acknowledged by ``POST /v1/events`` count at once, on every worker."""
@@ -58,19 +50,16 @@ async def recommendations(request: Request, learner_id: LearnerId) -> Recommenda
     filters = request_filters(query)
     snapshot = runtime.store.learner_snapshot(learner_id)
     overlay = runtime.overlay(served, snapshot.resources_signature)
-    view = learner_view(served, overlay, snapshot, learner_id)
+    view = runtime.learner_view(served, overlay, snapshot, learner_id)
     picked = delivery_list(served, overlay, view, query.k, filters, query.exclude or ())
-    return RecommendationList(
-        learner_id=learner_id, items=items(picked), model_version=served.version,
-        cold_start=view.cold_start is not None, cold_start_path=view.cold_start,
-    )
+    return list_response(learner_id, picked, served.version, view.cold_start)
 
 
 @router.post(
     "/recommendations/anonymous", response_model=RecommendationList,
     responses={422: {"description": "The profile gives the model nothing to go on"}},
 )
-async def anonymous(request: Request, body: AnonymousRequest) -> RecommendationList:
+async def anonymous(request: Request, body: AnonymousRequest) -> Response:
     """A cold-start list for a newcomer described only by a profile (group, age band,
     region, languages, accessibility needs, interests in Chinese or English)."""
     runtime = runtime_of(request)
@@ -84,10 +73,7 @@ async def anonymous(request: Request, body: AnonymousRequest) -> RecommendationL
     }
     view = anonymous_view(served, profile)
     picked = delivery_list(served, overlay, view, body.k, request_filters(body.filters))
-    return RecommendationList(
-        learner_id=None, items=items(picked), model_version=served.version,
-        cold_start=True, cold_start_path=view.cold_start,
-    )
+    return list_response(None, picked, served.version, view.cold_start, cold_start=True)
 
 
 @router.put("/learners/{learner_id}", response_model=UpsertAck, tags=["catalog"],

@@ -14,6 +14,7 @@ import pandas as pd
 from recommender.bundle import Bundle
 from recommender.delivery import CatalogArrays, FilteredRetriever
 from recommender.errors import InvalidParameterError
+from recommender.explain import similar_texts
 from recommender.index import ResourceIndex
 
 # Learner fields the API reads per request (constraints, reasons).
@@ -51,6 +52,12 @@ class ServedModel:
     group_names: tuple[str, ...] = ()
     group_counts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
     history_until_us: int | None = None
+    # Per resource_idx, for reasons: tags, category name (None if unknown), anyone engaged.
+    tags: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
+    category_names: np.ndarray = field(default_factory=lambda: np.empty(0, object), repr=False)
+    engaged: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
+    similar_texts: tuple[np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.empty(0, object), np.empty(0, object)), repr=False)
 
     @classmethod
     def from_bundle(
@@ -65,11 +72,12 @@ class ServedModel:
         group_names, group_counts = _group_counts(bundle)
         data = bundle.manifest.get("data") if isinstance(bundle.manifest, dict) else None
         until = data.get("events_until") if isinstance(data, dict) else None
+        catalog = CatalogArrays.build(resources, bundle.regions)
         return cls(
             bundle=bundle,
             index=index,
             retriever=FilteredRetriever(bundle.resource_factors, index),
-            catalog=CatalogArrays.build(resources, bundle.regions),
+            catalog=catalog,
             titles=titles.astype(str).to_numpy(dtype=object),
             resource_ids=bundle.resource_map.ids,
             unit_vectors=unit.astype(np.float32),
@@ -78,6 +86,11 @@ class ServedModel:
             group_names=group_names,
             group_counts=group_counts,
             history_until_us=_micros_or_none(until),
+            tags=_tags(resources),
+            category_names=category_names(catalog),
+            engaged=np.bincount(bundle.interactions.indices[bundle.interactions.data > 0],
+                                minlength=len(bundle.resource_map)) > 0,
+            similar_texts=similar_texts(titles.astype(str).to_numpy(dtype=object)),
         )
 
     @property
@@ -113,6 +126,22 @@ class ServedModel:
         )
         keep = resource_idx[0] >= 0
         return resource_idx[0][keep], scores[0][keep]
+
+
+def _tags(resources: pd.DataFrame) -> tuple[tuple[str, ...], ...]:
+    """Each resource's tags (the data contract stores them "|"-joined and stripped)."""
+    if "tags" not in resources:
+        return ((),) * len(resources)
+    return tuple(tuple(t for t in cell.split("|") if t) if isinstance(cell, str) else ()
+                 for cell in resources["tags"].to_numpy(dtype=object))
+
+
+def category_names(catalog: CatalogArrays) -> np.ndarray:
+    """Each resource's category name (None where it has none), from the catalog's codes."""
+    names = np.array([None] * (len(catalog.category.index) + 1), dtype=object)
+    for name, code in catalog.category.index.items():
+        names[code] = name
+    return names[catalog.category.codes]  # code -1 picks the trailing None
 
 
 def _group_counts(bundle: Bundle) -> tuple[tuple[str, ...], np.ndarray]:

@@ -12,7 +12,7 @@ its new attributes and vector. Global resource indices: ``[0, n_main)`` the bund
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,12 @@ class Overlay:
     catalog: CatalogArrays | None
     tags: list[tuple[str, ...]] = field(repr=False, default_factory=list)
     _position: dict[str, int] = field(repr=False, default_factory=dict)
+    # The blocked bundle resources as indices (usually none): cheaper per request than
+    # combining a whole-catalog mask.
+    blocked_idx: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "blocked_idx", np.flatnonzero(self.blocked))
 
     @property
     def n_side(self) -> int:
@@ -42,6 +48,13 @@ class Overlay:
 
     def side_position(self, resource_id: str) -> int | None:
         return self._position.get(resource_id)
+
+    def category_of(self, position: int) -> str | None:
+        """The category name of side resource ``position`` (None if it has none)."""
+        if self.catalog is None:
+            return None
+        code = int(self.catalog.category.codes[position])
+        return next((name for name, c in self.catalog.category.index.items() if c == code), None)
 
     @classmethod
     def empty(cls, served: ServedModel, signature: tuple[int, int] = (0, 0)) -> Overlay:
@@ -67,7 +80,7 @@ class Overlay:
         active = [r for r in records if not r.withdrawn]
         if not active or bundle.cold_start is None:  # a v1 bundle cannot embed new content
             empty = cls.empty(served, signature)
-            return cls(**{**empty.__dict__, "blocked": blocked})
+            return replace(empty, blocked=blocked)
         frame = pd.DataFrame([r.record for r in active])
         vectors = bundle.cold_start.resource_vectors(frame).vectors
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -1,61 +1,39 @@
-"""One short reason per recommended resource, for any learner the API serves.
+"""The API's reasons: :mod:`recommender.explain` (the one implementation, shared with the batch
+export) fed from what a request knows.
 
-:mod:`recommender.explain` explains lists of learners inside a bundle (the batch export); the
-API also serves learners whose history grew after training, learners known only by a profile,
-and anonymous visitors, so it words reasons from what the request knows, in this order:
-
-* ``continue``: the resource is in the learner's history but not done ("continue where you
-  left off");
-* ``similar``: the history resource most similar to it (cosine of the model's vectors):
-  "because you completed X" when that one was completed, else "because you engaged with X";
-* ``interest``: a tag or category word of the resource appears in the learner's stated
-  interests: "matches your interest: smartphone";
-* ``group_popular``: learners of the same group engaged with it: "popular with retirees in your
-  region" when it is held in or next to the learner's region, else "popular with retirees";
-* ``popular`` / ``new``: platform-wide popularity, or nobody has engaged with it yet.
+The API also serves learners whose history grew after training (stored events), learners known
+only by a profile, anonymous visitors and resources added through the API; so the facts per slot
+come from the request's :class:`History` (bundle row plus stored events), the learner's profile
+(group, region, interests) and the served model plus its :class:`Overlay`, instead of a bundle's
+matrices. The wording and the order of the reasons are :func:`recommender.explain.word_reasons`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from recommender.features.content import CATEGORY_LABELS
+from recommender.explain import held_near, interest_word, most_similar, word_reasons
 from recommender.serving.model_state import ServedModel
 from recommender.serving.overlay import Overlay
-
-GROUP_LABELS: dict[str, str] = {
-    "employee": "employees", "rural_resident": "rural residents",
-    "migrant_worker": "migrant workers", "unemployed": "job seekers", "retiree": "retirees",
-    "disabled": "learners with disabilities", "veteran": "veterans", "youth": "young learners",
-}
 
 
 @dataclass(frozen=True)
 class History:
-    """What the learner did, in bundle resource indices: positive history (best first) and
-    which of it they completed."""
+    """What the learner did, in bundle resource indices: positive history (best first, capped
+    for the similarity search), which of it they completed, and every positively engaged
+    resource (uncapped; empty: the capped list is all there is)."""
 
     resource_idx: np.ndarray
     completed: frozenset[int]
+    positive: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
 class Reason:
     kind: str
     text: str
-
-
-def _group_label(group: str) -> str:
-    return GROUP_LABELS.get(group, f"{group.replace('_', ' ')} learners")
-
-
-def _words(resource_tags: Sequence[str], category: str | None) -> list[str]:
-    words = [t for t in resource_tags if len(t) >= 2]
-    label = CATEGORY_LABELS.get(category or "", "")
-    return words + [w for w in label.split() if len(w) >= 2]
 
 
 def explain(
@@ -68,67 +46,46 @@ def explain(
     region: str | None,
     interests: str | None,
 ) -> list[Reason]:
-    """A reason per global resource index in ``picked`` (see the module docstring)."""
-    n_main = served.n_resources
-    own = set(history.resource_idx.tolist())
-    units = np.stack([served.unit_vectors[i] if i < n_main else overlay.unit_vectors[i - n_main]
-                      for i in picked]) if len(picked) else np.zeros((0, 1), np.float32)
-    similar_to = np.full(len(picked), -1, dtype=np.int64)
-    if len(history.resource_idx) and len(picked):
-        sims = units @ served.unit_vectors[history.resource_idx].T  # picked x history
-        sims[np.equal.outer(picked, history.resource_idx)] = -np.inf
-        best = np.argmax(sims, axis=1)
-        found = np.isfinite(sims[np.arange(len(picked)), best])
-        similar_to[found] = history.resource_idx[best[found]]
-    text = (interests or "").lower()
-    group_code = served.group_names.index(group) if group in served.group_names else -1
-    reasons = []
-    for slot, resource in enumerate(picked.tolist()):
-        if resource in own:
-            reasons.append(Reason("continue", "continue where you left off"))
-            continue
-        if similar_to[slot] >= 0:
-            title = served.titles[similar_to[slot]]
-            verb = "completed" if int(similar_to[slot]) in history.completed else "engaged with"
-            reasons.append(Reason("similar", f"because you {verb} \u201c{title}\u201d"))
-            continue
-        tags, category, near = _describe(served, overlay, resource, region)
-        match = next((w for w in _words(tags, category) if text and w.lower() in text), None)
-        if match:
-            reasons.append(Reason("interest", f"matches your interest: {match}"))
-            continue
-        in_group = (served.group_counts[group_code, resource]
-                    if group_code >= 0 and resource < n_main else 0)
-        if in_group > 0 and group is not None:
-            where = " in your region" if near else ""
-            reasons.append(Reason("group_popular", f"popular with {_group_label(group)}{where}"))
-        elif resource < n_main and served.group_counts[:, resource].sum() > 0:
-            reasons.append(Reason("popular", "popular on the platform"))
+    """A reason per global resource index in ``picked`` (bundle resources, then the API's)."""
+    picked = np.asarray(picked, dtype=np.int64)
+    n_main, k = served.n_resources, len(picked)
+    if not k:
+        return []
+
+    def unit_of(idx: np.ndarray) -> np.ndarray:
+        side = idx >= n_main
+        units = served.unit_vectors[np.where(side, 0, idx)]
+        if side.any():
+            units[side] = overlay.unit_vectors[idx[side] - n_main]
+        return units
+
+    slots = picked[None, :]
+    items = np.asarray(history.resource_idx, dtype=np.int64)
+    because = most_similar(unit_of, np.zeros(len(items), np.int64), items, slots)
+    positive = history.positive or frozenset(items.tolist())
+    own = np.array([[i in positive for i in picked.tolist()]])
+    because_completed = np.array([[b in history.completed for b in because[0].tolist()]])
+    main = picked < n_main
+    interest = np.full((1, k), None, dtype=object)
+    near = np.zeros((1, k), dtype=bool)
+    for slot in np.flatnonzero(~own[0] & (because[0] < 0)).tolist():
+        resource = int(picked[slot])
+        if resource < n_main:
+            tags, category = served.tags[resource], served.category_names[resource]
+            catalog, row = served.catalog, resource
         else:
-            reasons.append(Reason("new", "new in the catalog"))
-    return reasons
-
-
-def _describe(
-    served: ServedModel, overlay: Overlay, resource: int, region: str | None
-) -> tuple[tuple[str, ...], str | None, bool]:
-    """Tags, category and "held in or next to the learner's region" of one resource."""
-    n_main = served.n_resources
-    if resource < n_main:
-        catalog, row = served.catalog, resource
-        frame = served.bundle.resources
-        cell = frame["tags"].iat[row] if "tags" in frame else None
-        tags = tuple(t for t in cell.split("|") if t) if isinstance(cell, str) else ()
-    else:
-        catalog, row = overlay.catalog, resource - n_main
-        tags = overlay.tags[row] if row < len(overlay.tags) else ()
-    category = None
-    near = False
-    if catalog is not None:
-        code = int(catalog.category.codes[row])
-        if code >= 0:
-            category = next(name for name, c in catalog.category.index.items() if c == code)
-        home, held = catalog.region_code(region), int(catalog.region.codes[row])
-        near = bool(catalog.in_person[row]) and home >= 0 and held >= 0 and bool(
-            catalog.near[home, held])
-    return tags, category, near
+            row = resource - n_main
+            tags, category, catalog = overlay.tags[row], overlay.category_of(row), overlay.catalog
+        interest[0, slot] = interest_word(tags, category, interests)
+        home = -1 if catalog is None else catalog.region_code(region)
+        near[0, slot] = held_near(catalog, np.array([row]), home)[0]
+    group_code = served.group_names.index(group) if group in served.group_names else -1
+    group_engaged = np.zeros((1, k), dtype=np.int64)
+    if group_code >= 0:
+        group_engaged[0, main] = served.group_counts[group_code, picked[main]]
+    engaged = np.zeros((1, k), dtype=bool)
+    engaged[0, main] = served.engaged[picked[main]]
+    kinds, texts = word_reasons(np.ones((1, k), bool), own, because, because_completed,
+                                interest, group_engaged, np.array([group], dtype=object), near,
+                                engaged, served.similar_texts)
+    return [Reason(kind, text) for kind, text in zip(kinds[0].tolist(), texts[0].tolist())]

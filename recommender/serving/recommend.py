@@ -20,6 +20,7 @@ import pandas as pd
 
 from recommender.delivery import LearnerProfile, RequestFilters
 from recommender.errors import InvalidParameterError, ModelNotLoadedError, UnknownIdError
+from recommender.explain import MAX_HISTORY
 from recommender.features.interactions import EXCLUDING_EVENT_TYPES
 from recommender.models import LearnerVector
 from recommender.serving.model_state import ServedModel
@@ -28,7 +29,6 @@ from recommender.serving.reasons import History, Reason, explain
 from recommender.store import EventRecord, LearnerSnapshot
 from recommender.store.records import events_frame
 
-MAX_HISTORY = 50  # history resources compared for reasons
 NEGATIVE_EVENT_TYPES = ("dismiss",)
 
 
@@ -87,7 +87,9 @@ def learner_view(
     excluded_side = frozenset(e.resource_id for e, d, i in zip(events, done, in_main)
                               if d and i < 0)
     if learner_idx is not None:
-        excluded_main = np.union1d(served.row("exclusions", learner_idx)[0], excluded_main)
+        done_before = served.row("exclusions", learner_idx)[0]
+        excluded_main = np.union1d(done_before, excluded_main) if len(excluded_main) \
+            else done_before
 
     cutoff = served.history_until_us
     fresh = [e for e, i in zip(events, in_main) if i >= 0 and (cutoff is None or e.ts_us > cutoff)]
@@ -159,8 +161,9 @@ def _history(
         confidence[idx] = confidence.get(idx, 0.0) + 1.0
         if event.event_type == "complete":
             completed.add(idx)
-    positive = sorted((c, -i) for i, c in confidence.items() if c > 0)[::-1][:MAX_HISTORY]
-    return History(np.array([-i for _, i in positive], dtype=np.int64), frozenset(completed))
+    positive = sorted((c, -i) for i, c in confidence.items() if c > 0)[::-1]
+    return History(np.array([-i for _, i in positive[:MAX_HISTORY]], dtype=np.int64),
+                   frozenset(completed), frozenset(-i for _, i in positive))
 
 
 def anonymous_view(served: ServedModel, profile: Mapping[str, object]) -> LearnerView:
@@ -191,7 +194,8 @@ def delivery_list(
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     bundle = served.bundle
     allowed = served.catalog.mask(filters, view.constraints, now=now)
-    allowed &= ~overlay.blocked
+    if len(overlay.blocked_idx):
+        allowed[overlay.blocked_idx] = False
     allowed[view.excluded_main] = False
     excluded_side = set(view.excluded_side)
     if exclude_ids:
@@ -216,14 +220,17 @@ def delivery_list(
     reasons = explain(served, overlay, idx, view.history, group=view.group,
                       region=view.region, interests=view.interests)
     n_main = served.n_resources
+    side = idx >= n_main
+    main_idx = np.where(side, 0, idx)
+    ids, titles = served.resource_ids[main_idx], served.titles[main_idx]
+    if side.any():
+        ids, titles = ids.astype(object), titles.copy()
+        position = idx[side] - n_main
+        ids[side], titles[side] = overlay.ids[position], overlay.titles[position]
     return [
-        Picked(
-            resource_id=str(served.resource_ids[i]) if i < n_main
-            else str(overlay.ids[i - n_main]),
-            title=str(served.titles[i]) if i < n_main else str(overlay.titles[i - n_main]),
-            score=float(score), reason=reason,
-        )
-        for i, score, reason in zip(idx.tolist(), scores.tolist(), reasons)
+        Picked(resource_id=str(resource_id), title=str(title), score=score, reason=reason)
+        for resource_id, title, score, reason in zip(ids.tolist(), titles.tolist(),
+                                                     scores.tolist(), reasons)
     ]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from recommender.serving.auth import require_key
 from recommender.serving.deps import request_filters, runtime_of
 from recommender.serving.query import list_fields, openapi_parameters, parse_query
-from recommender.serving.learners import items
 from recommender.serving.recommend import similar_resources
+from recommender.serving.responses import item_dicts, json_response
 from recommender.serving.schemas import (
     ErrorBody,
     Id,
@@ -37,7 +37,7 @@ QUERY_LISTS = list_fields(SimilarQuery)
 @router.get("/resources/{resource_id}/similar", response_model=SimilarList,
             responses={404: {"model": ErrorBody, "description": "Unknown or withdrawn resource"}},
             openapi_extra={"parameters": openapi_parameters(SimilarQuery)})
-async def similar(request: Request, resource_id: ResourceId) -> SimilarList:
+async def similar(request: Request, resource_id: ResourceId) -> Response:
     """Resources nearest to this one in the model's space (filters apply; withdrawn ones and
     the resource itself are left out)."""
     query = parse_query(SimilarQuery, request, QUERY_LISTS)
@@ -45,8 +45,8 @@ async def similar(request: Request, resource_id: ResourceId) -> SimilarList:
     served = runtime.require_served()
     overlay = runtime.overlay(served)
     picked = similar_resources(served, overlay, resource_id, query.k, request_filters(query))
-    return SimilarList(resource_id=resource_id, items=items(picked),
-                       model_version=served.version)
+    return json_response({"resource_id": resource_id, "items": item_dicts(picked),
+                          "model_version": served.version})
 
 
 @router.put("/resources/{resource_id}", response_model=UpsertAck,

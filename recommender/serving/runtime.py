@@ -8,6 +8,7 @@ the database; the other workers notice on their next request (at most every
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -17,10 +18,12 @@ from recommender.errors import BundleError, ModelNotLoadedError, RecommenderErro
 from recommender.serving.bundle_source import BundleSource
 from recommender.serving.model_state import ServedModel
 from recommender.serving.overlay import Overlay
-from recommender.store import Store
+from recommender.serving.recommend import LearnerView, learner_view
+from recommender.store import LearnerSnapshot, Store
 
 log = logging.getLogger(__name__)
 BUNDLE_STATE_KEY = "served_bundle"
+VIEW_CACHE_SIZE = 20_000  # learner views kept per worker (about 1 kB each)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Runtime:
         self._generation = 0  # revision of the shared bundle record this worker serves
         self._next_poll = 0.0
         self._background: threading.Thread | None = None
+        self._views: tuple[ServedModel, dict[tuple, LearnerView]] | None = None
 
     # --- the model --------------------------------------------------------------------------
 
@@ -66,9 +70,15 @@ class Runtime:
                                        self.options.index_params)
 
     def install(self, served: ServedModel) -> None:
-        """The atomic swap: one reference assignment."""
+        """The atomic swap: one reference assignment. The model's objects then leave the
+        cyclic garbage collector's generations (``gc.freeze``): they live as long as the
+        model, and scanning a few hundred thousand of them on every full collection costs
+        requests time for nothing (reference counting still frees them after a swap; anything
+        of theirs in a reference cycle stays, a bounded cost per reload)."""
         self.served = served
         self.load_error = None
+        gc.collect()  # what is garbage now is not frozen with the rest
+        gc.freeze()
 
     def reload(self, source: BundleSource | None = None) -> ServedModel:
         """Load, verify and index the source's bundle, then swap; on any failure the old model
@@ -144,6 +154,34 @@ class Runtime:
             fresh = Overlay.build(served, self.store.all_resources(), signature)
         self._overlay = (served, fresh)
         return fresh
+
+    # --- learners ------------------------------------------------------------------------------
+
+    def learner_view(
+        self, served: ServedModel, overlay: Overlay, snapshot: LearnerSnapshot, learner_id: str
+    ) -> LearnerView:
+        """:func:`~recommender.serving.recommend.learner_view`, remembered per served model
+        and learner *as the database has them now*: the key holds the snapshot's version
+        (profile revision, event count, newest event), which the request has just read, so a
+        new event or profile is a new key and never meets a stale view."""
+        views = self._views
+        if views is None or views[0] is not served:
+            views = (served, {})
+            self._views = views
+        cache = views[1]
+        key = (learner_id, snapshot.version)
+        view = cache.get(key)
+        if view is None:
+            view = learner_view(served, overlay, snapshot, learner_id)
+            for array in (view.vector, view.excluded_main, view.history.resource_idx):
+                array.setflags(write=False)  # shared by later requests: nobody may change it
+            if len(cache) >= VIEW_CACHE_SIZE:
+                try:
+                    cache.pop(next(iter(cache)), None)  # the oldest entry
+                except (RuntimeError, StopIteration):  # another thread changed it meanwhile
+                    cache.clear()
+            cache[key] = view
+        return view
 
     def ready(self) -> tuple[bool, str]:
         if self.served is None:

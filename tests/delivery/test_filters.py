@@ -234,3 +234,25 @@ def test_cached_learner_masks_do_not_leak_between_requests() -> None:
     assert relaxed.tolist() == [True, True, False]
     again[:] = True  # the caller owns the mask it gets
     assert arrays.mask(None, profile, now=NOW).tolist() == [True, False, False]
+
+
+def test_repeated_masks_follow_the_clock_to_the_microsecond() -> None:
+    """A request mask is reused while no window opens or closes, never across a bound."""
+    frame = catalog(available_from=stamps("2024-06-15T12:00:00", None, None),
+                    available_until=stamps(None, "2024-06-15T11:59:59", None))
+    arrays = CatalogArrays.build(frame, REGIONS)
+    opens, closes = pd.Timestamp("2024-06-15T12:00:00", tz="UTC"), pd.Timestamp(
+        "2024-06-15T11:59:59", tz="UTC")
+    micro = pd.Timedelta(microseconds=1)
+    for now, expected in [(closes - micro, [1, 2]), (closes, [1, 2]), (closes + micro, [2]),
+                          (opens - micro, [2]), (opens, [0, 2]), (NOW, [1, 2]),
+                          (opens, [0, 2]), (closes + micro, [2]), (closes, [1, 2])]:
+        for _ in range(2):  # the second answer comes from the cache
+            mask = arrays.mask(None, None, now=now)
+            assert np.flatnonzero(mask).tolist() == expected, now
+            mask[:] = False  # the caller owns its copy
+    assert np.flatnonzero(arrays.mask(RequestFilters(open_at=opens), None, now=NOW)).tolist() \
+        == [0, 2]
+    assert np.flatnonzero(arrays.mask(None, None, now=None)).tolist() == [0, 1, 2]
+    assert np.flatnonzero(arrays.mask(RequestFilters(mode="offline"), None, now=opens)
+                          ).tolist() == []

@@ -3,6 +3,7 @@ POST /v1/recommendations/anonymous and PUT /v1/learners/{id}."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from serving_world import KEY, ids
 
@@ -35,6 +36,24 @@ def test_list_has_ids_titles_scores_reasons_and_model_version(client, world):
 def test_reasons_name_a_completed_resource(client):
     reasons = [item["reason"] for item in get(client, k=10).json()["items"]]
     assert any(r.startswith("because you completed \u201c") for r in reasons)
+
+
+def test_api_and_batch_export_give_the_same_reasons(client, served_bundle):
+    """One implementation: for a bundle learner with nothing stored since, the API's reasons
+    are the export's (recommender.explain.Explainer) for the same slots."""
+    from recommender.explain import Explainer
+
+    explainer = Explainer.from_bundle(served_bundle)
+    kinds = set()
+    for learner_id in served_bundle.learner_map.ids[:12]:
+        items = get(client, str(learner_id), k=36).json()["items"]
+        slots = served_bundle.resource_map.indices_of([i["resource_id"] for i in items])
+        learner_idx = served_bundle.learner_map.index_of(str(learner_id))
+        batch = explainer.explain(np.array([learner_idx]), np.asarray(slots)[None, :])
+        assert [i["reason"] for i in items] == batch.text[0].tolist()
+        assert [i["reason_kind"] for i in items] == batch.kind[0].tolist()
+        kinds.update(batch.kind[0].tolist())
+    assert {"similar", "continue"} <= kinds  # k=36: the whole catalog, history included
 
 
 CASES = {
@@ -135,6 +154,19 @@ def test_learner_known_only_through_put_gets_a_cold_start_list(client):
     # large_print is a hard need: every resource offers it (i % 3 == 0: the digital topic).
     assert all(int(r[1:]) % 3 == 0 for r in ids(get(client, "newbie", k=4)))
     assert any(item["reason_kind"] == "interest" for item in body["items"])
+
+
+def test_a_replaced_profile_counts_at_once_on_another_worker(make_client):
+    """Worker B has served (and may remember) the learner; worker A replaces the profile."""
+    with make_client() as worker_a, make_client() as worker_b:
+        before = ids(get(worker_b, "d0", k=36))
+        assert set(before) - {"r34", "r35"}  # Chinese resources: the learner reads zh
+        profile = {"group": "retiree", "region": "R1", "languages": ["en"]}
+        assert worker_a.put("/v1/learners/d0", json=profile, headers=KEY).status_code == 200
+        assert set(ids(get(worker_b, "d0", k=36))) <= {"r34", "r35"}
+        profile["languages"] = ["zh", "en"]
+        assert worker_a.put("/v1/learners/d0", json=profile, headers=KEY).status_code == 200
+        assert set(ids(get(worker_b, "d0", k=36))) - {"r34", "r35"}
 
 
 @pytest.mark.parametrize("body, field", [

@@ -70,3 +70,30 @@ def test_bad_database_url_is_a_config_error_without_the_url():
     with pytest.raises(ConfigError) as caught:
         Store.from_url("not a url:// secret-password")
     assert "secret-password" not in str(caught.value)
+
+
+def test_learner_snapshot_reads_what_was_just_committed(tmp_path):
+    """The hot-path read (prepared statements on the bare driver) sees every commit before it,
+    and its version changes with each new event and each replaced profile."""
+    from recommender.store import LearnerRecord, ResourceRecord
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    writer, reader = Store.from_url(url), Store.from_url(url)  # two workers
+    writer.create_schema()
+    empty = reader.learner_snapshot("a")
+    assert (empty.profile, empty.events, empty.resources_signature) == (None, [], (0, 0))
+    writer.add_events([record("e1"), record("e2", "complete")])
+    first = reader.learner_snapshot("a")
+    assert [e.event_id for e in first.events] == ["e1", "e2"]
+    assert first.events[1] == record("e2", "complete") and first.version != empty.version
+    writer.upsert_learner(LearnerRecord("a", {"group": "retiree", "languages": "zh|en"}))
+    profiled = reader.learner_snapshot("a")
+    assert profiled.profile == {"group": "retiree", "languages": "zh|en"}
+    assert profiled.version != first.version
+    writer.upsert_learner(LearnerRecord("a", {"group": "retiree", "languages": "en"}))
+    assert reader.learner_snapshot("a").version != profiled.version
+    assert reader.learner_snapshot("a", limit=1).events == [record("e2", "complete")]
+    writer.upsert_resource(ResourceRecord("r9", {"resource_id": "r9", "title": "t"}, False))
+    assert reader.learner_snapshot("b").resources_signature == (1, 1)
+    writer.dispose()
+    reader.dispose()
