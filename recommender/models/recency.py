@@ -16,6 +16,11 @@ product like :mod:`recommender.models.popularity`:
 "Now" is the newest training event (or ``now``). The window is a parameter; ``window_days=None``
 chooses it on validation data inside ``fit`` (:func:`choose_window_days`, the rolling
 protocol on the last weeks of the training events).
+
+:class:`PeerRecencyModel` is the same count among each learner's nearest peers (by their
+first-access sets): what learners where you are in the course started lately. An option of the
+time-aware hybrid (``TimeAwareModel(peers=True)``), not its default: on OULAD's development cuts
+it added nothing to the blend (nDCG@10 0.543 / 0.604 / 0.501 vs 0.543 / 0.608 / 0.500).
 """
 
 from __future__ import annotations
@@ -370,3 +375,88 @@ def _with_window(model: RecentPopularityModel, window_days: float) -> RecentPopu
     params = model.get_params()
     params["window_days"] = window_days
     return type(model)(**params)
+
+
+class PeerRecencyModel(EmbeddingModel):
+    """What a learner's nearest peers started lately: recent popularity among the ``n_peers``
+    learners whose first-access sets are most like theirs (cosine, all history).
+
+    A learner two weeks behind the cohort resembles the learners who are behind too, and their
+    recent first accesses are where this learner is about to go; a learner ahead gets what the
+    front runners just opened. The score of ``r`` is the similarity-weighted share of peers who
+    started ``r`` within the last ``window_days``. Neighbours come from scikit-learn's
+    :class:`~sklearn.neighbors.NearestNeighbors`. Vectors are ``n_resources`` wide (the
+    resource vectors are the identity), fine for course catalogs of up to a few thousand
+    resources; ``now`` the reference time (None: the newest training event).
+    """
+
+    def __init__(self, n_peers: int = 200, window_days: float = 7.0,
+                 now: str | None = None) -> None:
+        self.n_peers = n_peers
+        self.window_days = window_days
+        self.now = now
+
+    def fit(self, features: FeatureSet) -> Self:
+        from sklearn.neighbors import NearestNeighbors
+
+        if isinstance(self.n_peers, bool) or not isinstance(self.n_peers, (int, np.integer)) or (
+            self.n_peers < 1
+        ):
+            raise InvalidParameterError("n_peers", self.n_peers, "an integer >= 1")
+        window = check_positive("window_days", self.window_days)
+        accesses = first_accesses(features, self.now)
+        self.now_ = None if accesses.now is None else accesses.now.isoformat()
+        n_learners, n_resources = features.shape
+        started = sp.csr_matrix(
+            (np.ones(len(accesses.learner_idx)), (accesses.learner_idx, accesses.resource_idx)),
+            shape=(n_learners, n_resources),
+        )
+        self.started_ = started
+        self.recent_ = sp.csr_matrix(
+            ((accesses.age_days < window).astype(np.float64),
+             (accesses.learner_idx, accesses.resource_idx)),
+            shape=(n_learners, n_resources),
+        )
+        self.recent_.eliminate_zeros()
+        self.neighbours_ = NearestNeighbors(metric="cosine", algorithm="brute").fit(started)
+        self.resource_factors_ = np.eye(n_resources, dtype=np.float32)
+        vectors = np.zeros((n_learners, n_resources), dtype=np.float32)
+        active = np.flatnonzero(np.diff(started.indptr) > 0)
+        if active.size:
+            vectors[active] = self._peer_shares(started[active], exclude=active)
+        self.learner_factors_ = vectors
+        return self
+
+    def _peer_shares(self, rows: sp.csr_matrix, exclude: np.ndarray | None = None) -> np.ndarray:
+        """Similarity-weighted share of each row's peers who started each resource lately
+        (``exclude[i]``: row i's own learner_idx, never its own peer)."""
+        n_learners = self.started_.shape[0]
+        extra = 0 if exclude is None else 1
+        n_neighbours = min(int(self.n_peers) + extra, n_learners)
+        distance, peers = self.neighbours_.kneighbors(rows, n_neighbours)
+        similarity = np.clip(1.0 - distance, 0.0, None)
+        if exclude is not None:
+            similarity[peers == exclude[:, None]] = 0.0
+        weights = sp.csr_matrix(
+            (similarity.ravel(), (np.repeat(np.arange(rows.shape[0]), peers.shape[1]),
+                                  peers.ravel())),
+            shape=(rows.shape[0], n_learners),
+        )
+        totals = np.asarray(weights.sum(axis=1)).ravel()
+        shares = (weights @ self.recent_).toarray()
+        return (shares / np.where(totals > 0, totals, 1.0)[:, None]).astype(np.float32)
+
+    def fold_in(
+        self,
+        resource_idx: np.ndarray,
+        confidence: np.ndarray | None = None,
+        profile: Profile | None = None,
+        age_days: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The peers of a history (its engaged resources), found at once: no refit."""
+        self._check_fitted()
+        row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
+        row = sp.csr_matrix((np.ones(row.nnz), row.indices, [0, row.nnz]), shape=row.shape)
+        if row.nnz == 0:
+            return np.zeros(self.resource_factors_.shape[0], dtype=np.float32)
+        return self._peer_shares(row)[0]

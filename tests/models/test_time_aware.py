@@ -30,6 +30,7 @@ from recommender.models import (
     cohort_position,
     recommend_available,
 )
+from recommender.models.recency import PeerRecencyModel
 from recommender.models.schedule import (
     ScheduledPopularityModel,
     deadline_phase,
@@ -355,3 +356,59 @@ def test_time_aware_with_the_release_forecast_puts_unreleased_resources_first():
     # release (uptake 4/4) per passed deadline, spread over the three unopened resources
     assert forecast == pytest.approx({"F1": 0.0, "F2": 1 / 3, "F3": 1 / 3, "R1": 0.0, "X": 1 / 3})
     assert model.weights_source_ == "given"
+
+
+def _lagging_world() -> FeatureSet:
+    """Ten front runners did A, B, C early and start D now; six laggards did A, B later and
+    start C now; "t" did A and B. The cohort's recent favourite is D; learners where t is
+    started C."""
+    events = [(f"f{i}", r, d) for i in range(10) for r, d in zip("ABC", (0, 3, 6))]
+    events += [(f"f{i}", "D", 19 + i % 2) for i in range(10)]
+    events += [(f"g{i}", r, d) for i in range(6) for r, d in zip("AB", (8, 12))]
+    events += [(f"g{i}", "C", 19 + i % 2) for i in range(6)]
+    events += [("t", "A", 10), ("t", "B", 14)]
+    return _features(events)
+
+
+def test_peers_give_a_lagging_learner_what_learners_at_their_position_started() -> None:
+    world = _lagging_world()
+    assert _top(RecentPopularityModel(group_column=None).fit(world), world, "t") == ["D"]
+    peers = PeerRecencyModel(n_peers=5).fit(world)
+    assert _top(peers, world, "t") == ["C"]
+    # Fold-in finds the peers of a posted history at once, with no refit.
+    idx = world.resource_map.indices_of
+
+    def best(vector: np.ndarray, seen: list[str]) -> str:
+        scores = peers.resource_factors_ @ vector
+        scores[idx(seen)] = -np.inf
+        return world.resource_map.id_of(int(np.argmax(scores)))
+
+    assert best(peers.fold_in(idx(["A", "B"])), ["A", "B"]) == "C"
+    assert best(peers.fold_in(idx(["A"])), ["A"]) == "C"  # closest to the laggards too
+
+
+def test_peer_weights_are_shares_of_similar_learners() -> None:
+    world = _lagging_world()
+    peers = PeerRecencyModel(n_peers=5).fit(world)
+    vector = peers.learner_factors_[world.learner_map.index_of("t")]
+    assert vector[world.resource_map.index_of("C")] == pytest.approx(1.0)  # all 5 peers
+    assert vector[world.resource_map.index_of("D")] == pytest.approx(0.0)
+    with pytest.raises(InvalidParameterError, match="n_peers"):
+        PeerRecencyModel(n_peers=0).fit(world)
+
+
+def test_time_aware_can_add_the_peer_part(chain: FeatureSet) -> None:
+    model = TimeAwareModel(peers=True, weights=(0.25, 0.25, 0.25, 0.25)).fit(chain)
+    assert model.part_names == ["recent_popularity", "sequence", "co_occurrence", "peers"]
+
+
+def test_time_aware_defaults_search_a_coarse_grid_without_a_one_day_window(
+    shifting: FeatureSet,
+) -> None:
+    """The defaults chosen on OULAD development cuts: weights in steps of 0.5 (six blends of
+    three parts), recency windows of 3 to 28 days."""
+    model = TimeAwareModel(validation_cuts=2).fit(shifting)
+    table = model.weight_search_.table
+    assert table.shape[0] == 6
+    assert set(np.unique(table[model.part_names].to_numpy())) <= {0.0, 0.5, 1.0}
+    assert model.window_days_ in {3.0, 7.0, 14.0, 28.0}
