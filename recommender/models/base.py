@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Self
+from dataclasses import dataclass
+from typing import ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,24 @@ from recommender.models.state import Arrays, Params, State, jsonable
 
 # A learner profile row: a one-row frame, a Series or a plain mapping of column -> value.
 Profile = pd.DataFrame | pd.Series | Mapping[str, object]
+AgeKind = Literal["first_access", "last_use"]
+
+
+@dataclass(frozen=True)
+class HistoryAges:
+    """A history's ages in days before the learner's latest event, both ways: since each
+    resource was first accessed and since it was last used (one entry per resource_idx).
+
+    Serving knows both; each model reads the one its fit used (:attr:`EmbeddingModel.fold_in_ages`),
+    so a fold-in of a learner's own history reproduces their trained vector.
+    """
+
+    first_access: np.ndarray
+    last_use: np.ndarray
+
+    def of(self, kind: AgeKind) -> np.ndarray:
+        return self.first_access if kind == "first_access" else self.last_use
+
 
 class EmbeddingModel(BaseEstimator):
     """A model whose score for (learner, resource) is ``learner_factors_ @ resource_factors_.T``."""
@@ -33,6 +52,9 @@ class EmbeddingModel(BaseEstimator):
     # Fitted attributes that :meth:`state` leaves out (rebuilt by ``from_state`` or not needed
     # to serve, e.g. the library's own solver object).
     _state_skip: tuple[str, ...] = ()
+    # Which age of a history ``fold_in``'s ``age_days`` means for this model (see HistoryAges);
+    # None for models that pass a HistoryAges on to their parts (hybrids).
+    fold_in_ages: ClassVar[AgeKind | None] = "last_use"
 
     @abstractmethod
     def fit(self, features: FeatureSet) -> Self:
@@ -84,7 +106,8 @@ class EmbeddingModel(BaseEstimator):
 
         ``resource_idx``/``confidence`` are the learner's resources and their confidences (as in
         the interaction matrix); ``age_days`` (optional) how long before the learner's latest
-        event each was last used, for recency-aware models. Models override this; see
+        event each was last used (or first accessed: :attr:`fold_in_ages`), for recency-aware
+        models. Models override this; see
         :mod:`recommender.models.cold_start` for the entry point that reports the path used.
         """
 

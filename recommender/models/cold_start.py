@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 from recommender.errors import InvalidParameterError, NotFittedError
 from recommender.features import FeatureSet, IdMap, InteractionWeights, build_interaction_matrix
 from recommender.features.interactions import event_weight_values
-from recommender.models.base import EmbeddingModel, Profile, history_row
+from recommender.models.base import EmbeddingModel, HistoryAges, Profile, history_row
 from recommender.models.content import ContentModel
 from recommender.models.state import (
     Arrays,
@@ -74,9 +74,12 @@ def fold_in(
     resource_idx: np.ndarray,
     confidence: np.ndarray | None = None,
     profile: Profile | None = None,
-    age_days: np.ndarray | None = None,
+    age_days: np.ndarray | HistoryAges | None = None,
 ) -> np.ndarray:
-    """A learner vector from a history against the model's fixed resource vectors."""
+    """A learner vector from a history against the model's fixed resource vectors; given
+    :class:`HistoryAges`, the model gets the ages its fit used (hybrids pass both on)."""
+    if isinstance(age_days, HistoryAges) and model.fold_in_ages is not None:
+        age_days = age_days.of(model.fold_in_ages)
     return model.fold_in(resource_idx, confidence, profile, age_days)
 
 
@@ -262,9 +265,10 @@ class ColdStart(BaseEstimator):
 
     def _history_of(
         self, learner_id: str | None, events: pd.DataFrame | None
-    ) -> tuple[sp.csr_matrix, pd.Series]:
+    ) -> tuple[sp.csr_matrix, pd.DataFrame]:
         """One learner's confidence row from their past events (if known) plus ``events``, and
-        each resource's age in days before the learner's latest event (indexed by resource_idx)."""
+        each resource's ages in days before the learner's latest event (columns first_access
+        and last_use, indexed by resource_idx)."""
         key = "__learner__" if learner_id is None else learner_id
         if self.events_ is None and learner_id is not None:
             return self._history_from_row(self.learner_map_.index_of(learner_id), events)
@@ -275,29 +279,32 @@ class ColdStart(BaseEstimator):
             frames.append(events.assign(learner_id=key))
         if not frames:
             empty = sp.csr_matrix((1, len(self.resource_map_)), dtype=np.float32)
-            return empty, pd.Series(dtype=float)
+            return empty, pd.DataFrame({"first_access": [], "last_use": []}, dtype=float)
         combined = pd.concat(frames, ignore_index=True)
         row = build_interaction_matrix(
             combined, IdMap("learner", [key]), self.resource_map_, self.weights
         )
         stamps = pd.to_datetime(combined["timestamp"], utc=True)
-        resource_idx = self.resource_map_.indices_of(combined["resource_id"])
-        latest = stamps.groupby(resource_idx).max()
-        age_days = (stamps.max() - latest).dt.total_seconds() / 86400.0
-        return row, age_days
+        by_resource = stamps.groupby(self.resource_map_.indices_of(combined["resource_id"]))
+        newest = stamps.max()
+        return row, pd.DataFrame({
+            "first_access": (newest - by_resource.min()).dt.total_seconds() / 86400.0,
+            "last_use": (newest - by_resource.max()).dt.total_seconds() / 86400.0,
+        })
 
     def _history_from_row(
         self, learner_idx: int, events: pd.DataFrame | None
-    ) -> tuple[sp.csr_matrix, pd.Series]:
+    ) -> tuple[sp.csr_matrix, pd.DataFrame]:
         """A known learner's history when the raw events are gone (restored from a bundle):
         their confidence row, with the new events' weights added before the log scale. Past
-        resources count as last used when the training data ended."""
+        resources count as last used, and (not knowing better) first accessed, when the
+        training data ended; a resource new in ``events`` was first accessed there."""
         weights = self.weights or InteractionWeights()
         past = self.interactions_[learner_idx]
         raw = np.asarray(past.toarray(), dtype=np.float64).ravel()
         if weights.log_scale:
             raw = np.expm1(raw)
-        age_days = pd.Series(0.0, index=past.indices, dtype=float)
+        ages = pd.DataFrame({"first_access": 0.0, "last_use": 0.0}, index=past.indices)
         if events is not None and not events.empty:
             resource_idx = self.resource_map_.indices_of(events["resource_id"])
             np.add.at(raw, resource_idx, event_weight_values(events, weights))
@@ -305,15 +312,20 @@ class ColdStart(BaseEstimator):
             latest = stamps.max()
             if self.history_until_ is not None:
                 gap = (latest - pd.Timestamp(self.history_until_)).total_seconds() / 86400.0
-                age_days[:] = max(gap, 0.0)
-            newest = stamps.groupby(resource_idx).max()
-            age_days = pd.concat([age_days.drop(newest.index, errors="ignore"),
-                                  (latest - newest).dt.total_seconds() / 86400.0])
+                ages[:] = max(gap, 0.0)
+            by_resource = stamps.groupby(resource_idx)
+            fresh = pd.DataFrame({
+                "first_access": (latest - by_resource.min()).dt.total_seconds() / 86400.0,
+                "last_use": (latest - by_resource.max()).dt.total_seconds() / 86400.0,
+            })
+            seen = fresh.index.intersection(ages.index)
+            fresh.loc[seen, "first_access"] = ages.loc[seen, "first_access"]  # began before
+            ages = pd.concat([ages.drop(fresh.index, errors="ignore"), fresh])
         raw = np.where(raw > 0, raw, 0.0)
         if weights.log_scale:
             raw = np.log1p(raw)
         row = sp.csr_matrix(raw.astype(np.float32)[None, :])
-        return row, age_days
+        return row, ages
 
     def learner_vector(
         self,
@@ -349,13 +361,14 @@ class ColdStart(BaseEstimator):
                 profile = self.learners_.iloc[learner_idx]
         if has_new:
             learner_id = None if learner_idx is None else self.learner_map_.id_of(learner_idx)
-            row, age_days = self._history_of(learner_id, events)
+            row, ages = self._history_of(learner_id, events)
             if resource_idx is not None:  # given without timestamps: taken as just now
                 extra = history_row(resource_idx, confidence, len(self.resource_map_))
                 row = sp.csr_matrix(row + extra)
-                age_days = age_days.drop(np.atleast_1d(resource_idx), errors="ignore")
-            ages = age_days.reindex(row.indices).fillna(0.0).to_numpy()
-            vector = fold_in(self.model, row.indices, row.data, profile, ages)
+                ages = ages.drop(np.atleast_1d(resource_idx), errors="ignore")
+            ages = ages.reindex(row.indices).fillna(0.0)
+            vector = fold_in(self.model, row.indices, row.data, profile, HistoryAges(
+                ages["first_access"].to_numpy(), ages["last_use"].to_numpy()))
             return LearnerVector(np.asarray(vector, dtype=np.float32), "fold_in")
         if profile is not None:
             return LearnerVector(self._from_profile(profile), "profile")

@@ -35,7 +35,7 @@ from recommender.features import (
     build_exclusion_matrix,
     build_interaction_matrix,
 )
-from recommender.models.base import EmbeddingModel, Profile
+from recommender.models.base import EmbeddingModel, HistoryAges, Profile
 from recommender.models.cold_start import fold_in
 from recommender.models.state import (
     Arrays,
@@ -153,6 +153,8 @@ class HybridModel(EmbeddingModel):
     by name) or ``None`` to choose them on a validation split inside ``fit``;
     ``interaction_weights`` must match those the features were built with, for that split.
     """
+
+    fold_in_ages = None  # a HistoryAges goes on to the parts, each reading its own ages
 
     def __init__(
         self,
@@ -280,9 +282,10 @@ class HybridModel(EmbeddingModel):
         resource_idx: np.ndarray,
         confidence: np.ndarray | None = None,
         profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
+        age_days: np.ndarray | HistoryAges | None = None,
     ) -> np.ndarray:
-        """Each part folds in the same history; the parts are weighted as in training."""
+        """Each part folds in the same history (each reading its own ages from a
+        :class:`HistoryAges`); the parts are weighted as in training."""
         self._check_fitted()
         return np.concatenate([
             c * fold_in(part, resource_idx, confidence, profile, age_days)

@@ -112,6 +112,11 @@ class _AnchoredModel(EmbeddingModel):
     anchor_on: str = "first_access"
     normalize_anchors: bool = False
 
+    @property
+    def fold_in_ages(self) -> str:  # type: ignore[override]
+        """Fold-in ages anchor the way the fit did."""
+        return self.anchor_on
+
     @abstractmethod
     def _resource_matrix(self, accesses: FirstAccesses, features: FeatureSet) -> sp.csr_matrix:
         """The resources x resources matrix whose columns are the resource vectors."""

@@ -30,6 +30,7 @@ from recommender.models import (
     cohort_position,
     recommend_available,
 )
+from recommender.models.cold_start import ColdStart
 from recommender.models.recency import PeerRecencyModel
 from recommender.models.schedule import (
     ScheduledPopularityModel,
@@ -337,6 +338,23 @@ def test_fold_in_with_the_anchor_ages_reproduces_the_fitted_vector(model_class, 
     folded = model.fold_in(np.array([a, b]), None, None, np.array(ages))
     learner = features.learner_map.index_of("L1")
     np.testing.assert_allclose(folded, model.learner_factors_[learner], rtol=1e-6)
+
+
+@pytest.mark.parametrize("anchor_on", ["first_access", "last_use"])
+@pytest.mark.parametrize("model_class", [SequenceModel, CoAccessModel])
+def test_serving_fold_in_passes_the_ages_the_fit_used(model_class, anchor_on):
+    """Serving's path (ColdStart from raw events) folds a learner's own events back into the
+    vector training gave them: first-access ages for a model anchored on first access."""
+    events = [("L1", "A", 0.0), ("L1", "B", 2.0), ("L1", "A", 6.0),  # A begun day 0, used day 6
+              ("L2", "A", 1.0), ("L2", "B", 3.0), ("L2", "C", 5.0)]
+    features = _features(events)
+    model = model_class(anchor_on=anchor_on).fit(features)
+    cold_start = ColdStart(model).fit(features)
+    own = features.events[features.events["learner_id"] == "L1"].drop(columns="learner_id")
+    found = cold_start.learner_vector(events=own)  # as a newcomer with L1's events
+    assert found.cold_start == "fold_in"
+    np.testing.assert_allclose(
+        found.vector, model.learner_factors_[features.learner_map.index_of("L1")], rtol=1e-6)
 
 
 def test_unknown_anchor_age_is_a_parameter_error():
