@@ -20,6 +20,8 @@ bound is tested against the k-th *allowed* score, so no over-fetching and re-ask
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Iterator
 
 import faiss
 import numpy as np
@@ -29,7 +31,9 @@ from recommender.errors import InvalidParameterError
 
 class NormPrunedFlat:
     """Exact maximum inner product search over norm-ordered blocks, the first (the head) in a
-    FAISS flat index; each later block is read only by queries its norm bound cannot rule out."""
+    FAISS flat index; each later block is read only by queries its norm bound cannot rule out.
+    Later blocks double in size, so a query the bound cannot stop early reaches the end of the
+    catalog in a few steps while most stop after the head or the first small block."""
 
     def __init__(self, vectors: np.ndarray, head_share: float = 0.1) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -41,11 +45,25 @@ class NormPrunedFlat:
         self.block = max(1, int(np.ceil(len(vectors) * head_share))) if len(vectors) else 1
         self.order = order
         self.sorted = np.ascontiguousarray(vectors[order])
-        self.block_norm = norms[order][:: self.block].astype(np.float32)  # each block's longest
+        # Block boundaries in norm order: the head, then blocks of block, 2 block, 4 block ...
+        starts, size = [0], self.block
+        while starts[-1] + size < self.ntotal:
+            starts.append(starts[-1] + size)
+            size = self.block if len(starts) == 2 else size * 2
+        self.starts = starts + [self.ntotal]
+        sorted_norms = norms[order].astype(np.float32)
+        self.block_norm = [float(sorted_norms[start]) if start < self.ntotal else 0.0
+                           for start in self.starts]  # each block's longest
         self.head = faiss.IndexFlatIP(vectors.shape[1])
         if self.ntotal:
             self.head.add(self.sorted[: self.block])
+        self._selectors = threading.local()  # per thread: one reusable FAISS bitmap selector
         self.tail_scans = 0  # queries that read past the head (for tests and benchmarks)
+
+    def _tail_blocks(self) -> Iterator[tuple[int, int, float]]:
+        """(start, stop, longest norm) of each block after the head, in norm order."""
+        for number in range(1, len(self.starts) - 1):
+            yield self.starts[number], self.starts[number + 1], self.block_norm[number]
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
@@ -60,14 +78,13 @@ class NormPrunedFlat:
         found[:, :k_head] = head_pos  # positions in norm order until the end
         lengths = np.linalg.norm(queries, axis=1)
         read_past = np.zeros(n_queries, dtype=bool)
-        for number, start in enumerate(range(self.block, self.ntotal, self.block), start=1):
-            unsure = np.flatnonzero(lengths * self.block_norm[number] >= scores[:, k - 1])
+        for start, stop, longest in self._tail_blocks():
+            unsure = np.flatnonzero(lengths * longest >= scores[:, k - 1])
             if not len(unsure):
                 break
             read_past[unsure] = True
-            block = self.sorted[start: start + self.block]
-            block_scores = queries[unsure] @ block.T
-            k_block = min(k, len(block))
+            block_scores = queries[unsure] @ self.sorted[start:stop].T
+            k_block = min(k, stop - start)
             best = np.argpartition(-block_scores, k_block - 1, axis=1)[:, :k_block]
             merged_scores = np.hstack([scores[unsure],
                                        np.take_along_axis(block_scores, best, axis=1)])
@@ -78,6 +95,18 @@ class NormPrunedFlat:
         self.tail_scans += int(read_past.sum())
         found = np.where(found >= 0, self.order[np.maximum(found, 0)], -1)
         return scores, found
+
+    def _head_selector(self) -> tuple[np.ndarray, faiss.SearchParameters]:
+        """This thread's bitmap over the head and the FAISS search parameters reading it
+        (built once: making the SWIG objects costs more than the head search of a small
+        catalog)."""
+        made = getattr(self._selectors, "made", None)
+        if made is None:
+            bitmap = np.zeros((self.block + 7) // 8, dtype=np.uint8)
+            selector = faiss.IDSelectorBitmap(self.block, faiss.swig_ptr(bitmap))
+            made = (bitmap, faiss.SearchParameters(sel=selector), selector)
+            self._selectors.made = made
+        return made[0], made[1]
 
     def search_allowed(
         self, query: np.ndarray, k: int, allowed: np.ndarray
@@ -90,30 +119,36 @@ class NormPrunedFlat:
         if self.ntotal == 0 or k < 1:
             return np.empty(0, np.int64), np.empty(0, np.float32)
         want = k + 1  # one spare shows whether a tie crosses the cut
-        head_allowed = allowed[self.order[: self.block]]
-        bitmap = np.packbits(head_allowed, bitorder="little")
-        params = faiss.SearchParameters(
-            sel=faiss.IDSelectorBitmap(self.block, faiss.swig_ptr(bitmap)))
+        bitmap, params = self._head_selector()
+        bitmap[:] = np.packbits(allowed[self.order[: self.block]], bitorder="little")
         head_scores, head_pos = self.head.search(query, min(want, self.block), params=params)
         hit = head_pos[0] >= 0
         scores, positions = head_scores[0][hit], head_pos[0][hit].astype(np.int64)
         length = math.sqrt(float(query[0] @ query[0]))
-        for number, start in enumerate(range(self.block, self.ntotal, self.block), start=1):
-            bar = scores.min() if len(scores) >= want else -np.inf
-            if length * float(self.block_norm[number]) < bar:
+        read_past = False
+        for start, stop, longest in self._tail_blocks():
+            full = len(scores) >= want
+            bar = float(scores.min()) if full else -np.inf
+            if length * longest < bar:
                 break
-            stop = min(start + self.block, self.ntotal)
+            read_past = True
             block_scores = self.sorted[start:stop] @ query[0]
-            block_scores[~allowed[self.order[start:stop]]] = -np.inf
-            take = min(want, len(block_scores))
-            best = np.argpartition(-block_scores, take - 1)[:take]
-            best = best[np.isfinite(block_scores[best])]
-            self.tail_scans += 1
+            # Only what reaches the current want-th best can enter (ties kept): usually a
+            # handful, so the mask is read and the ranking done on those alone.
+            best = np.flatnonzero(block_scores >= bar) if full else None
+            if best is None or len(best) > 4 * want:
+                block_scores[~allowed[self.order[start:stop]]] = -np.inf
+                take = min(want, len(block_scores))
+                best = np.argpartition(-block_scores, take - 1)[:take]
+                best = best[np.isfinite(block_scores[best])]
+            else:
+                best = best[allowed[self.order[start + best]]]
             scores = np.concatenate([scores, block_scores[best]])
             positions = np.concatenate([positions, start + best])
             if len(scores) > want:
                 top = np.argpartition(-scores, want - 1)[:want]
                 scores, positions = scores[top], positions[top]
+        self.tail_scans += read_past
         resource_idx = self.order[positions]
         ranked = np.lexsort((resource_idx, -scores))
         resource_idx, scores = resource_idx[ranked], scores[ranked].astype(np.float32)

@@ -86,3 +86,20 @@ def test_masked_search_settles_ties_by_resource_index_or_declines(skewed):
         allowed_few[[0, 1, 199, 200, 201]] = True  # three tied resources, all kept
         idx, _ = index.search_allowed(query, 5, allowed_few)
         assert idx[:3].tolist() == [199, 200, 201]
+
+
+def test_masked_search_from_several_threads_matches_one_at_a_time(skewed):
+    """Each thread fills its own head bitmap: concurrent requests (sync routes run in a
+    thread pool) never read each other's mask."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    vectors, queries = skewed
+    index = NormPrunedFlat(vectors, head_share=0.05)
+    rng = np.random.default_rng(7)
+    masks = [rng.random(len(vectors)) < share for share in (0.01, 0.3, 0.9) * 20]
+    work = list(zip(queries[: len(masks)], masks))
+    alone = [index.search_allowed(q, 10, m) for q, m in work]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda pair: index.search_allowed(pair[0], 10, pair[1]), work))
+    for a, b in zip(alone, together):
+        np.testing.assert_array_equal(a[0], b[0])

@@ -69,6 +69,7 @@ class MetricsMiddleware:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # bounded: route templates
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -88,6 +89,12 @@ class MetricsMiddleware:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope.get("method", "?")
-            REQUESTS.labels(route, method, str(status[0])).inc()
-            LATENCY.labels(route, method).observe(elapsed)
+            key = (route, method, status[0])
+            series = self._series.get(key)
+            if series is None:  # labels() once per (route, method, status), not per request
+                series = (REQUESTS.labels(route, method, str(status[0])),
+                          LATENCY.labels(route, method))
+                self._series[key] = series
+            series[0].inc()
+            series[1].observe(elapsed)
             access_log.info("%s %s %d %.1fms", method, route, status[0], elapsed * 1000)

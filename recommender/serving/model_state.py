@@ -7,13 +7,14 @@ picked it up keeps a consistent view even while a reload swaps in the next one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from recommender.bundle import Bundle
 from recommender.delivery import CatalogArrays, FilteredRetriever
-from recommender.errors import InvalidParameterError
+from recommender.errors import InvalidParameterError, UnknownIdError
 from recommender.explain import similar_texts
 from recommender.index import ResourceIndex
 
@@ -107,9 +108,17 @@ class ServedModel:
         lo, hi = matrix.indptr[learner_idx], matrix.indptr[learner_idx + 1]
         return matrix.indices[lo:hi], matrix.data[lo:hi]
 
-    @property
+    @cached_property
     def n_resources(self) -> int:
+        """Bundle resources (asked several times per request: held, not recounted)."""
         return len(self.bundle.resource_map)
+
+    def learner_idx(self, learner_id: str) -> int | None:
+        """A bundle learner's row, None for a learner the bundle does not hold (one lookup)."""
+        try:
+            return self.bundle.learner_map.index_of(learner_id)
+        except UnknownIdError:
+            return None
 
     def recommend(self, learner_id: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (resource_idx, score) for a known learner from the bundle alone, without

@@ -11,6 +11,7 @@ matrices. The wording and the order of the reasons are :func:`recommender.explai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,8 +31,9 @@ class History:
     positive: frozenset[int] = frozenset()
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
+    """One slot's reason (a tuple: ten of them per request, built cheaply)."""
+
     kind: str
     text: str
 
@@ -52,7 +54,12 @@ def explain(
     if not k:
         return []
 
+    picked_list = picked.tolist()
+    any_side = picked_list and max(picked_list) >= n_main
+
     def unit_of(idx: np.ndarray) -> np.ndarray:
+        if not any_side:  # history is bundle resources; so are the slots here
+            return served.unit_vectors[idx]
         side = idx >= n_main
         units = served.unit_vectors[np.where(side, 0, idx)]
         if side.any():
@@ -63,7 +70,7 @@ def explain(
     items = np.asarray(history.resource_idx, dtype=np.int64)
     because = most_similar(unit_of, np.zeros(len(items), np.int64), items, slots)
     positive = history.positive or frozenset(items.tolist())
-    own = np.array([[i in positive for i in picked.tolist()]])
+    own = np.array([[i in positive for i in picked_list]])
     because_completed = np.array([[b in history.completed for b in because[0].tolist()]])
     main = picked < n_main
     interest = np.full((1, k), None, dtype=object)

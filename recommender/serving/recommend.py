@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -47,8 +48,9 @@ class LearnerView:
     interests: str | None = None
 
 
-@dataclass(frozen=True)
-class Picked:
+class Picked(NamedTuple):
+    """One slot of a list (a tuple: built per slot per request, cheaply)."""
+
     resource_id: str
     title: str
     score: float
@@ -72,8 +74,7 @@ def learner_view(
 ) -> LearnerView:
     """The learner as of now: bundle row, stored profile and stored events combined."""
     bundle = served.bundle
-    learner_idx = bundle.learner_map.index_of(learner_id) if learner_id in bundle.learner_map \
-        else None
+    learner_idx = served.learner_idx(learner_id)
     profile, events = snapshot.profile, snapshot.events
     if learner_idx is None and profile is None and not events:
         raise UnknownIdError("learner", learner_id)
