@@ -73,7 +73,7 @@ def held_near(catalog: CatalogArrays | None, rows: np.ndarray, home: np.ndarray 
     """Per catalog row: held in person in the learner's region or one next to it (``home``:
     the learner's region code in ``catalog``, -1 unknown; broadcast against ``rows``)."""
     rows = np.asarray(rows, dtype=np.int64)
-    if catalog is None:
+    if catalog is None or catalog.near.size == 0:  # no regions in the catalog: nothing is near
         return np.zeros(rows.shape, dtype=bool)
     home = np.asarray(home, dtype=np.int64)
     held = catalog.region.codes[rows]
@@ -128,9 +128,11 @@ def word_reasons(
     similar = take(rest & (because >= 0), SIMILAR)
     picked = because[similar]
     text[similar] = np.where(because_completed[similar], texts[1][picked], texts[0][picked])
+    if not rest.any():  # every slot has its reason (usual for a learner with a history)
+        return kind, text
     liked = take(rest & (interest != None), INTEREST)  # noqa: E711 - elementwise
     text[liked] = [f"matches your interest: {word}" for word in interest[liked]]
-    known = np.broadcast_to((groups != None)[:, None], filled.shape)  # noqa: E711
+    known = (groups != None)[:, None]  # noqa: E711 - elementwise, one per row
     popular_in_group = take(rest & known & (group_engaged > 0), GROUP_POPULAR)
     rows, cols = np.nonzero(popular_in_group)
     text[rows, cols] = [
