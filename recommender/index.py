@@ -21,6 +21,9 @@ from recommender.norm_index import NormPrunedFlat
 
 # Not a FAISS factory string: exact search pruned by vector norms (recommender.norm_index).
 NORM_PRUNED = "NormPrunedFlat"
+# What the API serves with unless told otherwise: exact like "Flat" (recall 1.0), and on
+# skewed-norm factor models (ALS, BPR) a fraction of the cost (benchmarks/serve_load.py).
+SERVING_INDEX = NORM_PRUNED
 
 
 def _norm_pruned_params(params: str) -> dict[str, float]:

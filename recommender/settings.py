@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from recommender.index import SERVING_INDEX
+
 Keys = Annotated[tuple[SecretStr, ...], NoDecode]
 
 
@@ -23,7 +25,9 @@ class Settings(BaseSettings):
         None, description="MLflow tracking URI; default: a SQLite store under workdir"
     )
     experiment_name: str = "lifelong-recommender"
-    index_factory: str = Field("Flat", description="FAISS index factory string")
+    index_factory: str = Field(
+        SERVING_INDEX, description="FAISS index factory string, or NormPrunedFlat (exact, "
+        "norm-pruned: the default)")
     index_params: str = Field(
         "", description="FAISS search parameters, e.g. efSearch=64 for an HNSW index")
     host: str = "127.0.0.1"

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from recommender import __version__
 from recommender.bundle import Bundle
 from recommender.errors import ConfigError
+from recommender.index import SERVING_INDEX
 from recommender.serving import admin, events, learners, ops, resources
 from recommender.serving import plans as learning_plans
 from recommender.serving.bundle_source import BundleSource
@@ -42,7 +43,7 @@ def create_app(
     bundle_path: Path | None = None,
     *,
     bundle: Bundle | None = None,
-    index_factory: str = "Flat",
+    index_factory: str = SERVING_INDEX,
     options: ServingOptions | None = None,
     source: BundleSource | None = None,
     store: Store | None = None,

@@ -16,7 +16,7 @@ from recommender.bundle import Bundle
 from recommender.delivery import CatalogArrays, FilteredRetriever
 from recommender.errors import InvalidParameterError, UnknownIdError
 from recommender.explain import similar_texts
-from recommender.index import ResourceIndex
+from recommender.index import SERVING_INDEX, ResourceIndex
 
 # Learner fields the API reads per request (constraints, reasons).
 PROFILE_FIELDS = ("group", "region", "languages", "accessibility_needs", "interests",
@@ -62,7 +62,7 @@ class ServedModel:
 
     @classmethod
     def from_bundle(
-        cls, bundle: Bundle, index_factory: str = "Flat", index_params: str = ""
+        cls, bundle: Bundle, index_factory: str = SERVING_INDEX, index_params: str = ""
     ) -> ServedModel:
         index = ResourceIndex(bundle.resource_factors, index_factory, index_params)
         resources = bundle.resources

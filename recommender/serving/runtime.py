@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from recommender.errors import BundleError, ModelNotLoadedError, RecommenderError
+from recommender.index import SERVING_INDEX
 from recommender.serving.bundle_source import BundleSource
 from recommender.serving.model_state import ServedModel
 from recommender.serving.overlay import Overlay
@@ -30,7 +31,7 @@ VIEW_CACHE_SIZE = 20_000  # learner views kept per worker (about 1 kB each)
 class ServingOptions:
     """What the app needs from the settings (built by an entry point, or by hand in tests)."""
 
-    index_factory: str = "Flat"
+    index_factory: str = SERVING_INDEX
     index_params: str = ""
     database_url: str = "sqlite://"
     api_keys: tuple[str, ...] | None = None  # None: no key needed (in-process use only)
