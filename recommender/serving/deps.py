@@ -1,13 +1,24 @@
-"""Small dependencies shared by the routers: the runtime, the served model, filters."""
+"""Small pieces shared by the routers: the /v1 router, the runtime, filters."""
 
 from __future__ import annotations
 
 import pandas as pd
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request
 
 from recommender.delivery import RequestFilters
+from recommender.serving.auth import require_key
 from recommender.serving.runtime import Runtime
-from recommender.serving.schemas import ListFilters
+from recommender.serving.schemas import ErrorBody, ListFilters
+
+
+def v1_router(tag: str, unavailable: str = "No model loaded or database busy") -> APIRouter:
+    """A /v1 router whose every route needs the platform's API key (401 documented) and may
+    answer 503 (``unavailable`` says when)."""
+    return APIRouter(
+        prefix="/v1", tags=[tag], dependencies=[Depends(require_key)],
+        responses={401: {"model": ErrorBody, "description": "Missing or invalid API key"},
+                   503: {"model": ErrorBody, "description": unavailable}},
+    )
 
 
 def runtime_of(request: Request) -> Runtime:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Request, Response
 
 from recommender.errors import DataValidationError, Problem
-from recommender.serving.auth import require_key
-from recommender.serving.deps import runtime_of
+from recommender.serving.deps import runtime_of, v1_router
 from recommender.serving.metrics import EVENTS_INGESTED
 from recommender.serving.runtime import Runtime
 from recommender.serving.schemas import (
@@ -18,12 +17,7 @@ from recommender.serving.schemas import (
 )
 from recommender.store import EventRecord
 
-router = APIRouter(
-    prefix="/v1",
-    tags=["events"], dependencies=[Depends(require_key)],
-    responses={401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-               503: {"model": ErrorBody, "description": "Database busy: retry, nothing stored"}},
-)
+router = v1_router("events", "Database busy: retry, nothing stored")
 
 
 @router.post(

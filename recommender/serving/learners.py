@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import Request, Response
 
-from fastapi import APIRouter, Depends, Path, Request, Response
-
-from recommender.serving.auth import require_key
-from recommender.serving.deps import request_filters, runtime_of
+from recommender.serving.deps import request_filters, runtime_of, v1_router
 from recommender.serving.query import list_fields, openapi_parameters, parse_query
 from recommender.serving.recommend import anonymous_view, delivery_list
 from recommender.serving.responses import list_response
 from recommender.serving.schemas import (
     AnonymousRequest,
     ErrorBody,
-    Id,
+    LearnerId,
     LearnerIn,
     RecommendationList,
     RecommendationQuery,
@@ -22,13 +19,7 @@ from recommender.serving.schemas import (
 )
 from recommender.store import LearnerRecord
 
-router = APIRouter(
-    prefix="/v1",
-    tags=["recommendations"], dependencies=[Depends(require_key)],
-    responses={401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-               503: {"model": ErrorBody, "description": "No model loaded or database busy"}},
-)
-LearnerId = Annotated[Id, Path(description="The platform's learner id")]
+router = v1_router("recommendations")
 
 
 QUERY_LISTS = list_fields(RecommendationQuery)

@@ -17,29 +17,27 @@ and credits are not part of the served model's catalog arrays.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Request
 
 from recommender.delivery import Delivery, LearnerProfile, Plan
-from recommender.serving.auth import require_key
-from recommender.serving.deps import request_filters, runtime_of
+from recommender.serving.deps import request_filters, runtime_of, v1_router
 from recommender.serving.model_state import ServedModel
 from recommender.serving.overlay import Overlay
 from recommender.serving.query import list_fields, openapi_parameters, parse_query
 from recommender.serving.reasons import explain
 from recommender.serving.recommend import LearnerView, learner_view
-from recommender.serving.schemas import ErrorBody, Id, LearningPlan, PlannedResource, PlanQuery
-
-router = APIRouter(
-    prefix="/v1",
-    tags=["recommendations"], dependencies=[Depends(require_key)],
-    responses={401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-               503: {"model": ErrorBody, "description": "No model loaded or database busy"}},
+from recommender.serving.schemas import (
+    ErrorBody,
+    LearnerId,
+    LearningPlan,
+    PlannedResource,
+    PlanQuery,
 )
-LearnerId = Annotated[Id, Path(description="The platform's learner id")]
+
+router = v1_router("recommendations")
 PLAN_LISTS = list_fields(PlanQuery)
 
 

@@ -3,18 +3,15 @@ at once)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import Request, Response
 
-from fastapi import APIRouter, Depends, Path, Request, Response
-
-from recommender.serving.auth import require_key
-from recommender.serving.deps import request_filters, runtime_of
+from recommender.serving.deps import request_filters, runtime_of, v1_router
 from recommender.serving.query import list_fields, openapi_parameters, parse_query
 from recommender.serving.recommend import similar_resources
 from recommender.serving.responses import item_dicts, json_response
 from recommender.serving.schemas import (
     ErrorBody,
-    Id,
+    ResourceId,
     ResourceIn,
     SimilarList,
     SimilarQuery,
@@ -22,13 +19,7 @@ from recommender.serving.schemas import (
 )
 from recommender.store import ResourceRecord
 
-router = APIRouter(
-    prefix="/v1",
-    tags=["catalog"], dependencies=[Depends(require_key)],
-    responses={401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-               503: {"model": ErrorBody, "description": "No model loaded or database busy"}},
-)
-ResourceId = Annotated[Id, Path(description="The platform's resource id")]
+router = v1_router("catalog")
 
 
 QUERY_LISTS = list_fields(SimilarQuery)

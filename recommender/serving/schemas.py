@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from recommender.data.schema import ACCESSIBILITY_FEATURES, EVENT_TYPES, LEVELS, MODES, URBAN_RURAL
@@ -17,6 +18,8 @@ from recommender.data.schema import ACCESSIBILITY_FEATURES, EVENT_TYPES, LEVELS,
 # Surrounding white space is stripped, as the data contract strips cells.
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
                                       pattern=r"^[^\x00-\x1f\x7f]+$")]
+LearnerId = Annotated[Id, Path(description="The platform's learner id")]
+ResourceId = Annotated[Id, Path(description="The platform's resource id")]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
                                          pattern=r"^[^\x00-\x1f\x7f]+$")]
 Text = Annotated[str, StringConstraints(max_length=5000, pattern=r"^[^\x00]*$")]
