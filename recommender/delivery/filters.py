@@ -45,10 +45,10 @@ Request-level ``accessibility`` filters are stricter: every named feature is req
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timezone
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -211,16 +211,46 @@ class LearnerProfile:
         return tuple(need for need in self.accessibility_needs if need not in _FEATURE_BIT)
 
 
-def learner_profiles(learners: pd.DataFrame) -> list[LearnerProfile]:
-    """One :class:`LearnerProfile` per row of a learners frame, in row order."""
-    columns = ("region", "languages", "accessibility_needs", "credit_hours_required")
-    present = {
-        c: learners[c].to_numpy(dtype=object) if c in learners.columns else None for c in columns
-    }
-    return [
-        LearnerProfile(*(None if present[c] is None else present[c][i] for c in columns))
-        for i in range(len(learners))
-    ]
+class LearnerProfiles(Sequence[LearnerProfile]):
+    """One :class:`LearnerProfile` per row of a learners frame, in row order, each built on
+    first use: loading a million-learner bundle should not build a million profiles when a
+    request or a batch chunk needs a few."""
+
+    _COLUMNS = ("region", "languages", "accessibility_needs", "credit_hours_required")
+
+    def __init__(self, learners: pd.DataFrame) -> None:
+        self._values = [
+            learners[c].to_numpy(dtype=object) if c in learners.columns else None
+            for c in self._COLUMNS
+        ]
+        self._n = len(learners)
+        self._built: dict[int, LearnerProfile] = {}
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, row: int) -> LearnerProfile: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[LearnerProfile]: ...
+
+    def __getitem__(self, row: int | slice) -> LearnerProfile | list[LearnerProfile]:
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(self._n))]
+        row = int(row)
+        if not -self._n <= row < self._n:
+            raise IndexError(f"learner row {row} out of range for {self._n} learners")
+        row %= self._n
+        profile = self._built.get(row)
+        if profile is None:
+            profile = self._built[row] = LearnerProfile(
+                *(None if values is None else values[row] for values in self._values))
+        return profile
+
+
+def learner_profiles(learners: pd.DataFrame) -> LearnerProfiles:
+    """One :class:`LearnerProfile` per row of a learners frame, in row order (built lazily)."""
+    return LearnerProfiles(learners)
 
 
 @dataclass(frozen=True)

@@ -256,3 +256,18 @@ def test_repeated_masks_follow_the_clock_to_the_microsecond() -> None:
     assert np.flatnonzero(arrays.mask(None, None, now=None)).tolist() == [0, 1, 2]
     assert np.flatnonzero(arrays.mask(RequestFilters(mode="offline"), None, now=opens)
                           ).tolist() == []
+
+
+def test_learner_profiles_match_their_rows_and_refuse_rows_out_of_range() -> None:
+    learners = pd.DataFrame({
+        "learner_id": ["a", "b", "c"], "region": ["R1", None, "R2"],
+        "languages": ["zh|en", "zh", None], "accessibility_needs": [None, "captions", ""],
+    })
+    profiles = learner_profiles(learners)
+    assert len(profiles) == 3
+    expected = [LearnerProfile.from_row(row) for _, row in learners.iterrows()]
+    assert list(profiles) == expected and profiles[-1] == expected[2]
+    assert profiles[1:] == expected[1:]
+    assert profiles[1] is profiles[1]  # built once
+    with pytest.raises(IndexError, match="learner row 3"):
+        profiles[3]
