@@ -53,10 +53,14 @@ class DeliveryListModel(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: Any) -> None:
         config = getattr(context, "model_config", None) or {}
-        self.bundle = load_bundle(context.artifacts[BUNDLE_ARTIFACT])
-        index = ResourceIndex(self.bundle.resource_factors,
-                              str(config.get("index_factory", "Flat")))
-        self.lists = ConstrainedLists(self.bundle, index, now=None)
+        bundle = load_bundle(context.artifacts[BUNDLE_ARTIFACT])
+        index = ResourceIndex(bundle.resource_factors, str(config.get("index_factory", "Flat")))
+        self.lists = ConstrainedLists(bundle, index, now=None)
+
+    @property
+    def bundle(self) -> Bundle:
+        """The loaded bundle (what the registry checks a delivery-list model by)."""
+        return self.lists.bundle
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None

@@ -28,7 +28,7 @@ from recommender.serving.model_state import ServedModel
 from recommender.serving.overlay import Overlay
 from recommender.serving.query import list_fields, openapi_parameters, parse_query
 from recommender.serving.reasons import explain
-from recommender.serving.recommend import LearnerView, learner_view
+from recommender.serving.recommend import LearnerView
 from recommender.serving.schemas import (
     ErrorBody,
     LearnerId,
@@ -107,7 +107,7 @@ async def learning_plan(request: Request, learner_id: LearnerId) -> LearningPlan
     served = runtime.require_served()
     snapshot = runtime.store.learner_snapshot(learner_id)
     overlay = runtime.overlay(served, snapshot.resources_signature)
-    view = learner_view(served, overlay, snapshot, learner_id)
+    view = runtime.learner_view(served, overlay, snapshot, learner_id)
     plan = plan_for(served, overlay, view, query)
     return LearningPlan(
         learner_id=learner_id, items=plan_items(served, overlay, view, plan),

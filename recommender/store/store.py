@@ -110,10 +110,11 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-def _row_to_event(row: Row) -> EventRecord:
-    return EventRecord(event_id=row.event_id, learner_id=row.learner_id,
-                       resource_id=row.resource_id, event_type=row.event_type,
-                       value=row.value, ts_us=int(row.ts_us))
+def _row_to_event(row: Row | tuple) -> EventRecord:
+    """An events-table row (a SQLAlchemy row or a bare DBAPI tuple: columns in table order)."""
+    event_id, learner_id, resource_id, event_type, value, ts_us = row[:6]
+    return EventRecord(event_id=event_id, learner_id=learner_id, resource_id=resource_id,
+                       event_type=event_type, value=value, ts_us=int(ts_us))
 
 
 class Store:
@@ -218,8 +219,7 @@ class Store:
             cursor.execute(prepared.sql,
                            prepared.parameters({"learner_id": learner_id, "limit": limit}))
             rows = cursor.fetchall()
-        events = [EventRecord(event_id=r[0], learner_id=r[1], resource_id=r[2], event_type=r[3],
-                              value=r[4], ts_us=int(r[5])) for r in reversed(rows)]
+        events = [_row_to_event(row) for row in reversed(rows)]
         if isinstance(profile, (str, bytes)):
             profile = json.loads(profile)
         return LearnerSnapshot(None if profile is None else dict(profile), events,
