@@ -111,7 +111,8 @@ class ColdStart(BaseEstimator):
 
     ``content`` is the content model used to read resources and profiles; when ``model`` is
     (or contains) a fitted :class:`ContentModel` that one is reused, else ``content`` (default
-    ``ContentModel()``) is fitted on the same features. ``weights`` must be the
+    ``ContentModel()``) is fitted on the same features (its encoders only:
+    :meth:`ContentModel.fit_encoders`). ``weights`` must be the
     :class:`InteractionWeights` the features were built with, so new events weigh the same.
     A profile's pseudo-history is its ``n_pseudo_events`` nearest resources in content space
     that score at least ``pseudo_min_similarity`` times the nearest one (a weak tail is noise).
@@ -144,7 +145,7 @@ class ColdStart(BaseEstimator):
             content = found[0]
         else:
             content = clone(self.content) if self.content is not None else ContentModel()
-            content.fit(features)
+            content.fit_encoders(features)  # its learner vectors would never place anyone
         self.content_ = content
         warm = np.asarray((sp.csr_matrix(features.interactions) > 0).sum(axis=0)).ravel() > 0
         if warm.sum() < 2:

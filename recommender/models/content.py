@@ -7,8 +7,9 @@ plus categorical one-hots). Learner vector = a blend of
   (recency relative to the learner's own latest event, so a returning learner's last interests
   count most), and
 - ``p``: their profile placed in content space: stated interests through the catalog's text
-  encoder, plus a Ridge mapping, learned on learners with a history, from the profile vector
-  (group, age band, region, ...) to the history mean: "what people like this one use".
+  encoder, plus a Ridge mapping, learned on learners with a history (a seeded sample of at most
+  ``max_mapping_learners``), from the profile vector (group, age band, region, ...) to the
+  history mean: "what people like this one use".
 
 ``learner = normalise(n/(n+s) * h + s/(n+s) * p)`` with ``n`` the number of resources in the
 history and ``s = profile_strength``: the profile leads for newcomers and fades as history
@@ -48,31 +49,46 @@ def _seconds(stamps: pd.Series) -> np.ndarray:
     return (utc - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
 
 
-def recency_weights(features: FeatureSet, half_life_days: float | None) -> sp.csr_matrix:
+def recency_weights(
+    features: FeatureSet, half_life_days: float | None, learner_idx: np.ndarray | None = None
+) -> sp.csr_matrix:
     """The interaction matrix with each pair decayed by the age of its latest event, measured
-    from that learner's latest event (so a returning learner's last interests count most)."""
-    weights = sp.csr_matrix(features.interactions, dtype=np.float32, copy=True)
+    from that learner's latest event (so a returning learner's last interests count most).
+
+    Given ``learner_idx``, only those learners' rows, in that order (and only their events read).
+    """
+    weights = sp.csr_matrix(features.interactions, dtype=np.float32)
+    rows_wanted = None
+    if learner_idx is not None:
+        rows_wanted = np.asarray(learner_idx, dtype=np.int64)
+        weights = weights[rows_wanted]
+    weights = weights.copy()
     events = features.events
     if not half_life_days or events is None or events.empty or weights.nnz == 0:
         return weights
-    learner_idx, resource_idx = features.event_indices or (
+    event_learner, event_resource = features.event_indices or (
         features.learner_map.indices_of(events["learner_id"], strict=False),
         features.resource_map.indices_of(events["resource_id"], strict=False),
     )
-    known = (learner_idx >= 0) & (resource_idx >= 0)
+    known = (event_learner >= 0) & (event_resource >= 0)
+    if rows_wanted is not None:  # learner index -> row of the result (-1: not wanted)
+        row_of = np.full(features.interactions.shape[0], -1, dtype=np.int64)
+        row_of[rows_wanted] = np.arange(len(rows_wanted))
+        event_learner = np.where(event_learner >= 0, row_of[np.maximum(event_learner, 0)], -1)
+        known &= event_learner >= 0
     if not known.any():
         return weights
-    learner_idx, resource_idx = learner_idx[known], resource_idx[known]
-    seconds = _seconds(events["timestamp"])[known]
+    event_learner, event_resource = event_learner[known], event_resource[known]
+    seconds = _seconds(events["timestamp"][known])
     n_learners, n_resources = weights.shape
     # Latest event per (learner, resource) pair, keyed like the CSR entries (row-major order).
-    pair = learner_idx * n_resources + resource_idx
+    pair = event_learner * n_resources + event_resource
     order = np.argsort(pair, kind="stable")
     pair, seconds_by_pair = pair[order], seconds[order]
     starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
     pair_keys, pair_last = pair[starts], np.maximum.reduceat(seconds_by_pair, starts)
     learner_last = np.full(n_learners, np.nan)
-    np.fmax.at(learner_last, learner_idx, seconds)
+    np.fmax.at(learner_last, event_learner, seconds)
     rows = np.repeat(np.arange(n_learners), np.diff(weights.indptr))
     keys = rows * n_resources + weights.indices
     found = np.minimum(np.searchsorted(pair_keys, keys), len(pair_keys) - 1)
@@ -95,6 +111,7 @@ class ContentModel(EmbeddingModel):
         profile_strength: float = 1.0,
         profile_alpha: float = 1.0,
         analyzer: str = "mixed",
+        max_mapping_learners: int | None = 5_000,
         random_state: int = 0,
     ) -> None:
         self.n_components = n_components
@@ -104,9 +121,73 @@ class ContentModel(EmbeddingModel):
         self.profile_strength = profile_strength
         self.profile_alpha = profile_alpha
         self.analyzer = analyzer
+        self.max_mapping_learners = max_mapping_learners
         self.random_state = random_state
 
     def fit(self, features: FeatureSet) -> Self:
+        self._check_params()
+        self._fit_readers(features)
+        weights = recency_weights(features, self.half_life_days)
+        history = normalize(weights @ self.resource_factors_).astype(np.float32)
+        n_history = np.diff(sp.csr_matrix(features.interactions).indptr).astype(np.float32)
+        profiles = self.profile_encoder_.transform(features.learners)
+        sample = self._mapping_sample(n_history)
+        self._fit_profile_map(profiles[sample], history[sample])
+        self.learner_factors_ = self._blend(history, self._profile_prior(profiles), n_history)
+        return self
+
+    def fit_encoders(self, features: FeatureSet) -> Self:
+        """Fit what reads resources and profiles (the catalog and profile encoders and the
+        profile mapping) without a vector per training learner: all that cold start needs,
+        at a cost that does not grow with the number of learners. Learner vectors are left
+        empty (zero rows); :meth:`fit` adds them.
+        """
+        self._check_params()
+        self._fit_readers(features)
+        n_history = np.diff(sp.csr_matrix(features.interactions).indptr)
+        sample = self._mapping_sample(n_history)
+        weights = recency_weights(features, self.half_life_days, sample)
+        history = normalize(weights @ self.resource_factors_).astype(np.float32)
+        self._fit_profile_map(
+            self.profile_encoder_.transform(features.learners.iloc[sample]), history)
+        self.learner_factors_ = np.zeros((0, self.encoder_.dim_), dtype=np.float32)
+        return self
+
+    def _fit_readers(self, features: FeatureSet) -> None:
+        """The catalog's encoder (and so the resource vectors) and the profile encoder."""
+        self.encoder_ = ContentEncoder(
+            n_components=self.n_components, text_weight=self.text_weight,
+            field_weights=self.field_weights, analyzer=self.analyzer,
+            random_state=self.random_state,
+        )
+        self.resource_factors_ = self.encoder_.fit_transform(features.resources)
+        self.profile_encoder_ = ProfileEncoder(text_encoder=self.encoder_.text_encoder_)
+        self.profile_encoder_.fit(features.learners)
+
+    def _mapping_sample(self, n_history: np.ndarray) -> np.ndarray:
+        """The learners the profile mapping learns from: those with a history, at most
+        ``max_mapping_learners`` of them (a seeded sample). A Ridge from a few hundred profile
+        columns is settled long before that, and encoding every learner's interests for it
+        made cold start's fit grow with the platform. Measured on the sample world (33k
+        learners, 2,000 held-out newcomers placed by profile, recall@20 of what they used):
+        0.157 learning from all 31k, 0.157 from 20k, 0.158 from 10k, 0.160 from 5k."""
+        warm = np.flatnonzero(n_history > 0)
+        cap = self.max_mapping_learners
+        if cap is not None and len(warm) > cap:
+            rng = np.random.default_rng(self.random_state)
+            warm = np.sort(rng.choice(warm, cap, replace=False))
+        return warm
+
+    def _fit_profile_map(self, profiles: np.ndarray, history: np.ndarray) -> None:
+        self.profile_map_ = None
+        if len(profiles) >= 2:
+            # No intercept: a profile field nobody warm shares maps to nothing, rather than to
+            # the average learner drowning out what the newcomer did say.
+            self.profile_map_ = Ridge(alpha=self.profile_alpha, fit_intercept=False)
+            with threadpool_limits(1, "blas"):  # a small solve: threads only wait (see text.py)
+                self.profile_map_.fit(profiles, history)
+
+    def _check_params(self) -> None:
         if not isinstance(self.profile_strength, (int, float)) or self.profile_strength < 0:
             raise InvalidParameterError("profile_strength", self.profile_strength, "a number >= 0")
         if self.half_life_days is not None and (
@@ -115,31 +196,9 @@ class ContentModel(EmbeddingModel):
             raise InvalidParameterError(
                 "half_life_days", self.half_life_days, "a number > 0 or None"
             )
-        learners = features.learners
-        self.encoder_ = ContentEncoder(
-            n_components=self.n_components, text_weight=self.text_weight,
-            field_weights=self.field_weights, analyzer=self.analyzer,
-            random_state=self.random_state,
-        )
-        self.resource_factors_ = self.encoder_.fit_transform(features.resources)
-        self.profile_encoder_ = ProfileEncoder(text_encoder=self.encoder_.text_encoder_)
-        self.profile_encoder_.fit(learners)
-
-        weights = recency_weights(features, self.half_life_days)
-        history = normalize(weights @ self.resource_factors_).astype(np.float32)
-        n_history = np.diff(sp.csr_matrix(features.interactions).indptr).astype(np.float32)
-        profiles = self.profile_encoder_.transform(features.learners)
-        warm = n_history > 0
-        self.profile_map_ = None
-        if warm.sum() >= 2:
-            # No intercept: a profile field nobody warm shares maps to nothing, rather than to
-            # the average learner drowning out what the newcomer did say.
-            self.profile_map_ = Ridge(alpha=self.profile_alpha, fit_intercept=False)
-            with threadpool_limits(1, "blas"):  # a small solve: threads only wait (see text.py)
-                self.profile_map_.fit(profiles[warm], history[warm])
-        prior = self._profile_prior(profiles)
-        self.learner_factors_ = self._blend(history, prior, n_history)
-        return self
+        cap = self.max_mapping_learners
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 2):
+            raise InvalidParameterError("max_mapping_learners", cap, "an integer >= 2 or None")
 
     def _profile_prior(self, profiles: np.ndarray) -> np.ndarray:
         """Profile vectors -> content space: the interests directly (unit length), plus the
