@@ -200,7 +200,7 @@ def train(
         started = time.perf_counter()
         with progress.task("logging the bundle and the pyfunc model"):
             mlflow.log_artifacts(str(path), artifact_path="bundle")
-            model_info = log_pyfunc(bundle, path, index_factory)
+            model_info = log_pyfunc(path, index_factory)
         seconds["log_model_seconds"] = time.perf_counter() - started
         mlflow.log_metrics(seconds)
 
