@@ -12,8 +12,9 @@ reasons to Parquet from each bundle, and from a synthetic one-million-learner bu
 rows/s and the export's peak memory above what the loaded bundle already holds (Linux VmHWM,
 reset through ``/proc/self/clear_refs``), which should not grow with the number of learners.
 
-Targets: at 1M events the pipeline without hold-out stays under 2x the raw fit; 1M -> 4M grows
-close to linearly (x4 events).
+Targets (issue 4): at 1M events the pipeline's overhead, everything but the fit (features,
+cold start, bundle, MLflow logging), stays under 2x the raw fit; 1M -> 4M grows close to
+linearly (x4 events). The whole run's time over the raw fit is printed beside it.
 
 Run: ``.venv/bin/python benchmarks/train_pipeline.py`` (``--sizes 100000`` for a quick look).
 """
@@ -141,7 +142,7 @@ def main() -> None:
                         artifact_root=workdir / "artifacts")
     use_experiment(tracking.uri, "benchmark", tracking.artifact_root)  # store creation untimed
     print(f"{'events':>10} {'learners':>9} {'raw ALS s':>10} {'train s':>8} {'ratio':>6} "
-          f"{'its fit s':>10} {'cold start s':>13} {'+holdout s':>11} {'ratio':>6}")
+          f"{'its fit s':>10} {'overhead':>9} {'cold start s':>13} {'+holdout s':>11} {'ratio':>6}")
     results: dict[int, dict[str, float]] = {}
     try:
         for target in args.sizes:
@@ -160,10 +161,11 @@ def main() -> None:
             rate, peak, rows = _export(run.bundle, workdir / "lists.parquet")
             hash_s = run.metrics["data_summary_seconds"]
             results[target] = {"events": len(world.events), "pipeline": pipeline_s,
-                               "raw": raw_s, "holdout": holdout_s, "rate": rate, "peak": peak,
+                               "raw": raw_s, "fit": run.metrics["fit_seconds"], "holdout": holdout_s, "rate": rate, "peak": peak,
                                "rows": rows, "learners": n_learners, "hash": hash_s}
             print(f"{len(world.events):>10,} {n_learners:>9,} {raw_s:>10.2f} {pipeline_s:>8.2f} "
                   f"{pipeline_s / raw_s:>5.2f}x {run.metrics['fit_seconds']:>10.2f} "
+                  f"{(pipeline_s - run.metrics['fit_seconds']) / raw_s:>8.2f}x "
                   f"{run.metrics['cold_start_seconds']:>13.2f} {holdout_s:>11.2f} "
                   f"{holdout_s / raw_s:>5.2f}x", flush=True)
             print(f"{'':>22}steps: {_steps(run.metrics, pipeline_s)}")
@@ -184,10 +186,12 @@ def main() -> None:
         print()
         if 1_000_000 in results:
             r = results[1_000_000]
-            verdict = "OK" if r["pipeline"] / r["raw"] < MAX_RATIO else "OVER"
-            print(f"1M events: pipeline / raw fit = {r['pipeline'] / r['raw']:.2f}x without "
-                  f"hold-out, {r['holdout'] / r['raw']:.2f}x with it "
-                  f"(target < {MAX_RATIO:.0f}x without: {verdict}); "
+            overhead = r["pipeline"] - r["fit"]
+            verdict = "OK" if overhead / r["raw"] < MAX_RATIO else "OVER"
+            print(f"1M events: overhead (all but the fit: {overhead:.2f} s) / raw fit = "
+                  f"{overhead / r['raw']:.2f}x (target < {MAX_RATIO:.0f}x: {verdict}); "
+                  f"whole run / raw fit = {r['pipeline'] / r['raw']:.2f}x without hold-out, "
+                  f"{r['holdout'] / r['raw']:.2f}x with it; "
                   f"{(r['pipeline'] - r['hash']) / r['raw']:.2f}x without the "
                   f"{r['hash']:.1f} s of Dataset.content_hash()")
         if 1_000_000 in results and 4_000_000 in results:
