@@ -21,12 +21,15 @@ protocol on the last weeks of the training events).
 first-access sets): what learners where you are in the course started lately. An option of the
 time-aware hybrid (``TimeAwareModel(peers=True)``), not its default: on OULAD's development cuts
 it added nothing to the blend (nDCG@10 0.543 / 0.604 / 0.501 vs 0.543 / 0.608 / 0.500).
+
+:class:`BreadthRecencyModel` is the per-group count with groups from behaviour: learners binned
+by how many resources they have started (``TimeAwareModel(breadth_groups=3)``, also opt-in).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Self
 
 import numpy as np
@@ -460,3 +463,77 @@ class PeerRecencyModel(EmbeddingModel):
         if row.nnz == 0:
             return np.zeros(self.resource_factors_.shape[0], dtype=np.float32)
         return self._peer_shares(row)[0]
+
+
+BREADTH_COLUMN = "breadth_group"  # the learner column BreadthRecencyModel derives for its groups
+
+
+class BreadthRecencyModel(RecentPopularityModel):
+    """Recent popularity within the learner's *breadth group*: learners binned by how many
+    resources they have started (``bins`` quantile bins over every learner of the fit).
+
+    A learner who opens everything takes up the week's side material (subpages, optional
+    resources) that the cohort as a whole ranks low; a learner who opens only the quiz does
+    not. The groups come from behaviour, not from a profile column, so a new learner's group
+    follows their history at once (fold-in counts its distinct resources). Vectors as in
+    :class:`RecentPopularityModel` with ``group_column`` set to :data:`BREADTH_COLUMN`:
+    ``[global_weight, onehot(group)]`` against ``[p_r, p_r|g1, ..., p_r|gG]``. An option of the
+    time-aware hybrid (``TimeAwareModel(breadth_groups=3)``), not its default: on OULAD's
+    development cuts it is among the best stand-alone recency scorers (nDCG@10 0.501 / 0.570 /
+    0.502 against 0.475 / 0.545 / 0.483 for 7-day popularity on AAA-2013J / AAA-2014J /
+    BBB-2013B), but in the blend it moves the development cuts by 0.000 / -0.004 / +0.006 and
+    the test cuts by -0.016 / +0.005 / +0.003 (a fourth part makes the weight search noisier).
+    Like :class:`PeerRecencyModel` it is not in ``MODELS``, so a bundle cannot hold it yet.
+    """
+
+    def __init__(
+        self,
+        window_days: float | Literal["validation"] | None = 7.0,
+        bins: int = 3,
+        global_weight: float = 0.1,
+        decay: str = "window",
+        count: str = "first_access",
+        window_candidates: Sequence[float] = DEFAULT_WINDOW_CANDIDATES,
+        validation_cuts: int = 3,
+        horizon_days: float = 7.0,
+        now: str | None = None,
+    ) -> None:
+        super().__init__(
+            window_days=window_days, decay=decay, count=count, group_column=BREADTH_COLUMN,
+            global_weight=global_weight, scope_column=None, window_candidates=window_candidates,
+            validation_cuts=validation_cuts, horizon_days=horizon_days, now=now,
+        )
+        self.bins = bins
+
+    def fit(self, features: FeatureSet) -> Self:
+        if isinstance(self.bins, bool) or not isinstance(self.bins, (int, np.integer)) or (
+            self.bins < 1
+        ):
+            raise InvalidParameterError("bins", self.bins, "an integer >= 1")
+        accesses = first_accesses(features, self.now)
+        started = np.bincount(accesses.learner_idx, minlength=features.shape[0])
+        quantiles = np.linspace(0.0, 1.0, int(self.bins) + 1)[1:-1]
+        self.breadth_edges_ = np.unique(np.quantile(started, quantiles)) if started.size else (
+            np.empty(0)
+        )
+        learners = features.learners.copy()
+        learners[BREADTH_COLUMN] = self._group_names(started)
+        return super().fit(replace(features, learners=learners))
+
+    def _group_names(self, started: np.ndarray) -> list[str]:
+        """The breadth group of each count of started resources: how many bin edges lie below it
+        (bin 0: the fewest; a count equal to an edge stays below it)."""
+        bins = np.searchsorted(self.breadth_edges_, np.asarray(started), side="left")
+        return [f"breadth_{b}" for b in bins]
+
+    def fold_in(
+        self,
+        resource_idx: np.ndarray,
+        confidence: np.ndarray | None = None,
+        profile: Profile | None = None,
+        age_days: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The group of the history's breadth (its distinct engaged resources): no refit."""
+        self._check_fitted()
+        row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
+        return self.learner_vector(self._group_names(np.array([row.nnz]))[0], row.indices)

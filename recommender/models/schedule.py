@@ -49,6 +49,7 @@ from recommender.models.hybrid import (
 )
 from recommender.models.recency import (
     CHOOSE_WINDOW,
+    BreadthRecencyModel,
     DEFAULT_WINDOW_CANDIDATES,
     FirstAccesses,
     PeerRecencyModel,
@@ -69,12 +70,15 @@ TIME_AWARE_WINDOW_CANDIDATES: tuple[float, ...] = (3.0, 7.0, 14.0, 28.0)
 
 def default_time_aware_parts(
     anchor_on: str = "first_access", release_forecast: bool = False, peers: bool = False,
+    breadth_groups: int | None = None,
 ) -> tuple[tuple[str, EmbeddingModel], ...]:
     """Recent popularity (window chosen on validation; with ``release_forecast`` plus the
     assessment-cycle forecast of :class:`ScheduledPopularityModel`), transitions gated by what
     the cohort started in the last days, and time-decayed co-occurrence (learner anchors aged
     by ``anchor_on``, see :mod:`recommender.models.sequence`); with ``peers`` also recent
-    popularity among each learner's nearest peers (:class:`PeerRecencyModel`)."""
+    popularity among each learner's nearest peers (:class:`PeerRecencyModel`); with
+    ``breadth_groups`` also recent popularity within the learner's breadth group
+    (:class:`BreadthRecencyModel`, that many bins, its window chosen like the first part's)."""
     recency = (ScheduledPopularityModel(window_days=None) if release_forecast
                else RecentPopularityModel(window_days=None, group_column=None))
     parts: tuple[tuple[str, EmbeddingModel], ...] = (
@@ -82,7 +86,11 @@ def default_time_aware_parts(
         ("sequence", SequenceModel(fresh_days=3.0, anchor_on=anchor_on)),
         ("co_occurrence", CoAccessModel(anchor_on=anchor_on)),
     )
-    return parts + ((("peers", PeerRecencyModel()),) if peers else ())
+    if peers:
+        parts += (("peers", PeerRecencyModel()),)
+    if breadth_groups is not None:
+        parts += (("breadth", BreadthRecencyModel(window_days=None, bins=breadth_groups)),)
+    return parts
 
 
 class TimeAwareModel(HybridModel):
@@ -90,7 +98,8 @@ class TimeAwareModel(HybridModel):
 
     ``parts`` as in :class:`HybridModel` (default :func:`default_time_aware_parts`, their
     learner anchors aged by ``anchor_on``, recency with the deadline release forecast when
-    ``release_forecast``, plus recent popularity among nearest peers when ``peers``);
+    ``release_forecast``, plus recent popularity among nearest peers when ``peers`` and
+    within the learner's breadth group when ``breadth_groups``);
     ``weights`` fixed weights, or None to choose them on the last ``validation_cuts`` rolling
     windows of ``horizon_days`` in the training events (first accesses, nDCG@``k``), on a grid
     of ``grid_step``: steps of 0.5 (each part all, half or nothing) overfit three noisy weeks
@@ -117,9 +126,11 @@ class TimeAwareModel(HybridModel):
         anchor_on: Literal["first_access", "last_use"] = "first_access",
         release_forecast: bool = False,
         peers: bool = False,
+        breadth_groups: int | None = None,
     ) -> None:
         self.anchor_on = anchor_on
         self.peers = peers
+        self.breadth_groups = breadth_groups
         self.release_forecast = release_forecast
         self.parts = parts
         self.weights = weights
@@ -135,7 +146,7 @@ class TimeAwareModel(HybridModel):
     def fit(self, features: FeatureSet) -> Self:
         resolved = _resolve_parts(
             self.parts if self.parts is not None else default_time_aware_parts(
-                self.anchor_on, self.release_forecast, self.peers
+                self.anchor_on, self.release_forecast, self.peers, self.breadth_groups
             )
         )
         names = [name for name, _ in resolved]
@@ -146,6 +157,7 @@ class TimeAwareModel(HybridModel):
         )
         windows = (self._validation_windows(features)
                    if self.weights is None or needs_window else [])
+        self.__dict__.pop("window_days_", None)  # the first recency part's window is reported
         resolved = [(name, self._fix_window(part, windows)) for name, part in resolved]
         if self.weights is None:
             search = self._search_weights(resolved, windows)
@@ -202,7 +214,7 @@ class TimeAwareModel(HybridModel):
                 fitted = clone(part).set_params(window_days=value).fit(window.train)
                 totals[i] += np.nansum(self._ndcg(fitted, window))
         best = int(np.argmax(totals)) if windows else len(candidates) // 2
-        self.window_days_ = float(candidates[best])
+        self.__dict__.setdefault("window_days_", float(candidates[best]))
         return clone(part).set_params(window_days=candidates[best])
 
     def _ndcg(self, model: EmbeddingModel, window: RollingWindow) -> np.ndarray:
