@@ -103,3 +103,66 @@ def test_masked_search_from_several_threads_matches_one_at_a_time(skewed):
         together = list(pool.map(lambda pair: index.search_allowed(pair[0], 10, pair[1]), work))
     for a, b in zip(alone, together):
         np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_approximate_reads_only_a_deep_head_and_keeps_recall(skewed):
+    vectors, queries = skewed
+    exact_idx, _ = ResourceIndex(vectors, "Flat").search(queries, 10)
+    approximate = ResourceIndex(vectors, "NormPrunedFlat,approx", "head_share=0.2")
+    idx, scores = approximate.search(queries, 10)
+    assert approximate._index.tail_scans == 0  # 600 head resources: deep enough for k=10
+    head = set(approximate._index.order[:600].tolist())
+    assert set(idx.ravel().tolist()) <= head  # answered from the head alone
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, exact_idx)])
+    assert recall >= 0.95  # the tail holds few winners on skewed norms
+    scored = vectors @ queries.T
+    np.testing.assert_allclose(scores, np.take_along_axis(scored.T, idx, axis=1), rtol=1e-4,
+                               atol=1e-5)  # the scores of what it returns are exact
+
+
+def test_approximate_goes_exact_where_the_head_would_be_a_thin_sample(skewed):
+    vectors, queries = skewed
+    exact = ResourceIndex(vectors, "NormPrunedFlat", "head_share=0.2")
+    approximate = ResourceIndex(vectors, "NormPrunedFlat,approx", "head_share=0.2")
+    rng = np.random.default_rng(3)
+    for query in queries[:30]:
+        selective = rng.random(len(vectors)) < 0.02  # ~12 allowed in the head: too thin
+        a, b = exact.search_allowed(query, 10, selective), approximate.search_allowed(
+            query, 10, selective)
+        np.testing.assert_array_equal(a[0], b[0])
+        # Never short: the only allowed resources lie in the tail, and k of them are found.
+        tail_only = np.zeros(len(vectors), dtype=bool)
+        tail_only[approximate._index.order[-50:]] = True
+        found, _ = approximate.search_allowed(query, 10, tail_only)
+        assert len(found) == 10 and tail_only[found].all()
+    # k beyond what the head can sample deeply: exact.
+    big_k = approximate.search(queries[:5], 100)[0]
+    np.testing.assert_array_equal(big_k, exact.search(queries[:5], 100)[0])
+    # A small catalog is searched exactly whatever the flag says.
+    small = ResourceIndex(vectors[:100], "NormPrunedFlat,approx")
+    np.testing.assert_array_equal(small.search(queries, 10)[0],
+                                  ResourceIndex(vectors[:100], "Flat").search(queries, 10)[0])
+
+
+def test_approximate_is_a_factory_of_its_own():
+    vectors = np.eye(4, dtype=np.float32)
+    assert ResourceIndex(vectors, "NormPrunedFlat,approx")._index.approximate is True
+    assert ResourceIndex(vectors, "NormPrunedFlat")._index.approximate is False
+    with pytest.raises(InvalidParameterError, match="head_share"):
+        ResourceIndex(vectors, "NormPrunedFlat,approx", "approximate=true")
+
+
+def test_approximate_reads_deeper_under_a_filter_instead_of_losing_recall(skewed):
+    """A filter allowing 30%: a 300-resource head holds ~90 allowed, too thin for 11 slots, so
+    the search reads on into the tail until it has read a deep sample (or the bound stops it)."""
+    vectors, queries = skewed
+    exact = ResourceIndex(vectors, "NormPrunedFlat", "head_share=0.1")
+    approximate = ResourceIndex(vectors, "NormPrunedFlat,approx", "head_share=0.1")
+    allowed = np.random.default_rng(5).random(len(vectors)) < 0.3
+    recall = []
+    for query in queries[:60]:
+        truth = exact.search_allowed(query, 10, allowed)[0]
+        found = approximate.search_allowed(query, 10, allowed)[0]
+        assert len(found) == 10 and allowed[found].all()
+        recall.append(len(set(truth) & set(found)) / 10)
+    assert approximate._index.tail_scans > 0 and np.mean(recall) >= 0.95

@@ -83,14 +83,18 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Metrics are Prometheus's (/metrics) and logs the app's own: FastAPI's OpenTelemetry
+        # hooks would only ask, on every request, whether a provider was configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics_dir = metrics_dir
     install_error_handlers(app)
+    app.include_router(learners.list_router)  # the hottest route first: matched first
     app.include_router(ops.router)
     for module in (learners, events, resources, admin):  # each router carries its /v1 prefix
         app.include_router(module.router)
     app.include_router(learning_plans.router)
-    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(MetricsMiddleware, access_log=options.access_log)
     return app
 
 
@@ -109,6 +113,7 @@ def options_from_settings(settings: Settings) -> tuple[ServingOptions, BundleSou
         admin_keys=admin_keys,
         max_k=settings.max_k,
         default_k=settings.default_k,
+        access_log=settings.access_log,
     )
     source = BundleSource(
         path=settings.bundle_path, registered_model=settings.registered_model,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import pandas as pd
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from recommender.delivery import RequestFilters
 from recommender.serving.auth import require_key
@@ -11,14 +15,38 @@ from recommender.serving.runtime import Runtime
 from recommender.serving.schemas import ErrorBody, ListFilters
 
 
-def v1_router(tag: str, unavailable: str = "No model loaded or database busy") -> APIRouter:
+def v1_router(tag: str, unavailable: str = "No model loaded or database busy", *,
+              key_dependency: bool = True) -> APIRouter:
     """A /v1 router whose every route needs the platform's API key (401 documented) and may
-    answer 503 (``unavailable`` says when)."""
+    answer 503 (``unavailable`` says when). ``key_dependency`` False: for routes declared with
+    :func:`keyed_get` only, which check the key themselves."""
     return APIRouter(
-        prefix="/v1", tags=[tag], dependencies=[Depends(require_key)],
+        prefix="/v1", tags=[tag], dependencies=[Depends(require_key)] if key_dependency else [],
         responses={401: {"model": ErrorBody, "description": "Missing or invalid API key"},
                    503: {"model": ErrorBody, "description": unavailable}},
     )
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def keyed_get(router: APIRouter, path: str, **route: Any) -> Callable[[Endpoint], Endpoint]:
+    """``router.get`` for the hottest route: the key is checked by the call itself, before
+    anything else (the same check, 401 first), instead of by FastAPI's dependency solving, which
+    costs a list request tens of microseconds; the OpenAPI document says the same (the security
+    requirement a key dependency writes)."""
+    extra = {**route.pop("openapi_extra", {}), "security": [{require_key.scheme_name: []}]}
+
+    def declare(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def checked(request: Request) -> Response:
+            await require_key(request)
+            return await endpoint(request)
+
+        router.get(path, openapi_extra=extra, **route)(checked)
+        return endpoint
+
+    return declare
 
 
 def runtime_of(request: Request) -> Runtime:

@@ -39,6 +39,7 @@ class ServingOptions:
     max_k: int = 200
     default_k: int = 10
     poll_seconds: float = 2.0
+    access_log: bool = True  # one line per request (method, route template, status, ms)
 
 
 class Runtime:

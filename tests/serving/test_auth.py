@@ -51,3 +51,21 @@ def test_keys_and_learner_attributes_never_reach_the_log(client, log_text):
     for secret in (API_KEY, ADMIN_KEY, "guess-key", "sign_language", "large_print", "captions",
                    "secret-interest-text", "disabled"):
         assert secret not in logged
+
+
+def test_the_access_log_can_be_switched_off_and_requests_are_still_counted(make_client,
+                                                                           log_text):
+    with make_client(access_log=False) as client:
+        assert client.get("/v1/learners/d0/recommendations", headers=KEY).status_code == 200
+        metrics = client.get("/metrics").text
+    assert "recommender.access" not in log_text()
+    assert 'route="/v1/learners/{learner_id}/recommendations"' in metrics
+
+
+def test_access_log_setting_reaches_the_app(tmp_path):
+    from recommender.serving.app import options_from_settings
+    from recommender.settings import Settings
+
+    on, _ = options_from_settings(Settings(workdir=tmp_path, api_keys="a"))
+    off, _ = options_from_settings(Settings(workdir=tmp_path, api_keys="a", access_log="false"))
+    assert on.access_log is True and off.access_log is False

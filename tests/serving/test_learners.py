@@ -198,3 +198,37 @@ def test_anonymous_filters_apply_and_an_empty_profile_is_422(client):
     assert set(ids(response)) <= {"r27", "r28", "r29"}
     empty = client.post("/v1/recommendations/anonymous", headers=KEY, json={"region": "Mars"})
     assert empty.status_code == 422 and "profile" in empty.json()["detail"]
+
+
+def test_a_bad_learner_id_is_422_naming_the_path_parameter(client):
+    for learner_id in ("%20", "a%01b", "x" * 201):
+        response = client.get(f"/v1/learners/{learner_id}/recommendations", headers=KEY)
+        assert response.status_code == 422, learner_id
+        assert response.json()["detail"][0]["loc"] == ["path", "learner_id"]
+    assert get(client, " d0 ").json()["learner_id"] == "d0"  # stripped, as the contract does
+
+
+def test_a_repeated_query_string_answers_the_same_and_bad_ones_stay_422(client):
+    """Parsed queries are remembered per query string: the second ask must not differ, and a
+    bad one must be refused every time (errors are never remembered)."""
+    params = {"k": 4, "category": ["digital_literacy", "health"], "exclude": ["r00"]}
+    first, second = get(client, **params).json(), get(client, **params).json()
+    assert first == second and len(first["items"]) == 4
+    assert get(client, "d1", **params).json()["learner_id"] == "d1"  # same query, other learner
+    for _ in range(2):
+        assert get(client, k=0).status_code == 422
+        assert get(client, open_from="2025-02-01T00:00:00Z",
+                   open_until="2025-01-01T00:00:00Z").status_code == 422
+
+
+def test_the_list_route_documents_its_key_and_path_parameter(client):
+    operation = client.get("/openapi.json").json()["paths"][
+        "/v1/learners/{learner_id}/recommendations"]["get"]
+    assert operation["security"] == [{"APIKeyHeader": []}]
+    assert {"401", "422", "404", "503"} <= set(operation["responses"])
+    path = [p for p in operation["parameters"] if p["in"] == "path"]
+    assert path == [{"name": "learner_id", "in": "path", "required": True,
+                     "description": "The platform's learner id",
+                     "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                                "pattern": "^[^\\x00-\\x1f\\x7f]+$", "title": "Learner Id",
+                                "description": "The platform's learner id"}}]
