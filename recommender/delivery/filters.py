@@ -45,6 +45,7 @@ Request-level ``accessibility`` filters are stricter: every named feature is req
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timezone
@@ -214,17 +215,20 @@ class LearnerProfile:
 class LearnerProfiles(Sequence[LearnerProfile]):
     """One :class:`LearnerProfile` per row of a learners frame, in row order, each built on
     first use: loading a million-learner bundle should not build a million profiles when a
-    request or a batch chunk needs a few."""
+    request or a batch chunk needs a few. The ``keep`` most recently used stay built (a batch
+    export walks every learner once; keeping them all made its memory grow with the platform).
+    """
 
     _COLUMNS = ("region", "languages", "accessibility_needs", "credit_hours_required")
 
-    def __init__(self, learners: pd.DataFrame) -> None:
+    def __init__(self, learners: pd.DataFrame, keep: int = 65_536) -> None:
         self._values = [
             learners[c].to_numpy(dtype=object) if c in learners.columns else None
             for c in self._COLUMNS
         ]
         self._n = len(learners)
-        self._built: dict[int, LearnerProfile] = {}
+        self._keep = max(1, int(keep))
+        self._built: OrderedDict[int, LearnerProfile] = OrderedDict()
 
     def __len__(self) -> int:
         return self._n
@@ -242,9 +246,13 @@ class LearnerProfiles(Sequence[LearnerProfile]):
             raise IndexError(f"learner row {row} out of range for {self._n} learners")
         row %= self._n
         profile = self._built.get(row)
-        if profile is None:
-            profile = self._built[row] = LearnerProfile(
-                *(None if values is None else values[row] for values in self._values))
+        if profile is not None:
+            self._built.move_to_end(row)
+            return profile
+        profile = self._built[row] = LearnerProfile(
+            *(None if values is None else values[row] for values in self._values))
+        if len(self._built) > self._keep:
+            self._built.popitem(last=False)
         return profile
 
 

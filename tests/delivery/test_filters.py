@@ -9,6 +9,7 @@ import pytest
 from recommender.data.sample_world import generate_world
 from recommender.data.schema import ACCESSIBILITY_FEATURES, LIST_SEPARATOR
 from recommender.delivery import NEED_GROUPS, CatalogArrays, LearnerProfile, RequestFilters, learner_profiles
+from recommender.delivery.filters import LearnerProfiles
 from recommender.errors import InvalidParameterError
 
 NOW = pd.Timestamp("2024-06-15", tz="UTC")
@@ -271,3 +272,17 @@ def test_learner_profiles_match_their_rows_and_refuse_rows_out_of_range() -> Non
     assert profiles[1] is profiles[1]  # built once
     with pytest.raises(IndexError, match="learner row 3"):
         profiles[3]
+
+
+def test_learner_profiles_keep_only_the_most_recently_used_built() -> None:
+    learners = pd.DataFrame({"learner_id": [f"l{i}" for i in range(10)],
+                             "region": [f"R{i}" for i in range(10)]})
+    profiles = LearnerProfiles(learners, keep=3)
+    first = profiles[0]
+    for row in range(1, 10):  # a batch walk over every learner
+        assert profiles[row].region == f"R{row}"
+        assert len(profiles._built) <= 3
+    assert profiles[0] == first and profiles[0] is not first  # rebuilt, the same facts
+    recent = profiles[9]
+    profiles[8], profiles[7]
+    assert profiles[9] is recent  # still kept: among the three most recent
