@@ -90,18 +90,27 @@ class OneHotFields:
         return np.hstack(blocks)
 
     def _block(self, name: str, cells: pd.Series) -> np.ndarray:
-        """The unweighted one-hot rows of distinct ``cells`` of field ``name``."""
-        categories = self.categories_[name]
-        if name in self.list_fields:  # a list field spreads its weight over its members
-            dummies = cells.str.get_dummies(sep=LIST_SEPARATOR)
-            block = dummies.reindex(columns=categories, fill_value=0).to_numpy(np.float32)
-            count = block.sum(axis=1, keepdims=True)
-            return np.divide(block, np.sqrt(count), out=np.zeros_like(block), where=count > 0)
-        codes = pd.Index(categories, dtype=object).get_indexer(cells.to_numpy(dtype=object))
-        block = np.zeros((len(cells), len(categories)), dtype=np.float32)
-        rows = np.flatnonzero(codes >= 0)
-        block[rows, codes[rows]] = 1.0
+        """The unweighted one-hot rows of distinct ``cells`` of field ``name``.
+
+        Plain dictionary lookups over the distinct cells (a handful, or one for a single
+        profile): pandas' string methods cost a newcomer's request milliseconds per field."""
+        position = self._positions(name)
+        block = np.zeros((len(cells), len(position)), dtype=np.float32)
+        for row, cell in enumerate(cells.tolist()):
+            if name in self.list_fields:  # a list field spreads its weight over its members
+                found = {position[m] for m in cell.split(LIST_SEPARATOR) if m in position}
+                if found:
+                    block[row, list(found)] = 1.0 / np.sqrt(len(found))
+            elif cell in position:
+                block[row, position[cell]] = 1.0
         return block
+
+    def _positions(self, name: str) -> dict[str, int]:
+        """Category -> column of field ``name`` (built once per field)."""
+        positions = self.__dict__.setdefault("_positions_by_field", {})
+        if name not in positions:
+            positions[name] = {c: j for j, c in enumerate(self.categories_[name])}
+        return positions[name]
 
     def state(self) -> dict:
         """The fitted vocabularies, as JSON."""

@@ -14,7 +14,12 @@ from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from recommender.features import FeatureSet
-from recommender.models.base import EmbeddingModel, Profile, history_row
+from recommender.models.base import (
+    EmbeddingModel,
+    Profile,
+    history_row,
+    single_threaded_blas,
+)
 from recommender.models.state import Arrays, Params, State
 
 
@@ -67,7 +72,7 @@ class ALSModel(EmbeddingModel):
         row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
         if row.nnz == 0:
             return np.zeros(self.resource_factors_.shape[1], dtype=np.float32)
-        with threadpool_limits(1, "blas"):
+        with single_threaded_blas():
             return np.asarray(self.als_.recalculate_user(0, row), dtype=np.float32)
 
     def state(self) -> State:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Self
+from functools import lru_cache
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
+from threadpoolctl import ThreadpoolController
 
 from recommender.errors import InvalidParameterError, NotFittedError
 from recommender.features import FeatureSet
@@ -150,6 +153,18 @@ class EmbeddingModel(BaseEstimator):
             cached = (self.resource_factors_, ResourceIndex(self.resource_factors_))
             self.__dict__["_resource_index"] = cached
         return cached[1]
+
+
+@lru_cache(maxsize=1)
+def _threadpools() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def single_threaded_blas() -> AbstractContextManager[Any]:
+    """``threadpool_limits(1, "blas")`` for per-request solves (fold-in): through one
+    :class:`threadpoolctl.ThreadpoolController`, made on first use, instead of a fresh scan of
+    the loaded libraries per call (about 1 ms, more than the solve itself)."""
+    return _threadpools().limit(limits=1, user_api="blas")
 
 
 def history_row(

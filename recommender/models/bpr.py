@@ -14,10 +14,14 @@ import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from implicit.cpu.bpr import BayesianPersonalizedRanking
-from threadpoolctl import threadpool_limits
 
 from recommender.features import FeatureSet
-from recommender.models.base import EmbeddingModel, Profile, history_row
+from recommender.models.base import (
+    EmbeddingModel,
+    Profile,
+    history_row,
+    single_threaded_blas,
+)
 
 
 class BPRModel(EmbeddingModel):
@@ -69,6 +73,22 @@ class BPRModel(EmbeddingModel):
         self.learner_norm_ = float(np.median(norms)) if len(norms) else 1.0
         return self
 
+    def _fold_in_solver(self) -> AlternatingLeastSquares:
+        """An ALS solver over the resource factors (bias column dropped), made once per
+        resource factors: it caches their Gram matrix, the costly part of a solve."""
+        key = (id(self.resource_factors_), self.fold_in_regularization)
+        cached = self.__dict__.get("_fold_in")
+        if cached is None or cached[0] != key or cached[1] is not self.resource_factors_:
+            solver = AlternatingLeastSquares(
+                factors=self.resource_factors_.shape[1] - 1,
+                regularization=self.fold_in_regularization,
+                alpha=1.0,
+                num_threads=1,
+            )
+            solver.item_factors = np.ascontiguousarray(self.resource_factors_[:, :-1])
+            cached = self.__dict__["_fold_in"] = (key, self.resource_factors_, solver)
+        return cached[2]
+
     def fold_in(
         self,
         resource_idx: np.ndarray,
@@ -86,15 +106,8 @@ class BPRModel(EmbeddingModel):
         vector[-1] = 1.0
         if row.nnz == 0:
             return vector  # no history: the resource biases alone (BPR's popularity)
-        with threadpool_limits(1, "blas"):
-            solver = AlternatingLeastSquares(
-                factors=self.resource_factors_.shape[1] - 1,
-                regularization=self.fold_in_regularization,
-                alpha=1.0,
-                num_threads=1,
-            )
-            solver.item_factors = np.ascontiguousarray(self.resource_factors_[:, :-1])
-            direction = solver.recalculate_user(0, row)
+        with single_threaded_blas():
+            direction = self._fold_in_solver().recalculate_user(0, row)
         norm = float(np.linalg.norm(direction))
         if norm > 0:
             vector[:-1] = direction * (self.learner_norm_ / norm)

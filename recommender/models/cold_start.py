@@ -379,8 +379,8 @@ class ColdStart(BaseEstimator):
 
     def _from_profile(self, profile: Profile) -> np.ndarray:
         """Profile -> content space -> nearest resources as a pseudo-history -> fold-in."""
-        known = self.content_.profile_encoder_.transform(profile)
-        query = self.content_.profile_vectors(profile)[0]
+        known, placed = self.content_.encode_profiles(profile)
+        query = placed[0]
         if not known.any() or not query.any():  # nothing to go on: refuse rather than guess
             raise InvalidParameterError(
                 "profile", profile,
@@ -389,8 +389,20 @@ class ColdStart(BaseEstimator):
         if self.model is self.content_:
             return self.content_.fold_in(np.empty(0, dtype=np.int64), None, profile)
         similarity = self.content_.resource_factors_ @ query
-        top = np.argsort(-similarity, kind="stable")[: self.n_pseudo_events]
+        top = _top_stable(similarity, self.n_pseudo_events)
         best = float(similarity[top[0]]) if len(top) else 0.0
         top = top[(similarity[top] > 0) & (similarity[top] >= self.pseudo_min_similarity * best)]
         confidence = self.pseudo_confidence_ * similarity[top] / max(best, 1e-12)
         return np.asarray(fold_in(self.model, top, confidence, profile), dtype=np.float32)
+
+
+def _top_stable(scores: np.ndarray, n: int) -> np.ndarray:
+    """``np.argsort(-scores, kind="stable")[:n]`` without sorting the whole catalog (a
+    newcomer's request should not sort 100k scores for ten of them)."""
+    negated = -scores
+    if n < len(negated):
+        cut = np.partition(negated, n - 1)[n - 1]
+        candidates = np.flatnonzero(negated <= cut)  # ties at the cut included, then ranked
+    else:
+        candidates = np.arange(len(negated))
+    return candidates[np.argsort(negated[candidates], kind="stable")][:n]

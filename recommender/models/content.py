@@ -219,8 +219,16 @@ class ContentModel(EmbeddingModel):
         self, learners: pd.DataFrame | pd.Series | Mapping[str, object]
     ) -> np.ndarray:
         """Learners with no history, placed in content space by profile and stated interests."""
+        return self.encode_profiles(learners)[1]
+
+    def encode_profiles(
+        self, learners: pd.DataFrame | pd.Series | Mapping[str, object]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The learners' profile vectors (what the profile encoder knows of them) and their
+        place in content space (:meth:`profile_vectors`), from one encoding."""
         self._check_fitted()
-        return self._profile_prior(self.profile_encoder_.transform(as_profile_frame(learners)))
+        profiles = self.profile_encoder_.transform(as_profile_frame(learners))
+        return profiles, self._profile_prior(profiles)
 
     def fold_in(
         self,

@@ -49,3 +49,18 @@ def test_fit_returns_self_and_is_deterministic(tiny_world):
 def test_unfitted_model_raises_clear_error():
     with pytest.raises(NotFittedError, match="ALSModel is not fitted yet"):
         ALSModel().recommend(0)
+
+
+def test_fold_in_solves_with_single_threaded_blas() -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from recommender.models.base import single_threaded_blas
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    with threadpool_limits(2, "blas"):
+        assert blas_threads() == {2}
+        with single_threaded_blas():
+            assert blas_threads() == {1}
+        assert blas_threads() == {2}  # and back afterwards

@@ -206,3 +206,14 @@ def test_cold_start_refuses_what_it_cannot_answer(features: FeatureSet) -> None:
     })
     with pytest.raises(UnknownIdError, match="zz"):
         start.learner_vector(events=unknown)
+
+
+def test_pseudo_history_ranking_equals_a_stable_full_sort_ties_included() -> None:
+    from recommender.models.cold_start import _top_stable
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):  # few distinct values: ties at the cut are common
+        scores = rng.integers(0, 4, size=int(rng.integers(1, 50))).astype(np.float32)
+        n = int(rng.integers(1, 60))
+        expected = np.argsort(-scores, kind="stable")[:n]
+        np.testing.assert_array_equal(_top_stable(scores, n), expected)
