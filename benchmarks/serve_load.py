@@ -158,13 +158,13 @@ def run_loadgen(spec_path: str) -> None:
     Path(spec["out"]).write_text(json.dumps(result))
 
 
-def session_cpu_seconds(session: int) -> float:
-    """CPU seconds (user + system) used so far by the live processes of one session (a
-    server and its workers); NaN where /proc is not there to ask."""
+def session_cpu_ticks(session: int) -> dict[int, int]:
+    """CPU ticks (user + system) used so far by each live process of one session (a server
+    and its workers), by pid; empty where /proc is not there to ask."""
+    ticks: dict[int, int] = {}
     proc = Path("/proc")
     if not proc.is_dir():
-        return float("nan")
-    ticks = 0
+        return ticks
     for stat in proc.glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
@@ -172,8 +172,14 @@ def session_cpu_seconds(session: int) -> float:
             continue
         fields = text[text.rindex(")") + 2:].split()  # from field 3 (state) on
         if int(fields[3]) == session:  # field 6: session id
-            ticks += int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+            ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks
+
+
+def session_cpu_seconds(session: int) -> float:
+    """CPU seconds used so far by the live processes of one session; NaN without /proc."""
+    ticks = session_cpu_ticks(session)
+    return sum(ticks.values()) / os.sysconf("SC_CLK_TCK") if ticks else float("nan")
 
 
 def drive(spec: dict, workdir: Path, timeout: float, server: subprocess.Popen) -> dict:
@@ -183,17 +189,23 @@ def drive(spec: dict, workdir: Path, timeout: float, server: subprocess.Popen) -
     spec_path = workdir / f"load-{spec['kind']}.json"
     spec["out"] = str(workdir / f"result-{spec['kind']}.json")
     spec_path.write_text(json.dumps(spec))
-    server_before = session_cpu_seconds(server.pid)
+    server_before = session_cpu_ticks(server.pid)
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, __file__, "--loadgen", str(spec_path)], check=True,
                    timeout=timeout)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server_cpu = session_cpu_seconds(server.pid) - server_before
+    server_after = session_cpu_ticks(server.pid)
+    per_process = sorted((server_after[pid] - server_before.get(pid, 0) for pid in server_after),
+                         reverse=True)
+    server_cpu = sum(per_process) / os.sysconf("SC_CLK_TCK") if per_process else float("nan")
     loadgen_cpu = (children.ru_utime - children_before.ru_utime
                    + children.ru_stime - children_before.ru_stime)
     result = json.loads(Path(spec["out"]).read_text())
     answered = max(result.get("answered", 0), 1)
     result["server_cpu_ms"] = server_cpu / answered * 1000
+    # How the work spread over the server's processes (the busiest first): uneven shares
+    # mean some workers queue requests while others idle.
+    result["cpu_shares"] = [round(100 * t / max(sum(per_process), 1)) for t in per_process]
     result["loadgen_cpu_ms"] = loadgen_cpu / answered * 1000
     return result
 
@@ -207,6 +219,7 @@ def summarise(result: dict) -> dict:
         "n": len(lat), "errors": sum(result["errors"].values()), "error_kinds": result["errors"],
         "server_cpu_ms": result.get("server_cpu_ms", float("nan")),
         "loadgen_cpu_ms": result.get("loadgen_cpu_ms", float("nan")),
+        "cpu_shares": result.get("cpu_shares", []),
     }
 
 
@@ -431,6 +444,10 @@ def report(args: argparse.Namespace, figures: list[dict], bare: dict, recs: dict
     cpu_ratio = bare["server_cpu_ms"] / recs["server_cpu_ms"] if recs["server_cpu_ms"] else 0
     print(f"server CPU per request, bare / recommendations: {cpu_ratio:.0%} (the throughput "
           "ratio a machine with spare cores for the load generator would approach)")
+    print("server CPU by process, busiest first: "
+          + "; ".join(f"{label} {'/'.join(f'{share}%' for share in row['cpu_shares'])}"
+                      for label, row in (("bare", bare), ("recommendations", recs),
+                                         ("events", ingest))))
     print(f"{'raw index, one query, k=10, 1 thread':<44} {'p50 us':>9} {'p99 us':>8} "
           f"{'recall@10':>10}")
     for row in figures:
