@@ -76,9 +76,9 @@ class BPRModel(EmbeddingModel):
     def _fold_in_solver(self) -> AlternatingLeastSquares:
         """An ALS solver over the resource factors (bias column dropped), made once per
         resource factors: it caches their Gram matrix, the costly part of a solve."""
-        key = (id(self.resource_factors_), self.fold_in_regularization)
         cached = self.__dict__.get("_fold_in")
-        if cached is None or cached[0] != key or cached[1] is not self.resource_factors_:
+        if (cached is None or cached[0] is not self.resource_factors_
+                or cached[1] != self.fold_in_regularization):
             solver = AlternatingLeastSquares(
                 factors=self.resource_factors_.shape[1] - 1,
                 regularization=self.fold_in_regularization,
@@ -86,7 +86,8 @@ class BPRModel(EmbeddingModel):
                 num_threads=1,
             )
             solver.item_factors = np.ascontiguousarray(self.resource_factors_[:, :-1])
-            cached = self.__dict__["_fold_in"] = (key, self.resource_factors_, solver)
+            cached = self.__dict__["_fold_in"] = (
+                self.resource_factors_, self.fold_in_regularization, solver)
         return cached[2]
 
     def fold_in(
