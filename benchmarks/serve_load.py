@@ -176,12 +176,6 @@ def session_cpu_ticks(session: int) -> dict[int, int]:
     return ticks
 
 
-def session_cpu_seconds(session: int) -> float:
-    """CPU seconds used so far by the live processes of one session; NaN without /proc."""
-    ticks = session_cpu_ticks(session)
-    return sum(ticks.values()) / os.sysconf("SC_CLK_TCK") if ticks else float("nan")
-
-
 def drive(spec: dict, workdir: Path, timeout: float, server: subprocess.Popen) -> dict:
     """Run the load generator as a separate process and return its result, with the CPU
     time the server and the load generator each spent per response: on a shared machine

@@ -57,12 +57,10 @@ def recency_weights(
 
     Given ``learner_idx``, only those learners' rows, in that order (and only their events read).
     """
+    rows_wanted = None if learner_idx is None else np.asarray(learner_idx, dtype=np.int64)
     weights = sp.csr_matrix(features.interactions, dtype=np.float32)
-    rows_wanted = None
-    if learner_idx is not None:
-        rows_wanted = np.asarray(learner_idx, dtype=np.int64)
-        weights = weights[rows_wanted]
-    weights = weights.copy()
+    # Decayed in place below: a row selection is already a copy, the whole matrix needs one.
+    weights = weights.copy() if rows_wanted is None else weights[rows_wanted]
     events = features.events
     if not half_life_days or events is None or events.empty or weights.nnz == 0:
         return weights
