@@ -16,10 +16,11 @@ import pandas as pd
 from recommender.data.dataset import Dataset
 from recommender.data.schema import TABLES
 from recommender.data.validate import validate_dataset
-from recommender.errors import DataValidationError, Problem
+from recommender.errors import DataValidationError, InvalidParameterError, Problem
 
 TABLE_NAMES = ("learners", "resources", "events", "regions")
 _SUFFIXES = (".parquet", ".csv", ".csv.gz")
+_WRITTEN_SUFFIXES = (".parquet", ".csv")  # what write_dataset produces
 
 
 def read_table(path: str | os.PathLike[str], table: str) -> pd.DataFrame:
@@ -94,9 +95,15 @@ def _to_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_dataset(dataset: Dataset, out_dir: str | os.PathLike[str], fmt: str = "csv") -> Path:
-    """Write the tables to ``out_dir`` atomically (all files appear together or none)."""
+    """Write the tables to ``out_dir`` atomically (all files appear together or none).
+
+    Afterwards the folder holds this dataset only: a ``<table>.csv`` or ``<table>.parquet`` left
+    by an earlier write (the other format, or a table this dataset lacks) is removed, since
+    :func:`load_directory` would read it (Parquet first) instead of the new tables. Nothing
+    else in the folder is touched.
+    """
     if fmt not in ("csv", "parquet"):
-        raise ValueError(f"format must be 'csv' or 'parquet', not {fmt!r}")
+        raise InvalidParameterError("format", fmt, "'csv' or 'parquet'")
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
@@ -112,8 +119,20 @@ def write_dataset(dataset: Dataset, out_dir: str | os.PathLike[str], fmt: str = 
             else:
                 _to_csv_frame(frame).to_csv(staging / f"{name}.csv", index=False)
         out_dir.mkdir(exist_ok=True)
+        written: set[str] = set()
         for produced in staging.iterdir():
             os.replace(produced, out_dir / produced.name)
+            written.add(produced.name)
+        _remove_stale_tables(out_dir, keep=written)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def _remove_stale_tables(out_dir: Path, keep: set[str]) -> None:
+    """Delete ``<table>.csv``/``<table>.parquet`` files in ``out_dir`` not in ``keep``."""
+    for name in TABLE_NAMES:
+        for suffix in _WRITTEN_SUFFIXES:
+            stale = out_dir / f"{name}{suffix}"
+            if stale.name not in keep and stale.is_file():
+                stale.unlink()
