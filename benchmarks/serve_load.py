@@ -254,7 +254,7 @@ def start_server(args: argparse.Namespace, bundle: Path, database: Path, port: i
            "RECOMMENDER_ACCESS_LOG": str(args.access_log).lower(),
            "RECOMMENDER_WORKDIR": str(args.workdir)}
     code = ("from recommender.serving.server import serve; "
-            "from recommender.settings import Settings; serve(Settings())")
+            "from recommender.settings import load_settings; serve(load_settings())")
     return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log.open("w"),
                             stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from recommender.errors import InvalidParameterError
 from recommender.index import SERVING_INDEX
 
 Keys = Annotated[tuple[SecretStr, ...], NoDecode]
@@ -72,3 +73,22 @@ class Settings(BaseSettings):
         if self.tracking_uri:
             return self.tracking_uri
         return f"sqlite:///{(self.workdir / 'mlflow.db').resolve()}"
+
+
+SECRET_SETTINGS = frozenset({"api_keys", "admin_keys", "database_url"})
+
+
+def load_settings(**overrides: object) -> Settings:
+    """:class:`Settings` from the environment and ``overrides``; a bad value is the library's
+    :class:`InvalidParameterError` naming the setting and its variable (a secret's value is
+    never shown), so entry points report it like any other bad parameter."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        value = "(not shown)" if name in SECRET_SETTINGS else first.get("input")
+        expected = str(first["msg"])
+        raise InvalidParameterError(
+            f"{name} (RECOMMENDER_{name.upper()})", value, expected[:1].lower() + expected[1:]
+        ) from None

@@ -27,7 +27,7 @@ from recommender.serving.errors import install_error_handlers
 from recommender.serving.metrics import MetricsMiddleware, set_model_version
 from recommender.serving.model_state import ServedModel
 from recommender.serving.runtime import Runtime, ServingOptions
-from recommender.settings import Settings
+from recommender.settings import Settings, load_settings
 from recommender.store import Store
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def create_app_from_settings(settings: Settings | None = None) -> FastAPI:
     import faiss
     from threadpoolctl import threadpool_limits
 
-    settings = settings or Settings()
+    settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     faiss.omp_set_num_threads(1)

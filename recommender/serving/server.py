@@ -21,7 +21,7 @@ FACTORY = "recommender.serving.app:create_app_from_settings"
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
-    """The settings as ``RECOMMENDER_*`` variables (what every worker's Settings() reads)."""
+    """The settings as ``RECOMMENDER_*`` variables (what every worker's load_settings() reads)."""
     prefix = settings.model_config.get("env_prefix", "RECOMMENDER_")
     out: dict[str, str] = {}
     for name in type(settings).model_fields:

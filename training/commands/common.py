@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from recommender.errors import DataValidationError, RecommenderError
-from recommender.settings import Settings
+from recommender.settings import Settings, load_settings
 from training.tracking import Tracking, default_tracking_uri, is_local
 
 out = Console(soft_wrap=True)
@@ -52,7 +52,7 @@ def print_problems(error: DataValidationError) -> None:
 
 def settings_from(**overrides: Any) -> Settings:
     """The one settings object: environment / .env, then the command line's explicit values."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def resolve_tracking(settings: Settings, config_uri: str | None = None) -> Tracking:
