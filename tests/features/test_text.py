@@ -135,6 +135,74 @@ def test_content_vectors_carry_category_and_mode(content: ContentEncoder) -> Non
     assert np.isfinite(content.transform(unseen)).all()  # unknown values give zeros, not errors
 
 
+# The catalog with every categorical field varied, so level and provider_type carry information.
+VARIED = CATALOG.assign(
+    level=["beginner", "intermediate", "advanced"] * 4,
+    provider_type=["community_school", "open_university"] * 6,
+)
+
+
+@pytest.fixture(scope="module")
+def varied() -> ContentEncoder:
+    return ContentEncoder(n_components=32).fit(VARIED)
+
+
+def _field_slice(encoder: ContentEncoder, name: str) -> slice:
+    """Where field ``name``'s one-hot block sits in the content vector (after the text part)."""
+    start = encoder.text_slice_.stop
+    for field, categories in encoder.fields_.categories_.items():
+        if field == name:
+            return slice(start, start + len(categories))
+        start += len(categories)
+    raise KeyError(name)
+
+
+@pytest.mark.parametrize(("field", "value", "other"), [
+    ("level", "beginner", "advanced"),
+    ("provider_type", "community_school", "open_university"),
+])
+def test_resources_differing_only_in_a_categorical_field_differ_only_there(
+    varied: ContentEncoder, field: str, value: str, other: str
+) -> None:
+    base = VARIED.iloc[[0, 3]]  # a phone course and a farming course
+    one = varied.transform(base.assign(**{field: value}))
+    two = varied.transform(base.assign(**{field: other}))
+    block = _field_slice(varied, field)
+    for row in range(len(base)):
+        difference = two[row] - one[row]
+        assert np.abs(difference[block]).max() > 0.05  # the field moved the vector
+        outside = np.delete(difference, np.arange(block.start, block.stop))
+        # Only the field's block changed (both vectors have the same norm, so nothing rescaled).
+        np.testing.assert_allclose(outside, 0.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("field", ["level", "provider_type"])
+def test_same_value_resources_are_closer_than_different_value_ones(
+    varied: ContentEncoder, field: str
+) -> None:
+    same_value, other_value = VARIED[field].unique()[:2]
+
+    def vector(row: int, value: str) -> np.ndarray:
+        return varied.transform(VARIED.iloc[[row]].assign(**{field: value}))[0]
+
+    anchor = vector(0, same_value)  # a phone course
+    for row in (1, 6):  # another phone course, a health course
+        assert anchor @ vector(row, same_value) > anchor @ vector(row, other_value) + 1e-3
+    # The field comes after what the resource is about: the other phone course with another
+    # value stays closer than the health course with the same value.
+    assert anchor @ vector(1, other_value) > anchor @ vector(6, same_value)
+
+
+@pytest.mark.parametrize("field", ["level", "provider_type"])
+def test_a_zero_field_weight_makes_the_field_invisible(field: str) -> None:
+    weights = {"category": 0.5, "level": 0.2, "mode": 0.2, "provider_type": 0.2, field: 0.0}
+    encoder = ContentEncoder(n_components=32, field_weights=weights).fit(VARIED)
+    values = VARIED[field].unique()[:2]
+    row = VARIED.iloc[[0]]
+    np.testing.assert_array_equal(encoder.transform(row.assign(**{field: values[0]})),
+                                  encoder.transform(row.assign(**{field: values[1]})))
+
+
 LEARNERS = pd.DataFrame({
     "learner_id": ["l1", "l2", "l3", "l4"],
     "group": ["retiree", "retiree", "rural_resident", "rural_resident"],

@@ -1,11 +1,14 @@
 """The content model's parts that cold start uses on their own: encoders without learner vectors,
-the profile mapping's learner sample, and recency weights for a subset of learners."""
+the profile mapping's learner sample, and recency weights for a subset of learners; and what
+recency weighting does to a learner's vector, in a tiny world whose answer is known."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from recommender.data import validate_dataset
 from recommender.data.sample_world import generate_world
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet, build_feature_set
@@ -68,3 +71,145 @@ def test_cold_start_fits_only_the_encoders_of_its_own_content_model(
     assert cold.content_.learner_factors_.shape[0] == 0
     vector = cold.learner_vector(profile={"group": "retiree", "interests": "想学智能手机"})
     assert vector.cold_start == "profile"
+
+
+# Two topics, three resources each: phones (p1..p3, digital literacy) and farming (f1..f3).
+# "mixed" learns recent p1 after old f1 (60 days apart), "flipped" the other way round, each
+# with one view of each (so equal confidence); "later" is active a year on, so each learner's
+# recency is measured from their own latest event, not the platform's; "returning" came back to
+# f1 30 days after p1, so a pair's age is that of its latest event.
+TOPIC_RESOURCES = pd.DataFrame({
+    "resource_id": ["p1", "p2", "p3", "f1", "f2", "f3"],
+    "title": ["智能手机入门", "手机视频通话", "手机支付", "大棚蔬菜种植", "果树修剪", "蔬菜病虫害防治"],
+    "description": ["学用智能手机", "用手机和家人视频", "用手机扫码付款",
+                    "温室大棚里种蔬菜", "果树冬季修剪", "蔬菜病虫害的防治"],
+    "category": ["digital_literacy"] * 3 + ["agricultural_technology"] * 3,
+    "mode": ["online"] * 6,
+})
+HALF_LIFE = 30.0
+GAP_DAYS = 60  # two half-lives: the older resource weighs exactly a quarter of the newer
+
+
+@pytest.fixture(scope="module")
+def topics() -> FeatureSet:
+    learners = pd.DataFrame({
+        "learner_id": ["mixed", "flipped", "phone", "farm", "later", "returning"],
+        "group": ["retiree"] * 6})
+    plan = [  # (learner, resource, timestamp)
+        ("mixed", "f1", "2024-01-01T08:00:00Z"), ("mixed", "p1", "2024-03-01T08:00:00Z"),
+        ("flipped", "p1", "2024-01-01T08:00:00Z"), ("flipped", "f1", "2024-03-01T08:00:00Z"),
+        ("phone", "p2", "2024-02-01T08:00:00Z"), ("farm", "f2", "2024-02-01T08:00:00Z"),
+        ("later", "p3", "2025-03-01T08:00:00Z"),
+        ("returning", "f1", "2024-01-01T08:00:00Z"), ("returning", "p1", "2024-01-31T08:00:00Z"),
+        ("returning", "f1", "2024-03-01T08:00:00Z"),
+    ]
+    events = pd.DataFrame([
+        {"event_id": f"e{i}", "learner_id": learner, "resource_id": resource,
+         "event_type": "view", "value": None, "timestamp": stamp}
+        for i, (learner, resource, stamp) in enumerate(plan)
+    ])
+    return build_feature_set(validate_dataset(learners, TOPIC_RESOURCES, events))
+
+
+def _model(topics: FeatureSet, half_life_days: float | None) -> ContentModel:
+    # profile_strength=0: the learner vector is their history alone, so the answer is exact.
+    return ContentModel(n_components=4, half_life_days=half_life_days,
+                        profile_strength=0.0).fit(topics)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / np.linalg.norm(vector)
+
+
+def _cosines(model: ContentModel, topics: FeatureSet, vector: np.ndarray) -> tuple[float, float]:
+    """The vector's cosine to p1 and to f1 (resource vectors are unit length)."""
+    p1, f1 = topics.resource_map.indices_of(["p1", "f1"])
+    return (float(vector @ model.resource_factors_[p1]),
+            float(vector @ model.resource_factors_[f1]))
+
+
+def test_the_topic_world_is_what_the_recency_tests_assume(topics: FeatureSet) -> None:
+    rows = topics.learner_map.indices_of(["mixed", "flipped"])
+    p1, f1 = topics.resource_map.indices_of(["p1", "f1"])
+    history = topics.interactions[rows][:, [p1, f1]].toarray()
+    assert (history > 0).all() and np.unique(history).size == 1  # equal confidence, no decay
+    model = _model(topics, None)
+    cos_pf = float(model.resource_factors_[p1] @ model.resource_factors_[f1])
+    assert cos_pf < 0.5  # the two topics are far apart, so which one leads is visible
+
+
+def test_recency_weights_quarter_a_resource_two_half_lives_older(topics: FeatureSet) -> None:
+    weights = recency_weights(topics, HALF_LIFE)
+    p1, f1, p3 = topics.resource_map.indices_of(["p1", "f1", "p3"])
+    mixed, flipped, later = topics.learner_map.indices_of(["mixed", "flipped", "later"])
+    confidence = topics.interactions[mixed, p1]
+    np.testing.assert_allclose(weights[mixed, p1], confidence, rtol=1e-6)
+    np.testing.assert_allclose(weights[mixed, f1], 0.25 * confidence, rtol=1e-6)
+    np.testing.assert_allclose(weights[flipped, f1], confidence, rtol=1e-6)
+    np.testing.assert_allclose(weights[flipped, p1], 0.25 * confidence, rtol=1e-6)
+    # Another learner a year later does not age these learners' latest events.
+    np.testing.assert_allclose(weights[later, p3], topics.interactions[later, p3], rtol=1e-6)
+    # A resource used long ago and again lately is as recent as its latest use.
+    returning = topics.learner_map.index_of("returning")
+    np.testing.assert_allclose(weights[returning, f1], topics.interactions[returning, f1],
+                               rtol=1e-6)
+    np.testing.assert_allclose(weights[returning, p1], 0.5 * topics.interactions[returning, p1],
+                               rtol=1e-6)
+
+
+def test_fit_leans_a_learner_to_the_topic_of_their_recent_resource(topics: FeatureSet) -> None:
+    model = _model(topics, HALF_LIFE)
+    p1, f1 = topics.resource_map.indices_of(["p1", "f1"])
+    mixed, flipped = topics.learner_map.indices_of(["mixed", "flipped"])
+    expected = _unit(model.resource_factors_[p1] + 0.25 * model.resource_factors_[f1])
+    np.testing.assert_allclose(model.learner_factors_[mixed], expected, atol=1e-5)
+    to_phone, to_farm = _cosines(model, topics, model.learner_factors_[mixed])
+    assert to_phone > to_farm + 0.1
+    to_phone, to_farm = _cosines(model, topics, model.learner_factors_[flipped])
+    assert to_farm > to_phone + 0.1  # the mirror image: not a bias toward either topic
+    # Their lists, without what they used: the other resources of the recent topic first.
+    ids = topics.resource_map.ids
+    seen = topics.interactions
+    assert set(ids[model.recommend(mixed, k=2, exclude=seen)[0][0]]) == {"p2", "p3"}
+    assert set(ids[model.recommend(flipped, k=2, exclude=seen)[0][0]]) == {"f2", "f3"}
+
+
+def test_without_decay_old_and_recent_resources_count_equally(topics: FeatureSet) -> None:
+    model = _model(topics, None)
+    p1, f1 = topics.resource_map.indices_of(["p1", "f1"])
+    expected = _unit(model.resource_factors_[p1] + model.resource_factors_[f1])
+    for learner in ("mixed", "flipped"):  # same resources, opposite order: the same vector
+        vector = model.learner_factors_[topics.learner_map.index_of(learner)]
+        np.testing.assert_allclose(vector, expected, atol=1e-5)
+        to_phone, to_farm = _cosines(model, topics, vector)
+        assert to_phone == pytest.approx(to_farm, abs=1e-5)  # equidistant
+
+
+def test_fold_in_with_ages_leans_to_the_recent_topic_as_fit_does(topics: FeatureSet) -> None:
+    model = _model(topics, HALF_LIFE)
+    history = topics.resource_map.indices_of(["p1", "f1"])
+    mixed = topics.learner_map.index_of("mixed")
+    confidence = topics.interactions[mixed, history].toarray()[0]
+    recent_phone = model.fold_in(history, confidence, age_days=np.array([0.0, GAP_DAYS]))
+    # The learner's own history and ages reproduce the vector fit gave them.
+    np.testing.assert_allclose(recent_phone, model.learner_factors_[mixed], atol=1e-5)
+    to_phone, to_farm = _cosines(model, topics, recent_phone)
+    assert to_phone > to_farm + 0.1
+    recent_farm = model.fold_in(history, confidence, age_days=np.array([GAP_DAYS, 0.0]))
+    to_phone, to_farm = _cosines(model, topics, recent_farm)
+    assert to_farm > to_phone + 0.1
+    # Ages matter only through the gap's half-lives: one half-life, half the weight.
+    np.testing.assert_allclose(
+        model.fold_in(history, confidence, age_days=np.array([0.0, HALF_LIFE])),
+        _unit(model.resource_factors_[history[0]] + 0.5 * model.resource_factors_[history[1]]),
+        atol=1e-5)
+
+
+def test_fold_in_without_ages_or_without_decay_counts_both_equally(topics: FeatureSet) -> None:
+    history = topics.resource_map.indices_of(["p1", "f1"])
+    decaying = _model(topics, HALF_LIFE)
+    no_decay = _model(topics, None)
+    for model, ages in ((decaying, None), (no_decay, np.array([0.0, GAP_DAYS]))):
+        vector = model.fold_in(history, age_days=ages)
+        to_phone, to_farm = _cosines(model, topics, vector)
+        assert to_phone == pytest.approx(to_farm, abs=1e-5)
