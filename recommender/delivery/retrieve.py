@@ -170,10 +170,12 @@ class FilteredRetriever:
         else:
             candidates = np.flatnonzero(allowed)
             scores = self.vectors[candidates] @ query
-        if want < len(candidates):
-            top = np.argpartition(-scores, want - 1)[:want]
-            candidates, scores = candidates[top], scores[top]
-        order = np.lexsort((candidates, -scores))
+        if want < len(candidates):  # keep every candidate tied with the want-th score, so
+            # the lower resource_idx wins a tie at the cut as it does everywhere else
+            cut = np.partition(-scores, want - 1)[want - 1]
+            keep = -scores <= cut
+            candidates, scores = candidates[keep], scores[keep]
+        order = np.lexsort((candidates, -scores))[:want]
         return Retrieved(candidates[order].astype(np.int64), scores[order].astype(np.float32),
                          "exact", n_allowed)
 
