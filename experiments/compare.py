@@ -11,7 +11,7 @@ from recommender.errors import ConfigError
 
 INVOCATION = "tags.experiment.invocation"
 COLUMNS = ("ndcg", "recall", "precision", "map", "hit_rate", "mrr", "coverage", "novelty",
-           "category_diversity", "popularity_bias")
+           "category_diversity", "vector_diversity", "popularity_bias")
 
 
 def stores_under(root: Path) -> list[str]:

@@ -17,12 +17,17 @@ import pandas as pd
 from experiments import plots
 from experiments.runner import ExperimentResult
 from experiments.tables import (
+    beyond_accuracy_group_metrics,
     by_k_frame,
     exposure_frame,
     gaps_frame,
+    gaps_pivot,
     groups_frame,
     groups_pivot,
+    groups_wide,
     markdown,
+    only_in_test_counts,
+    only_in_test_frame,
     significance_frame,
     summary_frame,
 )
@@ -93,7 +98,14 @@ def takeaways(result: ExperimentResult) -> list[str]:
     summary = result.baseline.report.summary
     lines.append(f"{int(summary['n_test_learners'])} test learners ({int(summary['n_cold_test_learners'])} "
                  f"without training history); {int(summary['n_candidates'])} candidate resources.")
+    lines.append(_only_in_test_sentence(result))
     return lines
+
+
+def _only_in_test_sentence(result: ExperimentResult) -> str:
+    counts = only_in_test_counts(result)
+    return (f"{counts['learners']} learners and {counts['resources']} resources appear only in the test "
+            "period (ids in tables/test_only.csv).")
 
 
 def render_html(result: ExperimentResult, plots_made: dict[str, Path], command: str) -> str:
@@ -123,6 +135,8 @@ def render_html(result: ExperimentResult, plots_made: dict[str, Path], command: 
                          for run in result.runs]).set_index("model")
     beyond = by_k_frame(result, BEYOND_ACCURACY_METRICS)
     sig = significance_frame(result)
+    beyond_by_group, exposure_by_group = beyond_accuracy_group_metrics(result)
+    test_only = only_in_test_frame(result)
     body = f"""
 <h1>Experiment: {html.escape(config.name)}</h1>
 <p class='note'>{html.escape(config.description)}</p>
@@ -157,10 +171,27 @@ Popularity bias: mean share of training learners who used the listed resources.<
 {_table(_short_lists(gaps_frame(result, metric)), index=False)}
 <h3>Every group</h3>
 {_table(groups_pivot(result, metric))}
-<p class='note'>Every accuracy metric by group is in <code>tables/groups.csv</code>; all gaps in
+<h3>Every metric at k={k}: gap between the best- and worst-served group</h3>
+<p class='note'>Groups of at least {evaluation.min_group_size} learners. "better" says which way serves a
+group better: popularity bias is better low; exposure shares have no better side, so their gap is the
+spread between the groups with the largest and smallest share.</p>
+{_table(gaps_pivot(result))}
+<h3>Beyond accuracy by group at k={k}</h3>
+<p class='note'>Novelty, diversity and popularity bias are means over the group's learners; coverage is
+the share of the catalog in any of the group's lists (larger groups cover more).</p>
+{_table(groups_wide(result, beyond_by_group))}
+<h3>Exposure by group at k={k}</h3>
+<p class='note'>Share of the group's top-{k} slots by provider type and mode.</p>
+{_table(groups_wide(result, exposure_by_group))}
+<p class='note'>Every metric by group is in <code>tables/groups.csv</code>; all gaps in
 <code>tables/group_gaps.csv</code>.</p>
 <h2>Setup</h2>
 {_kv(setup)}
+<h3>Only in the test period</h3>
+<p class='note'>{html.escape(_only_in_test_sentence(result))} They are not dropped: such learners are scored
+with the other test learners (counted above as without training history), and such resources stay
+candidates unless the candidate rule leaves them out.</p>
+{_table(test_only.head(20), index=False) if not test_only.empty else ""}
 {_table(runs)}
 {_kv({key: ', '.join(f'{a}={b}' for a, b in value.items()) for key, value in notes.items()}) if notes else ''}
 <details><summary>Experiment file</summary><pre>{html.escape(result.config_path.read_text(encoding='utf-8'))}</pre></details>
@@ -207,14 +238,17 @@ def write_tables(result: ExperimentResult, directory: Path) -> None:
     groups_frame(result).to_csv(directory / "groups.csv", index=False)
     gaps_frame(result).to_csv(directory / "group_gaps.csv", index=False)
     exposure_frame(result).to_csv(directory / "exposure.csv")
+    only_in_test_frame(result).to_csv(directory / "test_only.csv", index=False)
 
 
 def results_markdown(result: ExperimentResult, command: str) -> str:
     """The summary table in markdown with the command and when it ran (pasted into README)."""
     summary = result.baseline.report.summary
+    only = only_in_test_counts(result)
     return (
         f"`{command}` ({datetime.now(UTC).strftime('%Y-%m-%d')}; split {result.split_name}; "
-        f"{int(summary['n_test_learners'])} test learners, {int(summary['n_candidates'])} candidate resources)\n\n"
+        f"{int(summary['n_test_learners'])} test learners, {int(summary['n_candidates'])} candidate resources; "
+        f"{only['learners']} learners and {only['resources']} resources only in test)\n\n"
         + markdown(summary_frame(result)) + "\n"
     )
 

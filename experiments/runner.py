@@ -70,7 +70,11 @@ class ModelRun:
 
 @dataclass(frozen=True)
 class ExperimentResult:
-    """What ``run_experiment`` produced and where it put it."""
+    """What ``run_experiment`` produced and where it put it.
+
+    ``split_report`` holds the split's counts; ``test_only`` its id lists (learners and
+    resources seen only in the test period), which the report lists in ``tables/test_only.csv``.
+    """
 
     config: ExperimentConfig
     config_path: Path
@@ -82,6 +86,7 @@ class ExperimentResult:
     split_name: str
     split_report: dict[str, Any]
     runs: list[ModelRun]
+    test_only: dict[str, list[str]] = field(default_factory=dict)
     report_path: Path | None = None
 
     @property
@@ -151,6 +156,7 @@ def run_experiment(
         experiment_id=experiment_id, invocation=invocation,
         data_summary=prepared.summary, split_name=prepared.split.name,
         split_report=_scalars(prepared.split.report), runs=runs,
+        test_only=_id_lists(prepared.split.report),
     )
     step("writing the report")
     report_path = write_report(result, command)
@@ -300,8 +306,13 @@ def _param_value(value: Any) -> Any:
 
 
 def _scalars(report: dict[str, Any]) -> dict[str, Any]:
-    """The split report without its id lists (those stay in the report's tables)."""
+    """The split report without its id lists (those go to the report's tables: :func:`_id_lists`)."""
     return {k: v for k, v in report.items() if not isinstance(v, (list, tuple, set, dict))}
+
+
+def _id_lists(report: dict[str, Any]) -> dict[str, list[str]]:
+    """The split report's id lists (e.g. ``learners_only_in_test``), kept for the report."""
+    return {k: [str(i) for i in v] for k, v in report.items() if isinstance(v, (list, tuple, set))}
 
 
 def _is_number(value: Any) -> bool:
@@ -309,10 +320,13 @@ def _is_number(value: Any) -> bool:
 
 
 def _gap_metrics(report: ModelReport) -> dict[str, float]:
+    """Best-worst group gap and the worst group's value of every metric the report breaks down
+    (accuracy, novelty, diversity, popularity bias, coverage, exposure shares)."""
     out: dict[str, float] = {}
     for row in report.gaps.itertuples(index=False):
-        out[f"gap.{safe_name(row.attribute)}.{row.metric}"] = row.gap
-        out[f"worst_group.{safe_name(row.attribute)}.{row.metric}"] = row.worst_mean
+        key = f"{safe_name(row.attribute)}.{safe_name(row.metric)}"
+        out[f"gap.{key}"] = row.gap
+        out[f"worst_group.{key}"] = row.worst_mean
     return out
 
 

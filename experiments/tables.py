@@ -8,7 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recommender.evaluation.report_metrics import ACCURACY_METRICS, BEYOND_ACCURACY_METRICS
+from recommender.evaluation.report_metrics import (
+    ACCURACY_METRICS,
+    BEYOND_ACCURACY_METRICS,
+    LOWER_IS_BETTER,
+)
 
 from experiments.runner import ExperimentResult
 
@@ -111,6 +115,62 @@ def gaps_frame(result: ExperimentResult, metric: str | None = None) -> pd.DataFr
     columns = ["model", "attribute", "metric", "best_value", "best_mean", "worst_value", "worst_mean",
                "gap", "ratio", "n_groups", "too_small_groups"]
     return table[columns]
+
+
+def gaps_pivot(result: ExperimentResult) -> pd.DataFrame:
+    """(metric, attribute) rows x model columns of the best-worst group gap, every metric."""
+    table = gaps_frame(result)
+    if table.empty:
+        return pd.DataFrame()
+    order = {metric: i for i, metric in enumerate(dict.fromkeys(table["metric"]))}
+    table = table.sort_values("metric", key=lambda m: m.map(order), kind="stable")  # metric by metric
+    pivot = table.set_index(["metric", "attribute", "model"])["gap"].unstack("model", sort=False)
+    pivot = pivot[[label for label in _labels(result) if label in pivot.columns]]
+    lower = {f"{name}_at_{result.config.evaluation.main_k}" for name in LOWER_IS_BETTER}
+    better = pd.Series(["lower" if metric in lower else "higher" if not metric.startswith("exposure_at_")
+                        else "–" for metric, _ in pivot.index], index=pivot.index)
+    pivot.insert(0, "better", better)
+    return pivot
+
+
+def beyond_accuracy_group_metrics(result: ExperimentResult) -> tuple[list[str], list[str]]:
+    """The group table's beyond-accuracy metric names at ``main_k``: (per-learner means and
+    coverage, exposure shares)."""
+    k = result.config.evaluation.main_k
+    names = set(groups_frame(result)["metric"])
+    beyond = [f"{name}_at_{k}" for name in BEYOND_ACCURACY_METRICS if f"{name}_at_{k}" in names]
+    exposure = sorted(name for name in names if name.startswith(f"exposure_at_{k}."))
+    return beyond, exposure
+
+
+def groups_wide(result: ExperimentResult, metrics: list[str]) -> pd.DataFrame:
+    """(attribute, value) rows x (metric, model) columns of group values; ``learners`` first."""
+    table = groups_frame(result)
+    table = table[table["metric"].isin(metrics)]
+    if table.empty:
+        return pd.DataFrame()
+    n = table.groupby(["attribute", "value"], sort=False)["n_learners"].max()
+    pivot = table.set_index(["attribute", "value", "metric", "model"])["mean"].unstack(
+        ["metric", "model"], sort=False)
+    order = [(metric, label) for metric in metrics for label in _labels(result) if (metric, label) in pivot.columns]
+    pivot = pivot[order]
+    pivot.columns = pd.MultiIndex.from_tuples(
+        [(metric.replace(f"_at_{result.config.evaluation.main_k}", ""), label) for metric, label in order])
+    pivot.insert(0, ("learners", ""), n.reindex(pivot.index).astype(int))
+    return pivot
+
+
+def only_in_test_frame(result: ExperimentResult) -> pd.DataFrame:
+    """One row per learner or resource that appears only in the test period (``kind``, ``id``)."""
+    kinds = {"learners_only_in_test": "learner", "resources_only_in_test": "resource"}
+    rows = [{"kind": kinds.get(key, key), "id": value}
+            for key, values in result.test_only.items() for value in values]
+    return pd.DataFrame(rows, columns=["kind", "id"])
+
+
+def only_in_test_counts(result: ExperimentResult) -> dict[str, int]:
+    """``{"learners": n, "resources": m}`` seen only in the test period."""
+    return {kind: len(result.test_only.get(f"{kind}_only_in_test", [])) for kind in ("learners", "resources")}
 
 
 def exposure_frame(result: ExperimentResult) -> pd.DataFrame:

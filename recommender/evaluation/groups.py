@@ -1,13 +1,16 @@
-"""Per-learner metrics broken down by learner group, and the gap between best and worst group.
+"""Metrics broken down by learner group, and the gap between best and worst group.
 
 The policy asks that rural, old and disabled learners be served as well as the urban young;
-this module measures it. Inputs are per-learner metric arrays (``name -> array``, NaN where a
-learner has nothing to score) and a learners frame whose rows line up with those arrays.
+this module measures it. Per-learner metrics (``name -> array``, NaN where a learner has
+nothing to score) are averaged per group (:func:`group_breakdown`); list-level metrics
+(coverage, exposure) are computed on each group's lists as a whole
+(:func:`group_list_breakdown`). Either way the learners frame's rows line up with the
+learners, and both give the same tidy table, so :func:`group_gaps` reads either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -99,8 +102,7 @@ def group_breakdown(
     with a value for that metric (NaN learners are skipped); groups with fewer than
     ``min_size`` of them keep their row with ``too_small=True`` so nothing vanishes silently.
     """
-    if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 1:
-        raise InvalidParameterError("min_size", min_size, "a positive integer")
+    _check_min_size(min_size)
     if not per_learner:
         raise InvalidParameterError("per_learner", per_learner, "at least one metric array")
     arrays = {name: np.asarray(values, dtype=np.float64) for name, values in per_learner.items()}
@@ -131,13 +133,63 @@ def group_breakdown(
     return table[BREAKDOWN_COLUMNS]
 
 
-def group_gaps(breakdown: pd.DataFrame) -> pd.DataFrame:
-    """Per (attribute, metric): the best and worst group, gap = best - worst, ratio = worst/best.
+def _check_min_size(min_size: object) -> None:
+    if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 1:
+        raise InvalidParameterError("min_size", min_size, "a positive integer")
 
-    Higher is taken to be better (true of every accuracy metric). Groups flagged ``too_small``
-    are left out of best and worst but listed in ``too_small_groups`` as ``value (n=...)``;
-    with fewer than two eligible groups the gap is NaN. ``ratio`` is NaN when best is 0.
+
+def group_list_breakdown(
+    recommended: np.ndarray,
+    list_metrics: Callable[[np.ndarray], Mapping[str, float]],
+    learners: pd.DataFrame,
+    attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+    *,
+    learner_ids: Sequence[str] | None = None,
+    min_size: int = 20,
+    per_need: bool = False,
+) -> pd.DataFrame:
+    """Like :func:`group_breakdown`, for metrics of a set of lists rather than of one list.
+
+    ``recommended`` rows (one list per learner) line up with the learners as in
+    :func:`group_breakdown`; ``list_metrics`` maps the rows of one group's lists to named
+    values (e.g. catalog coverage and exposure shares of those lists). The ``mean`` column
+    holds that group value and ``n_learners`` the group's size; groups are formed exactly as in
+    :func:`group_breakdown`. Metrics of a set of lists (coverage above all) grow with the
+    set's size, so compare groups of similar size or read them with their ``n_learners``.
     """
+    _check_min_size(min_size)
+    recommended = np.asarray(recommended)
+    if recommended.ndim != 2:
+        raise InvalidParameterError(
+            "recommended", f"array of shape {recommended.shape}", "a 2-D array (learners x ranks)"
+        )
+    frame = _aligned_learners(learners, len(recommended), learner_ids)
+    rows = []
+    for attribute, labels in _memberships(frame, attributes, per_need):
+        positions, values = labels.index.to_numpy(), labels.to_numpy()
+        for value in sorted(set(values)):
+            picked = positions[values == value]
+            for name, result in list_metrics(recommended[picked]).items():
+                rows.append({"attribute": attribute, "value": value, "metric": name,
+                             "mean": float(result), "n_learners": len(picked)})
+    table = pd.DataFrame(rows, columns=BREAKDOWN_COLUMNS[:-1])
+    table["n_learners"] = table["n_learners"].astype(np.int64)
+    table["too_small"] = table["n_learners"] < min_size
+    return table[BREAKDOWN_COLUMNS]
+
+
+def group_gaps(breakdown: pd.DataFrame, lower_is_better: Collection[str] = ()) -> pd.DataFrame:
+    """Per (attribute, metric): the best and worst group, gap = |best - worst|, ratio = worst/best.
+
+    Higher is taken to be better (true of every accuracy metric, novelty, diversity and
+    coverage) except for the metrics named in ``lower_is_better`` (e.g. popularity bias), whose
+    best group has the lowest mean; the gap is never negative. For a share without a better
+    direction (exposure) "best" simply names the group with the highest value and the gap is the
+    spread. Groups flagged ``too_small`` are left out of best and worst but listed in
+    ``too_small_groups`` as ``value (n=...)``; with fewer than two eligible groups the gap is
+    NaN. ``ratio`` is NaN when best is 0.
+    """
+    lower = set(lower_is_better)
     rows = []
     for (attribute, metric), part in breakdown.groupby(["attribute", "metric"], sort=False):
         eligible = part[~part["too_small"] & part["mean"].notna()]
@@ -149,12 +201,13 @@ def group_gaps(breakdown: pd.DataFrame) -> pd.DataFrame:
             "n_groups": len(eligible), "too_small_groups": too_small,
         }
         if len(eligible) >= 2:
-            best = eligible.loc[eligible["mean"].idxmax()]
-            worst = eligible.loc[eligible["mean"].idxmin()]
+            high = eligible.loc[eligible["mean"].idxmax()]
+            low = eligible.loc[eligible["mean"].idxmin()]
+            best, worst = (low, high) if metric in lower else (high, low)
             row.update(
                 best_value=best["value"], worst_value=worst["value"],
                 best_mean=float(best["mean"]), worst_mean=float(worst["mean"]),
-                gap=float(best["mean"] - worst["mean"]),
+                gap=float(high["mean"] - low["mean"]),
                 ratio=float(worst["mean"] / best["mean"]) if best["mean"] != 0 else np.nan,
             )
         rows.append(row)
@@ -169,10 +222,11 @@ def group_report(
     learner_ids: Sequence[str] | None = None,
     min_size: int = 20,
     per_need: bool = False,
+    lower_is_better: Collection[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both tables at once: ``(group_breakdown(...), group_gaps(breakdown))``."""
+    """Both tables at once: ``(group_breakdown(...), group_gaps(breakdown, lower_is_better))``."""
     breakdown = group_breakdown(
         per_learner, learners, attributes,
         learner_ids=learner_ids, min_size=min_size, per_need=per_need,
     )
-    return breakdown, group_gaps(breakdown)
+    return breakdown, group_gaps(breakdown, lower_is_better)

@@ -32,7 +32,12 @@ from recommender.evaluation.beyond_accuracy import (
     vector_diversity_at_k,
 )
 from recommender.evaluation.evaluate import TestSet, recommend_for_test
-from recommender.evaluation.groups import DEFAULT_ATTRIBUTES, group_report
+from recommender.evaluation.groups import (
+    DEFAULT_ATTRIBUTES,
+    group_breakdown,
+    group_gaps,
+    group_list_breakdown,
+)
 from recommender.checks import check_k
 from recommender.evaluation.metrics import METRICS, metrics_at_k
 from recommender.evaluation.significance import paired_comparison
@@ -45,6 +50,12 @@ ACCURACY_METRICS: tuple[str, ...] = tuple(METRICS)
 BEYOND_ACCURACY_METRICS: tuple[str, ...] = (
     "coverage", "novelty", "category_diversity", "vector_diversity", "popularity_bias",
 )
+# Beyond-accuracy metrics with a value per learner (coverage and exposure are of a set of lists).
+PER_LEARNER_BEYOND_METRICS: tuple[str, ...] = (
+    "novelty", "category_diversity", "vector_diversity", "popularity_bias",
+)
+# The one metric where a lower group mean serves the group better.
+LOWER_IS_BETTER: tuple[str, ...] = ("popularity_bias",)
 Candidates = Literal["all", "open", "active", "cold"]
 
 
@@ -108,7 +119,10 @@ class ModelReport:
     ``per_learner`` holds per-learner arrays aligned with ``learner_ids`` (accuracy and
     per-learner beyond-accuracy metrics at every k); ``summary`` their means plus coverage and
     counts; ``exposure`` the share of top-``main_k`` slots per attribute value; ``groups`` and
-    ``gaps`` the breakdown of the accuracy metrics at ``main_k`` by learner group.
+    ``gaps`` the breakdown by learner group of every metric at ``main_k``: the per-learner ones
+    (accuracy, novelty, diversity, popularity bias) as group means, and the list-level ones
+    computed on each group's lists (``coverage_at_k``; ``exposure_at_k.<attribute>.<value>``,
+    the share of the group's slots going to that value).
     """
 
     learner_ids: np.ndarray
@@ -164,22 +178,58 @@ def report_metrics(
     n_excluded = 0 if exclude_resources is None else len(np.unique(exclude_resources))
     summary["n_candidates"] = float(len(train.resource_map) - n_excluded)
 
-    accuracy = {f"{name}_at_{main_k}": per_learner[f"{name}_at_{main_k}"] for name in ACCURACY_METRICS}
-    attributes = [a for a in group_attributes if a in train.learners.columns]
-    groups, gaps = group_report(
-        accuracy, train.learners, attributes, learner_ids=list(test.learner_ids),
-        min_size=min_group_size, per_need=True,
+    exposure_attributes = {
+        column: attribute_by_index(train.resources, train.resource_map, column)
+        for column in exposure_columns if column in train.resources.columns
+    }
+    groups = _group_table(
+        recommended, per_learner, train, test, exposure_attributes, main_k,
+        [a for a in group_attributes if a in train.learners.columns], min_group_size,
     )
     return ModelReport(
         learner_ids=test.learner_ids,
         recommended=recommended,
         per_learner=per_learner,
         summary=summary,
-        exposure=_exposure_table(recommended, train, exposure_columns, main_k),
+        exposure=_exposure_table(recommended, train, exposure_attributes, main_k),
         groups=groups,
-        gaps=gaps,
+        gaps=group_gaps(groups, lower_is_better=[f"{name}_at_{main_k}" for name in LOWER_IS_BETTER]),
         main_k=main_k,
     )
+
+
+def _group_table(
+    recommended: np.ndarray,
+    per_learner: Mapping[str, np.ndarray],
+    train: FeatureSet,
+    test: TestSet,
+    exposure_attributes: Mapping[str, np.ndarray],
+    k: int,
+    attributes: Sequence[str],
+    min_size: int,
+) -> pd.DataFrame:
+    """Every metric at ``k`` by learner group: per-learner means, then the group lists' values."""
+    n_resources = len(train.resource_map)
+
+    def list_metrics(rows: np.ndarray) -> dict[str, float]:
+        values = {f"coverage_at_{k}": catalog_coverage(rows, n_resources, k)}
+        for column, attribute in exposure_attributes.items():
+            for value, share in exposure_share(rows, attribute, k).items():
+                values[f"exposure_at_{k}.{column}.{_label(value)}"] = share
+        return values
+
+    names = (*ACCURACY_METRICS, *PER_LEARNER_BEYOND_METRICS)
+    options = {"learner_ids": list(test.learner_ids), "min_size": min_size, "per_need": True}
+    means = group_breakdown(
+        {f"{name}_at_{k}": per_learner[f"{name}_at_{k}"] for name in names},
+        train.learners, attributes, **options,
+    )
+    lists = group_list_breakdown(recommended, list_metrics, train.learners, attributes, **options)
+    return pd.concat([means, lists], ignore_index=True)
+
+
+def _label(value: object) -> str:
+    return "(missing)" if value is None else str(value)
 
 
 def _mean(values: np.ndarray) -> float:
@@ -188,21 +238,18 @@ def _mean(values: np.ndarray) -> float:
 
 
 def _exposure_table(
-    recommended: np.ndarray, train: FeatureSet, columns: Sequence[str], k: int
+    recommended: np.ndarray, train: FeatureSet, attributes: Mapping[str, np.ndarray], k: int
 ) -> pd.DataFrame:
     """Tidy (attribute, value, share, share_rank_discounted) rows; catalog_share for reference."""
     rows = []
-    for column in columns:
-        if column not in train.resources.columns:
-            continue
-        attribute = attribute_by_index(train.resources, train.resource_map, column)
+    for column, attribute in attributes.items():
         plain = exposure_share(recommended, attribute, k)
         discounted = exposure_share(recommended, attribute, k, discount="log2")
         catalog = pd.Series(attribute, dtype=object).value_counts(normalize=True, dropna=False)
         catalog.index = [None if pd.isna(v) else v for v in catalog.index]
         for value in plain:
             rows.append({
-                "attribute": column, "value": "(missing)" if value is None else str(value),
+                "attribute": column, "value": _label(value),
                 "share": plain[value], "share_rank_discounted": discounted[value],
                 "catalog_share": float(catalog.get(value, 0.0)),
             })

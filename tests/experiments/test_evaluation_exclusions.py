@@ -7,14 +7,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.bundle import Bundle
+from fastapi.testclient import TestClient
+
+from recommender.bundle import Bundle, build_bundle, save_bundle
 from recommender.data import validate_dataset
 from recommender.evaluation.evaluate import evaluate
 from recommender.evaluation.evaluate import build_test_set
-from recommender.evaluation.report_metrics import report_metrics
+from recommender.evaluation.report_metrics import candidate_exclusions, report_metrics
 from recommender.features import build_exclusion_matrix, build_feature_set
 from recommender.models import ALSModel, PopularityModel
+from recommender.serving.app import create_app
+from recommender.serving.bundle_source import BundleSource
 from recommender.serving.model_state import ServedModel
+from recommender.serving.runtime import ServingOptions
 
 LEARNERS = ["a1", "a2", "a3", "b1", "b2", "b3"]
 RESOURCES = [f"r{i}" for i in range(1, 9)]
@@ -113,6 +118,47 @@ def test_evaluation_lists_equal_the_served_lists(world, model_class):
     for name in ("precision_at_3", "recall_at_3", "ndcg_at_3", "map_at_3", "hit_rate_at_3", "mrr_at_3"):
         assert report.summary[name] == pytest.approx(means[name])
     assert report.summary["n_test_learners"] == means["n_test_learners"]
+
+
+API_KEY = "exclusion-test-key-0123456789"
+
+
+@pytest.mark.parametrize("model_class", [PopularityModel, ALSModel])
+@pytest.mark.parametrize("k", [3, len(RESOURCES)])
+def test_evaluation_excludes_what_the_http_endpoint_leaves_out(world, model_class, k, tmp_path):
+    """GET /v1/learners/{id}/recommendations on a bundle of the same training data: the
+    experiment's candidates (catalog rule "all" plus per-learner exclusions) are what the API
+    may list, and the lists agree id for id."""
+    dataset, features, test_events = world
+    model = model_class() if model_class is PopularityModel else ALSModel(factors=4, iterations=5)
+    model.fit(features)
+    test = build_test_set(features, test_events)
+    exclude_resources = candidate_exclusions(features, "all")  # the runner's path
+    report = report_metrics(model, features, test, (k,), main_k=k, exclude_resources=exclude_resources,
+                            group_attributes=("group",), min_group_size=1)
+    evaluated = {learner_id: [features.resource_map.id_of(r) for r in row if r >= 0]
+                 for learner_id, row in zip(test.learner_ids, report.recommended)}
+    excluded: dict[str, set[str]] = {}
+    for learner_idx, resource_idx in zip(*features.exclusions.nonzero()):
+        excluded.setdefault(features.learner_map.id_of(learner_idx), set()).add(
+            features.resource_map.id_of(resource_idx))
+    assert set(excluded) == {"a1", "a2", "a3", "b1", "b2"}  # completed or dismissed in training
+
+    directory = save_bundle(build_bundle(model, None, features, {"version": "exclusion-http"}),
+                            tmp_path / "bundle")
+    options = ServingOptions(database_url=f"sqlite:///{tmp_path / 'serving.db'}", api_keys=(API_KEY,),
+                             poll_seconds=0.0)
+    app = create_app(options=options, source=BundleSource(path=directory))
+    with TestClient(app, raise_server_exceptions=True) as client:
+        for learner_id in sorted(excluded):
+            response = client.get(f"/v1/learners/{learner_id}/recommendations", params={"k": k},
+                                  headers={"X-API-Key": API_KEY})
+            assert response.status_code == 200, response.text
+            served = [item["resource_id"] for item in response.json()["items"]]
+            assert not set(served) & excluded[learner_id], learner_id
+            if k == len(RESOURCES):  # the whole catalog asked for: what is missing is the exclusions
+                assert set(RESOURCES) - set(served) == excluded[learner_id], learner_id
+            assert evaluated[learner_id] == served, learner_id
 
 
 def test_ties_resolve_by_resource_index_whatever_the_batch():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
@@ -154,6 +155,109 @@ def test_compare_prints_every_run_of_the_latest_invocation(tiny_run):
     for label in ("popularity", "group_popularity", "als_small"):
         assert label in output.output
     assert "ndcg@5" in output.output and "coverage@5" in output.output
+
+
+def test_group_breakdowns_cover_every_metric_in_tables_report_and_mlflow(tiny_run):
+    result, _ = tiny_run
+    groups = pd.read_csv(result.out_dir / "tables" / "groups.csv", keep_default_na=False,
+                         na_values=[""])
+    gaps = pd.read_csv(result.out_dir / "tables" / "group_gaps.csv")
+    per_learner = ("novelty", "category_diversity", "vector_diversity", "popularity_bias")
+    for label in ("popularity", "als_small"):
+        mine = groups[groups["model"] == label]
+        for metric in (*[f"{name}_at_5" for name in per_learner], "coverage_at_5"):
+            for attribute in ("group", "age_band", "urban_rural", "accessibility_needs"):
+                assert len(mine[(mine["metric"] == metric) & (mine["attribute"] == attribute)]) >= 2, (label, metric)
+                assert len(gaps[(gaps["model"] == label) & (gaps["metric"] == metric)
+                                & (gaps["attribute"] == attribute)]) == 1, (label, metric, attribute)
+        for column in ("provider_type", "mode"):
+            assert mine["metric"].str.startswith(f"exposure_at_5.{column}.").any(), (label, column)
+
+    # the group values are the library's metrics on the group's own learners and lists
+    run = result.runs[2]
+    report = run.report
+    dataset = _dataset(result)
+    learners = pd.DataFrame({"learner_id": report.learner_ids}).merge(
+        dataset.learners, on="learner_id", how="left")
+    from recommender.evaluation.beyond_accuracy import catalog_coverage
+
+    table = report.groups.set_index(["attribute", "value", "metric"]).sort_index()
+    for value in ("rural", "urban"):
+        rows = (learners["urban_rural"] == value).to_numpy()
+        for name in per_learner:
+            assert table.loc[("urban_rural", value, f"{name}_at_5"), "mean"] == pytest.approx(
+                np.nanmean(report.per_learner[f"{name}_at_5"][rows])), (value, name)
+        assert table.loc[("urban_rural", value, "coverage_at_5"), "mean"] == pytest.approx(
+            catalog_coverage(report.recommended[rows], len(dataset.resources), 5))
+        assert table.loc[("urban_rural", value, "coverage_at_5"), "n_learners"] == rows.sum()
+        shares = table.loc[("urban_rural", value)]
+        shares = shares[shares.index.str.startswith("exposure_at_5.mode.")]["mean"]
+        assert shares.sum() == pytest.approx(1.0)
+
+    _, runs = _runs(result)
+    metrics = runs["als_small"].data.metrics
+    for name in (*per_learner, "coverage"):
+        assert f"gap.urban_rural.{name}_at_5" in metrics, name
+        assert f"worst_group.accessibility_needs.{name}_at_5" in metrics, name
+    assert any(key.startswith("gap.group.exposure_at_5.provider_type.") for key in metrics)
+    assert any(key.startswith("gap.age_band.exposure_at_5.mode.") for key in metrics)
+    gap = gaps[(gaps["model"] == "als_small") & (gaps["attribute"] == "urban_rural")
+               & (gaps["metric"] == "novelty_at_5")].iloc[0]
+    assert metrics["gap.urban_rural.novelty_at_5"] == pytest.approx(gap["gap"])
+
+    html = result.report_path.read_text(encoding="utf-8")
+    assert "Beyond accuracy by group" in html and "Exposure by group" in html
+    assert "Every metric at k=5: gap between the best- and worst-served group" in html
+    for name in ("novelty_at_5", "vector_diversity_at_5", "popularity_bias_at_5", "coverage_at_5"):
+        assert name in html, name
+
+
+def _dataset(result):
+    """The experiment's data again, as the runner loaded it."""
+    from experiments.config import load_config
+    from experiments.sources import load_dataset
+
+    config, path = load_config(result.config_path)
+    return load_dataset(config.data, path)
+
+
+def _split(result):
+    from experiments.sources import make_split
+
+    return make_split(result.config.split, _dataset(result).events)
+
+
+def test_learners_and_resources_only_in_test_are_listed_not_dropped(tiny_run):
+    result, _ = tiny_run
+    split = _split(result)
+    learners = set(split.test["learner_id"]) - set(split.train["learner_id"])
+    resources = set(split.test["resource_id"]) - set(split.train["resource_id"])
+    assert learners and resources  # the tiny world has both
+    table = pd.read_csv(result.out_dir / "tables" / "test_only.csv", dtype=str)
+    assert list(table.columns) == ["kind", "id"]
+    assert set(table.loc[table["kind"] == "learner", "id"]) == learners
+    assert set(table.loc[table["kind"] == "resource", "id"]) == resources
+    assert len(table) == len(learners) + len(resources)
+    counts = f"{len(learners)} learners and {len(resources)} resources"
+    assert counts + " appear only in the test period" in result.report_path.read_text(encoding="utf-8")
+    assert counts + " only in test" in (result.out_dir / "results.md").read_text(encoding="utf-8")
+    assert result.split_report["n_learners_only_in_test"] == len(learners)
+
+
+def test_compare_shows_vector_diversity(tiny_run):
+    from experiments.compare import runs_table
+
+    result, _ = tiny_run
+    table = runs_table(result.tracking_uri, "tiny")["tiny"].set_index("label")
+    for run in result.runs:
+        assert table.loc[run.spec.key, "vector_diversity@5"] == pytest.approx(
+            run.report.summary["vector_diversity_at_5"])
+    output = cli.invoke(
+        experiment_app, ["compare", "--tracking-uri", result.tracking_uri, "--experiment", "tiny"],
+        terminal_width=400,
+    )
+    assert output.exit_code == 0, output.output
+    assert "vector_diversity@5" in output.output
 
 
 def test_compare_unknown_experiment_names_the_ones_found(tiny_run):
