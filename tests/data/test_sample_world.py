@@ -193,6 +193,30 @@ def test_groups_lean_to_their_categories(world: Dataset) -> None:
         "employee", "agricultural_technology"]
 
 
+def test_interests_drift_through_the_year() -> None:
+    """A learner's early favourite category (from their first-quarter events) keeps more of
+    their second quarter than of their last: taste moves. Both quarters are independent of the
+    one the favourite was picked in, so regression to the mean cannot fake the drop."""
+    world = generate_world(n_learners=4000, n_resources=300, seed=11)
+    events = world.events[world.events["event_type"] != "dismiss"].merge(
+        world.resources[["resource_id", "category"]], on="resource_id")
+    quarter = ((events["timestamp"] - START).dt.days // 92).clip(upper=3)
+    first = events[quarter == 0]
+    favourite = first.groupby("learner_id")["category"].agg(lambda c: c.value_counts().index[0])
+
+    def favourite_share(q: int) -> pd.Series:
+        part = events[quarter == q]
+        hit = part["category"].to_numpy() == part["learner_id"].map(favourite).to_numpy()
+        return pd.Series(hit, index=part["learner_id"]).groupby(level=0).mean()
+
+    second, last = favourite_share(1), favourite_share(3)
+    both = second.index.intersection(last.index).intersection(favourite.index)
+    assert len(both) > 500
+    drop = second[both] - last[both]
+    assert drop.mean() > 0.03, drop.mean()
+    assert drop.mean() > 3 * drop.std() / np.sqrt(len(both))  # well beyond noise
+
+
 # -- contract ------------------------------------------------------------------------------
 
 
