@@ -101,9 +101,12 @@ class ResourceIndex:
             self._exact.add(vectors)
 
     def search(
-        self, queries: np.ndarray, k: int, exclude: ExclusionRows = None
+        self, queries: np.ndarray, k: int, exclude: ExclusionRows = None,
+        exclude_all: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Best ``k`` resources per query row, skipping each row's excluded resource indices.
+        """Best ``k`` resources per query row, skipping each row's excluded resource indices
+        and ``exclude_all`` (resource indices dropped for every row: one mask, not a copy per
+        row, so a catalog-wide exclusion such as closed courses costs one lookup per hit).
 
         Returns ``(resource_idx, score)``, both shaped ``(n_queries, k)``; where fewer than ``k``
         resources remain after exclusion the tail is padded with -1 and ``-inf``.
@@ -114,11 +117,20 @@ class ResourceIndex:
         rows = _exclusion_rows(exclude, len(queries))
         if len(rows) != len(queries):
             raise InvalidParameterError("exclude", len(rows), f"{len(queries)} rows, one per query")
+        blocked = None
+        if exclude_all is not None and len(exclude_all):
+            everywhere = np.asarray(exclude_all, dtype=np.int64)
+            if everywhere.min() < 0 or everywhere.max() >= self.n_resources:
+                raise InvalidParameterError(
+                    "exclude_all", everywhere, f"resource indices in [0, {self.n_resources})")
+            blocked = np.zeros(self.n_resources, dtype=bool)
+            blocked[everywhere] = True
         longest = max((len(r) for r in rows), default=0)
         # One spare hit beyond what the list needs shows whether a score tie runs past the cut.
-        fetch = min(self.n_resources, k + longest + 1)
+        n_blocked = 0 if blocked is None else int(np.count_nonzero(blocked))
+        fetch = min(self.n_resources, k + longest + n_blocked + 1)
         scores, found = self._index.search(queries, fetch)
-        out_idx, out_scores = _drop_excluded(found, scores, rows, k)
+        out_idx, out_scores = _drop_excluded(found, scores, rows, k, blocked)
         tied = np.flatnonzero(_tied_at_cut(scores, out_scores))
         width = fetch
         while tied.size and width < self.n_resources:
@@ -128,18 +140,19 @@ class ResourceIndex:
             width = min(self.n_resources, 2 * width)
             scores, found = self._index.search(queries[tied], width)
             out_idx[tied], out_scores[tied] = _drop_excluded(
-                found, scores, [rows[i] for i in tied], k
+                found, scores, [rows[i] for i in tied], k, blocked
             )
             tied = tied[_tied_at_cut(scores, out_scores[tied])]
         if self._exact is not None:
             # An approximate index may return fewer than `fetch` hits; redo those rows exactly.
-            short = np.flatnonzero(
-                (out_idx < 0).any(axis=1)
-                & (self.n_resources - np.array([len(r) for r in rows]) >= k)
-            )
+            n_open = self.n_resources - n_blocked - np.array(
+                [len(r) if blocked is None else np.count_nonzero(~blocked[r]) for r in rows],
+                dtype=np.int64)
+            short = np.flatnonzero((out_idx < 0).any(axis=1) & (n_open >= k))
             if short.size:
                 s, f = self._exact.search(queries[short], fetch)
-                fixed_idx, fixed_scores = _drop_excluded(f, s, [rows[i] for i in short], k)
+                fixed_idx, fixed_scores = _drop_excluded(f, s, [rows[i] for i in short], k,
+                                                         blocked)
                 out_idx[short], out_scores[short] = fixed_idx, fixed_scores
         return out_idx, out_scores
 
@@ -179,18 +192,25 @@ def _tied_at_cut(fetched_scores: np.ndarray, kept_scores: np.ndarray) -> np.ndar
 
 
 def _drop_excluded(
-    found: np.ndarray, scores: np.ndarray, rows: list[np.ndarray], k: int
+    found: np.ndarray, scores: np.ndarray, rows: list[np.ndarray], k: int,
+    blocked: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Remove excluded and missing (-1) hits, keeping FAISS's order, and cut to ``k``."""
+    """Remove excluded (per row, or ``blocked`` for all) and missing (-1) hits, keeping
+    FAISS's order, and cut to ``k``."""
     n, width = found.shape
     # Equal scores in resource-index order (FAISS returns ties in no fixed order).
     tie_order = np.lexsort((found, -scores.astype(np.float64)), axis=1)
     found = np.take_along_axis(found, tie_order, axis=1)
     scores = np.take_along_axis(scores, tie_order, axis=1)
+    drop = found < 0
+    if blocked is not None:
+        drop |= blocked[np.maximum(found, 0)]
     row_of = np.repeat(np.arange(n, dtype=np.int64), [len(r) for r in rows])
-    excluded_codes = row_of * (1 << 32) + (np.concatenate(rows) if rows else np.empty(0))
-    hit_codes = np.arange(n, dtype=np.int64)[:, None] * (1 << 32) + found
-    drop = (found < 0) | np.isin(hit_codes, excluded_codes)
+    if len(row_of):  # (row, resource) codes, looked up in the sorted excluded codes
+        excluded_codes = np.sort(row_of * (1 << 32) + np.concatenate(rows).astype(np.int64))
+        hit_codes = np.arange(n, dtype=np.int64)[:, None] * (1 << 32) + found
+        at = np.minimum(np.searchsorted(excluded_codes, hit_codes), len(excluded_codes) - 1)
+        drop |= excluded_codes[at] == hit_codes
     order = np.argsort(drop, axis=1, kind="stable")[:, :k]
     kept_idx = np.take_along_axis(found, order, axis=1)
     kept_scores = np.take_along_axis(scores, order, axis=1).astype(np.float32)

@@ -48,3 +48,29 @@ def test_approximate_index_matches_exact_on_small_catalog():
 def test_bad_k_is_named():
     with pytest.raises(InvalidParameterError, match="'k'"):
         ResourceIndex(VECTORS).search(QUERY, 0)
+
+
+@pytest.mark.parametrize("factory", ["Flat", "NormPrunedFlat", "HNSW32,Flat"])
+def test_exclude_all_equals_the_same_exclusion_in_every_row(factory: str) -> None:
+    """A catalog-wide exclusion (one mask) answers exactly as adding it to each row's own
+    exclusions, ties included (integer-valued vectors make many exact ties)."""
+    rng = np.random.default_rng(3)
+    vectors = rng.integers(0, 3, size=(300, 4)).astype(np.float32)
+    queries = rng.integers(0, 3, size=(40, 4)).astype(np.float32)
+    own = [rng.choice(300, size=int(rng.integers(0, 40)), replace=False) for _ in range(40)]
+    everywhere = rng.choice(300, size=120, replace=False)
+    index = ResourceIndex(vectors, factory)
+    idx, scores = index.search(queries, 15, own, exclude_all=everywhere)
+    merged = [np.union1d(row, everywhere) for row in own]
+    expected_idx, expected_scores = index.search(queries, 15, merged)
+    np.testing.assert_array_equal(idx, expected_idx)
+    np.testing.assert_array_equal(scores, expected_scores)
+    assert not np.isin(idx, everywhere).any()
+
+
+def test_exclude_all_that_empties_the_catalog_pads_and_bad_indices_are_named() -> None:
+    idx, scores = ResourceIndex(VECTORS).search(QUERY, 3, exclude_all=np.array([5, 4, 3, 2]))
+    np.testing.assert_array_equal(idx, [[1, 0, -1]])
+    assert np.isneginf(scores[0, 2])
+    with pytest.raises(InvalidParameterError, match="'exclude_all'"):
+        ResourceIndex(VECTORS).search(QUERY, 3, exclude_all=np.array([6]))

@@ -92,10 +92,8 @@ class EmbeddingModel(BaseEstimator):
         if exclude is not None:
             sub = sp.csr_matrix(exclude)[learner_idx]
             rows = [sub.indices[sub.indptr[i]: sub.indptr[i + 1]] for i in range(sub.shape[0])]
-        if exclude_resources is not None and len(exclude_resources):
-            extra = np.asarray(exclude_resources, dtype=np.int64)
-            rows = [np.union1d(r, extra) for r in rows]
-        return self._index.search(self.learner_factors_[learner_idx], k, rows)
+        return self._index.search(self.learner_factors_[learner_idx], k, rows,
+                                  exclude_all=exclude_resources)
 
     @abstractmethod
     def fold_in(
