@@ -16,6 +16,10 @@ import scipy.sparse as sp
 
 from recommender.features.idmap import IdMap
 
+# Measured in experiments/results/interaction_weights.md (ALS and EASE, sample world, OULAD,
+# Canvas, MARS; chosen on validation, test reported): flat weights or a steeper funnel (view 1,
+# enroll 4, progress 4, complete 8) move test ndcg@10 by -0.009..+0.006 with no consistent sign
+# across data sets, and dismiss -10 vs 0 by ~0.001 (dismissed resources are excluded anyway).
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "view": 1.0,
     "bookmark": 2.0,
@@ -30,6 +34,12 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
 EXCLUDING_EVENT_TYPES: tuple[str, ...] = ("complete", "dismiss")
 
 
+# Defaults measured in experiments/results/interaction_weights.md: log_scale off costs EASE on
+# every test (-0.001..-0.021 ndcg@10; ALS gains or loses by data set); no half-life wins across
+# data sets (MARS -0.02..-0.13; below 1/alpha a decayed confidence makes implicit's ALS count
+# a pair less than a missing one); use_value_for=() lifts EASE on OULAD's click counts (test
+# ndcg@10 0.570 -> 0.625 per learner, 0.689 -> 0.779 temporal; ALS -0.003/+0.020): proposed to
+# the lead, not yet adopted, since OULAD is the only data set whose views carry a value.
 @dataclass(frozen=True)
 class InteractionWeights:
     """How events become confidence; every field is a logged training parameter."""
