@@ -9,7 +9,6 @@ import pytest
 from recommender.errors import InvalidParameterError, UnknownIdError
 from recommender.evaluation.groups import (
     group_breakdown,
-    group_gaps,
     group_list_breakdown,
     group_report,
 )

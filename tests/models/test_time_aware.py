@@ -30,7 +30,6 @@ from recommender.models import (
     cohort_position,
     recommend_available,
 )
-from recommender.models.cold_start import ColdStart
 from recommender.models.recency import PeerRecencyModel
 from recommender.models.schedule import (
     ScheduledPopularityModel,

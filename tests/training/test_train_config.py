@@ -67,7 +67,7 @@ def test_missing_data_path(write_config, config_tree) -> None:
     message = _error(path)
     assert f"{path}: [data] key 'path'" in message and "does not exist" in message
     tree["data"] = {"source": "oulad"}
-    assert f"[data] missing key 'path'" in _error(write_config(tree=tree))
+    assert "[data] missing key 'path'" in _error(write_config(tree=tree))
 
 
 def test_loader_options_are_checked(write_config, config_tree, tmp_path) -> None:
