@@ -115,8 +115,8 @@ def word_reasons(
     matched word or None, ``group_engaged`` learners of the learner's group who engaged with
     the resource, ``groups`` the learner's group per row (None: unknown), ``near`` held in
     person near the learner, ``engaged`` anyone engaged, ``texts`` :func:`similar_texts`."""
-    kind = np.full(filled.shape, None, dtype=object)
-    text = np.full(filled.shape, None, dtype=object)
+    kind = np.empty(filled.shape, dtype=object)  # None-filled (np.full's cost, without it)
+    text = np.empty(filled.shape, dtype=object)
     rest = filled.copy()
 
     def take(where: np.ndarray, label: str) -> np.ndarray:
@@ -156,16 +156,12 @@ def most_similar(
     resource asc), so the first entry reaching a row's maximum wins ties; ``unit_of`` maps
     resource indices to unit vectors (slots may hold resources the history cannot)."""
     n, k = slots.shape
+    if n == 1 and len(items) and k:  # one learner (an API request): no segment bookkeeping
+        row = slots[0]
+        return most_similar_row(unit_of(np.where(row >= 0, row, 0)), unit_of(items), row,
+                                items)[None, :]
     because = np.full((n, k), _NONE, dtype=np.int64)
     if not len(items) or not k:
-        return because
-    if n == 1:  # one learner (an API request): one small product, no segment bookkeeping
-        valid = slots[0] >= 0
-        sims = unit_of(np.where(valid, slots[0], 0)) @ unit_of(items).T  # slots x history
-        sims[np.equal.outer(slots[0], items) | ~valid[:, None]] = -np.inf
-        best = np.argmax(sims, axis=1)  # the first (best-confidence) entry wins ties
-        found = np.isfinite(sims[np.arange(k), best])
-        because[0, found] = items[best[found]]
         return because
     best_sim = np.full((n, k), -np.inf, dtype=np.float32)
     step = max(1, block_size // k)
@@ -184,6 +180,22 @@ def most_similar(
         because[seg_rows] = np.where(better, chunk[seg_arg], because[seg_rows])
     because[~np.isfinite(best_sim)] = _NONE
     return because
+
+
+def most_similar_row(
+    slot_units: np.ndarray, item_units: np.ndarray, slots: np.ndarray, items: np.ndarray
+) -> np.ndarray:
+    """:func:`most_similar` for one learner whose unit vectors are already gathered: per slot
+    of ``slots`` (-1 = empty; ``slot_units`` its rows) the most similar of ``items`` (history
+    order, ``item_units`` its rows) other than the slot's own, -1 if none. One small product
+    and a handful of array calls: what an API request can afford per list."""
+    if not len(items):
+        return np.full(len(slots), _NONE, dtype=np.int64)
+    sims = slot_units @ item_units.T  # slots x history
+    sims[np.equal.outer(slots, items) | (slots < 0)[:, None]] = -np.inf
+    best = sims.argmax(axis=1)  # the first (best-confidence) entry wins ties
+    found = np.isfinite(sims[np.arange(len(slots)), best])
+    return np.where(found, items[best], _NONE).astype(np.int64, copy=False)
 
 
 class Explainer:

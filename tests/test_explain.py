@@ -18,6 +18,8 @@ from recommender.explain import (
     POPULAR,
     SIMILAR,
     Explainer,
+    most_similar,
+    most_similar_row,
 )
 
 # r0 and r1 point one way, r2 and r3 the other; r4 is a zero vector; r5 matches r0 exactly.
@@ -72,6 +74,33 @@ def test_history_cap_and_blocks_do_not_change_ties() -> None:
     assert np.concatenate(parts).tolist() == full.text.tolist()
     capped = explainer(max_history=1).explain(np.array([0]), np.array([[3]]))
     assert capped.because_resource_idx[0, 0] == 0  # only r0, the top-confidence item, is used
+
+
+def test_one_learner_path_matches_the_segmented_path() -> None:
+    """most_similar for one row (an API request: most_similar_row) picks what the blocked,
+    segmented path picks for the same row: ties to the earlier history entry, a slot never
+    its own reason, empty slots and a slot whose only candidate is itself give -1."""
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(12, 4)).astype(np.float32)
+    vectors = np.vstack([base, base[:4], np.zeros((1, 4), np.float32)])  # exact ties, zero
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    unit_of = lambda idx: unit[idx]  # noqa: E731
+    for case in range(200):
+        items = rng.choice(len(unit), int(rng.integers(1, 9)), replace=False).astype(np.int64)
+        slots = rng.choice(len(unit), int(rng.integers(1, 8)), replace=False).astype(np.int64)
+        if case % 4 == 0:
+            slots[0] = items[0]
+        if case % 5 == 0:
+            slots[-1] = -1
+        one = most_similar(unit_of, np.zeros(len(items), np.int64), items, slots[None, :])
+        # The same learner twice (two rows) takes the segmented path, in blocks of one entry.
+        two = most_similar(unit_of, np.repeat(np.arange(2), len(items)), np.tile(items, 2),
+                           np.vstack([slots, slots]), block_size=len(slots))
+        np.testing.assert_array_equal(one[0], two[0], err_msg=str(case))
+        np.testing.assert_array_equal(
+            one[0], most_similar_row(unit[np.maximum(slots, 0)], unit[items], slots, items))
+    lone = most_similar(unit_of, np.zeros(1, np.int64), np.array([2]), np.array([[2, -1]]))
+    assert lone.tolist() == [[-1, -1]]
 
 
 def test_bad_inputs_are_rejected() -> None:

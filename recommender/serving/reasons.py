@@ -15,7 +15,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from recommender.explain import held_near, interest_word, most_similar, word_reasons
+from recommender.explain import (
+    held_near,
+    interest_word,
+    most_similar,
+    most_similar_row,
+    word_reasons,
+)
 from recommender.serving.model_state import ServedModel
 from recommender.serving.overlay import Overlay
 
@@ -48,7 +54,71 @@ def explain(
     region: str | None,
     interests: str | None,
 ) -> list[Reason]:
-    """A reason per global resource index in ``picked`` (bundle resources, then the API's)."""
+    """A reason per global resource index in ``picked`` (bundle resources, then the API's).
+
+    The usual list (a learner with a history, every slot a bundle resource that the history
+    explains: ``continue`` or ``similar``) takes :func:`_explained_by_history`, which gathers
+    only those facts; any other list takes :func:`explain_general`. Both hand the facts to
+    :func:`recommender.explain.word_reasons`, and give the same reasons (tested)."""
+    picked = np.asarray(picked, dtype=np.int64)
+    if not len(picked):
+        return []
+    picked_list = picked.tolist()
+    if len(history.resource_idx) and max(picked_list) < served.n_resources:
+        reasons = _explained_by_history(served, picked, picked_list, history, group)
+        if reasons is not None:
+            return reasons
+    return explain_general(served, overlay, picked, history, group=group, region=region,
+                           interests=interests)
+
+
+def _explained_by_history(
+    served: ServedModel, picked: np.ndarray, picked_list: list[int], history: History,
+    group: str | None,
+) -> list[Reason] | None:
+    """The reasons when the history explains every slot (bundle resources only), else None:
+    the other facts (interest, group, region, popularity) cannot change such a list, so they
+    are not gathered; one product of unit vectors and a few per-slot lookups instead."""
+    items = np.asarray(history.resource_idx, dtype=np.int64)
+    units = served.unit_vectors
+    because = most_similar_row(units[picked], units[items], picked, items)
+    because_list = because.tolist()
+    positive = history.positive or frozenset(items.tolist())
+    own = [i in positive for i in picked_list]
+    if not all(o or b >= 0 for o, b in zip(own, because_list)):
+        return None  # a slot needs the profile's facts
+    completed = history.completed
+    filled, no_interest, no_count, no = _constant_facts(len(picked_list))
+    kinds, texts = word_reasons(
+        filled, np.array([own]), because[None, :],
+        np.array([[b in completed for b in because_list]]), no_interest, no_count,
+        np.array([group], dtype=object), no, no, served.similar_texts)
+    return list(map(Reason, kinds[0].tolist(), texts[0].tolist()))
+
+
+_CONSTANT_FACTS: dict[int, tuple[np.ndarray, ...]] = {}
+
+
+def _constant_facts(k: int) -> tuple[np.ndarray, ...]:
+    """For ``k`` slots, read-only: every slot filled, and the facts only slots the history
+    leaves unexplained would read (none in :func:`_explained_by_history`): no interest, no
+    group count, False (near, engaged). Built once per ``k``."""
+    found = _CONSTANT_FACTS.get(k)
+    if found is None:
+        found = (np.ones((1, k), dtype=bool), np.empty((1, k), dtype=object),
+                 np.zeros((1, k), dtype=np.int64), np.zeros((1, k), dtype=bool))
+        for array in found:
+            array.setflags(write=False)
+        if len(_CONSTANT_FACTS) < 1024:  # k is at most the API's max_k: a handful of sizes
+            _CONSTANT_FACTS[k] = found
+    return found
+
+
+def explain_general(served: ServedModel, overlay: Overlay, picked: np.ndarray,
+                    history: History, *, group: str | None, region: str | None,
+                    interests: str | None) -> list[Reason]:
+    """:func:`explain` gathering every fact of every slot (API resources, learners without a
+    history, slots the history does not explain)."""
     picked = np.asarray(picked, dtype=np.int64)
     n_main, k = served.n_resources, len(picked)
     if not k:

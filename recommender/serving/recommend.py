@@ -13,7 +13,8 @@ retrieval that never comes back short), and the API's own resources are merged i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import timezone
 from typing import NamedTuple
 
 import numpy as np
@@ -57,6 +58,10 @@ class Picked(NamedTuple):
     reason: Reason
 
 
+# A bundle learner's (resource_idx, values) rows of ``interactions`` and ``exclusions``.
+Rows = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -81,37 +86,76 @@ def learner_view(
     facts: Mapping[str, object] = profile if profile is not None else (
         served.profile_of(learner_idx) if learner_idx is not None else {})
 
-    in_main = bundle.resource_map.indices_of([e.resource_id for e in events], strict=False) \
-        if events else np.empty(0, dtype=np.int64)
-    done = np.array([e.event_type in EXCLUDING_EVENT_TYPES for e in events], dtype=bool)
-    excluded_main = in_main[done & (in_main >= 0)] if events else np.empty(0, dtype=np.int64)
-    excluded_side = frozenset(e.resource_id for e, d, i in zip(events, done, in_main)
-                              if d and i < 0)
+    if events:
+        in_main = bundle.resource_map.indices_of([e.resource_id for e in events], strict=False)
+        done = np.array([e.event_type in EXCLUDING_EVENT_TYPES for e in events], dtype=bool)
+        excluded_main = in_main[done & (in_main >= 0)]
+        excluded_side = frozenset(e.resource_id for e, d, i in zip(events, done, in_main)
+                                  if d and i < 0)
+    else:  # nothing stored since the bundle (the usual case): no array work
+        in_main = excluded_main = np.empty(0, dtype=np.int64)
+        excluded_side = frozenset()
+    rows = None
     if learner_idx is not None:
-        done_before = served.row("exclusions", learner_idx)[0]
+        rows = served.row("interactions", learner_idx), served.row("exclusions", learner_idx)
+        done_before = rows[1][0]
         excluded_main = np.union1d(done_before, excluded_main) if len(excluded_main) \
             else done_before
 
     cutoff = served.history_until_us
-    fresh = [e for e, i in zip(events, in_main) if i >= 0 and (cutoff is None or e.ts_us > cutoff)]
+    fresh = [e for e, i in zip(events, in_main.tolist())
+             if i >= 0 and (cutoff is None or e.ts_us > cutoff)]
     if learner_idx is None and profile is None and not fresh:
         raise UnknownIdError("learner", learner_id)  # only events the model cannot use
-    vector, path = _vector(served, learner_idx, profile, fresh)
-    history = _history(served, learner_idx, events, in_main)
+    vector, path = _vector(served, learner_idx, rows, profile, fresh)
+    history = _history(rows, events, in_main)
     return LearnerView(
-        vector=vector, cold_start=path, constraints=LearnerProfile.from_row(facts),
+        vector=vector, cold_start=path, constraints=_constraints(facts),
         history=history, excluded_main=excluded_main.astype(np.int64),
         excluded_side=excluded_side, group=_text(facts.get("group")),
         region=_text(facts.get("region")), interests=_text(facts.get("interests")),
     )
 
 
+CONSTRAINT_FIELDS = tuple(f.name for f in fields(LearnerProfile))  # what from_row reads
+_CONSTRAINTS: dict[tuple, LearnerProfile] = {}
+_CONSTRAINTS_SIZE = 4096
+_NAN = ("nan",)
+
+
+def _constraint_key(value: object) -> object:
+    """A value's exact stand-in in a cache key: None and strings as they are, a float by its
+    repr (any NaN alike: all of them are an empty cell); TypeError for anything else."""
+    if value is None or type(value) is str:
+        return value
+    if type(value) is float:
+        return _NAN if value != value else ("float", repr(value))
+    raise TypeError
+
+
+def _constraints(facts: Mapping[str, object]) -> LearnerProfile:
+    """``LearnerProfile.from_row(facts)``, built once per distinct combination of its fields:
+    learners share few (a region, a language set, needs), and building one validates every
+    field. The key is those values alone (no learner id); the cache is bounded."""
+    try:
+        key = tuple([_constraint_key(facts.get(name)) for name in CONSTRAINT_FIELDS])
+    except TypeError:  # lists or other types (a stored profile): built each time
+        return LearnerProfile.from_row(facts)
+    found = _CONSTRAINTS.get(key)
+    if found is None:
+        found = LearnerProfile.from_row(facts)
+        if len(_CONSTRAINTS) >= _CONSTRAINTS_SIZE:
+            _CONSTRAINTS.clear()
+        _CONSTRAINTS[key] = found
+    return found
+
+
 def _vector(
-    served: ServedModel, learner_idx: int | None, profile: Mapping[str, object] | None,
-    fresh: Sequence[EventRecord],
+    served: ServedModel, learner_idx: int | None, rows: Rows | None,
+    profile: Mapping[str, object] | None, fresh: Sequence[EventRecord],
 ) -> tuple[np.ndarray, str | None]:
     bundle = served.bundle
-    trained = learner_idx is not None and len(served.row("interactions", learner_idx)[0]) > 0
+    trained = rows is not None and len(rows[0][0]) > 0  # a history in the bundle
     if trained and not fresh:
         return bundle.learner_factors[learner_idx], None  # what ColdStart would return, cheaply
     if not bundle.can_cold_start:
@@ -140,18 +184,16 @@ def _placed(place: Callable[[], LearnerVector]) -> LearnerVector:
         ) from None
 
 
-def _history(
-    served: ServedModel, learner_idx: int | None, events: Sequence[EventRecord],
-    in_main: np.ndarray,
-) -> History:
-    """Positive history (bundle row + stored events, best first, capped) and completions."""
+def _history(rows: Rows | None, events: Sequence[EventRecord], in_main: np.ndarray) -> History:
+    """Positive history (bundle ``rows`` of the learner, if any, + stored events, best first,
+    capped) and completions."""
     confidence: dict[int, float] = {}
     completed: set[int] = set()
-    if learner_idx is not None:
-        indices, values = served.row("interactions", learner_idx)
-        confidence.update(zip(indices.tolist(), values.tolist()))
-        done = served.row("exclusions", learner_idx)[0].tolist()
-        completed.update(i for i in done if confidence.get(i, 0.0) > 0)
+    if rows is not None:
+        (indices, values), (done, _) = rows
+        confidence = dict(zip(indices.tolist(), values.tolist()))
+        get = confidence.get
+        completed = {i for i in done.tolist() if get(i, 0.0) > 0}
     for event, idx in zip(events, in_main.tolist()):
         if idx < 0:
             continue
@@ -162,9 +204,10 @@ def _history(
         confidence[idx] = confidence.get(idx, 0.0) + 1.0
         if event.event_type == "complete":
             completed.add(idx)
-    positive = sorted((c, -i) for i, c in confidence.items() if c > 0)[::-1]
-    return History(np.array([-i for _, i in positive[:MAX_HISTORY]], dtype=np.int64),
-                   frozenset(completed), frozenset(-i for _, i in positive))
+    # Best first: confidence descending, then resource index ascending.
+    positive = sorted((-c, i) for i, c in confidence.items() if c > 0)
+    return History(np.array([i for _, i in positive[:MAX_HISTORY]], dtype=np.int64),
+                   frozenset(completed), frozenset(i for _, i in positive))
 
 
 def anonymous_view(served: ServedModel, profile: Mapping[str, object]) -> LearnerView:
@@ -192,7 +235,7 @@ def delivery_list(
     now: pd.Timestamp | None = None,
 ) -> list[Picked]:
     """The best ``k`` allowed resources for ``view`` (fewer only if fewer are allowed)."""
-    now = now if now is not None else pd.Timestamp.now(tz="UTC")
+    now = now if now is not None else pd.Timestamp.now(tz=timezone.utc)  # half "UTC"'s cost
     bundle = served.bundle
     allowed = served.catalog.mask(filters, view.constraints, now=now)
     if len(overlay.blocked_idx):
@@ -221,18 +264,18 @@ def delivery_list(
     reasons = explain(served, overlay, idx, view.history, group=view.group,
                       region=view.region, interests=view.interests)
     n_main = served.n_resources
-    side = idx >= n_main
-    main_idx = np.where(side, 0, idx)
-    ids, titles = served.resource_ids[main_idx], served.titles[main_idx]
-    if side.any():
+    idx_list = idx.tolist()
+    if idx_list and max(idx_list) >= n_main:  # some of the API's own resources
+        side = idx >= n_main
+        main_idx = np.where(side, 0, idx)
+        ids, titles = served.resource_ids[main_idx], served.titles[main_idx]
         ids, titles = ids.astype(object), titles.copy()
         position = idx[side] - n_main
         ids[side], titles[side] = overlay.ids[position], overlay.titles[position]
-    return [
-        Picked(resource_id=str(resource_id), title=str(title), score=score, reason=reason)
-        for resource_id, title, score, reason in zip(ids.tolist(), titles.tolist(),
-                                                     scores.tolist(), reasons)
-    ]
+    else:
+        ids, titles = served.resource_ids[idx], served.titles[idx]
+    return list(map(Picked, map(str, ids.tolist()), map(str, titles.tolist()), scores.tolist(),
+                    reasons))
 
 
 def similar_resources(
