@@ -38,8 +38,8 @@ EXCLUDING_EVENT_TYPES: tuple[str, ...] = ("complete", "dismiss")
 # every test (-0.001..-0.021 ndcg@10; ALS gains or loses by data set); no half-life wins across
 # data sets (MARS -0.02..-0.13; below 1/alpha a decayed confidence makes implicit's ALS count
 # a pair less than a missing one); use_value_for=() lifts EASE on OULAD's click counts (test
-# ndcg@10 0.570 -> 0.625 per learner, 0.689 -> 0.779 temporal; ALS -0.003/+0.020): proposed to
-# the lead, not yet adopted, since OULAD is the only data set whose views carry a value.
+# ndcg@10 0.570 -> 0.625 per learner, 0.689 -> 0.779 temporal; ALS -0.003/+0.020): set in the
+# OULAD experiment files only, since OULAD is the only data set whose views carry a value.
 @dataclass(frozen=True)
 class InteractionWeights:
     """How events become confidence; every field is a logged training parameter."""
