@@ -145,10 +145,11 @@ class ResourceIndex:
             tied = tied[_tied_at_cut(scores, out_scores[tied])]
         if self._exact is not None:
             # An approximate index may return fewer than `fetch` hits; redo those rows exactly.
-            n_open = self.n_resources - n_blocked - np.array(
-                [len(r) if blocked is None else np.count_nonzero(~blocked[r]) for r in rows],
+            # Rows with a gap, kept only where k resources remain open (counted for those alone).
+            short = np.flatnonzero((out_idx < 0).any(axis=1))
+            short = np.array([i for i in short.tolist() if self.n_resources - n_blocked - (
+                len(rows[i]) if blocked is None else np.count_nonzero(~blocked[rows[i]])) >= k],
                 dtype=np.int64)
-            short = np.flatnonzero((out_idx < 0).any(axis=1) & (n_open >= k))
             if short.size:
                 s, f = self._exact.search(queries[short], fetch)
                 fixed_idx, fixed_scores = _drop_excluded(f, s, [rows[i] for i in short], k,
