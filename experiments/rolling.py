@@ -7,7 +7,9 @@ rolling_evaluate`, first accesses only unless ``mode = "repeat"``). Every model 
 the baseline pairwise over (cut, learner) (paired bootstrap CI and a Wilcoxon p); the ``target``
 model's gain is checked against ``target_gain``. A diagnostic ceiling, ranking by next week's
 cohort first accesses (it knows the future, it is no model), says how much a shared ranking
-could gain at all. One MLflow run per model; ``report.md``, per-cut CSVs and a plot in the
+could gain at all; a second, knowable at the cut, pools what goes to resources nobody had opened
+before the cut over their category (the cut cannot say which unopened site opens next). One
+MLflow run per model; ``report.md``, per-cut CSVs and a plot in the
 output directory.
 """
 
@@ -29,9 +31,11 @@ from experiments.config import ExperimentConfig, RollingSplit, config_digest, sa
 from experiments.sources import load_dataset
 from recommender.data import Dataset
 from recommender.errors import InvalidParameterError
+from recommender.evaluation.evaluate import RELEVANT_EVENT_TYPES
 from recommender.evaluation.metrics import ndcg_at_k
 from recommender.evaluation.rolling import (
     RollingResult,
+    RollingWindow,
     rolling_cuts,
     rolling_evaluate,
     rolling_window,
@@ -48,12 +52,14 @@ ALL = "all"  # the scope name when the whole catalog is one course
 
 @dataclass(frozen=True)
 class ScopeResult:
-    """One scope's rolling result, its start, and its diagnostic ceiling (NaN: not computed)."""
+    """One scope's rolling result, its start, and its diagnostic ceilings (NaN: not computed):
+    next horizon's cohort first accesses, and the same knowable at the cut."""
 
     scope: str
     start: pd.Timestamp
     result: RollingResult
     ceiling: float
+    knowable_ceiling: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -127,16 +133,42 @@ def scope_start(features: FeatureSet, split: RollingSplit, scope: str) -> pd.Tim
     return pd.Timestamp(stamps.min())
 
 
+def pool_unopened(features: FeatureSet, window: RollingWindow, future: np.ndarray) -> np.ndarray:
+    """``future`` (per resource) where each resource nobody engaged with before the cut (and
+    open in the horizon) gets instead the mean of ``future`` over such resources of its
+    ``category``: how much goes to unopened resources of a type, not which one gets it."""
+    train = window.train.events
+    engaged = train[train["event_type"].isin(RELEVANT_EVENT_TYPES)]
+    opened = np.zeros(len(future), dtype=bool)
+    index = features.resource_map.indices_of(engaged["resource_id"], strict=False)
+    opened[index[index >= 0]] = True
+    pool = ~opened
+    pool[window.closed] = False  # never candidates: known at the cut, and never relevant
+    if "category" in features.resources.columns:
+        category = features.resources["category"].astype(str).to_numpy()
+    else:
+        category = np.zeros(len(future), dtype=np.int64)
+    pooled = np.asarray(future, dtype=np.float64).copy()
+    groups = pd.Series(pooled[pool]).groupby(category[pool]).transform("mean")
+    pooled[pool] = groups.to_numpy(np.float64)
+    return pooled
+
+
 def ceiling_ndcg(features: FeatureSet, cuts: Sequence[pd.Timestamp], horizon: float, mode: str,
-                 k: int) -> np.ndarray:
+                 k: int, knowable: bool = False) -> np.ndarray:
     """Per (cut, learner) nDCG@k of ranking by next horizon's cohort first accesses: a ceiling
-    for any ranking shared by the whole cohort (it knows the future; not a model)."""
+    for any ranking shared by the whole cohort (it knows the future; not a model).
+    ``knowable``: resources nobody opened before the cut share their category's mean
+    (:func:`pool_unopened`). Ties fall to the lower resource index (the resources table's
+    order): a stable sort, the same for both."""
     values = []
     for cut in cuts:
         window = rolling_window(features, cut, horizon, mode)
         if len(window.learner_idx) == 0:
             continue
         future = np.asarray(window.relevant.sum(axis=0)).ravel()
+        if knowable:
+            future = pool_unopened(features, window, future)
         scores = np.tile(future, (len(window.learner_idx), 1)).astype(np.float64)
         excluded = window.exclude[window.learner_idx].tocoo()
         scores[excluded.row, excluded.col] = -np.inf
@@ -185,12 +217,13 @@ def run_rolling_experiment(
                 [evaluation.report_metric, *evaluation.significance_metrics])),
             interaction_weights=weights, on_progress=progress,
         )
-        ceiling = float("nan")
+        ceilings = [float("nan"), float("nan")]
         if split.ceiling:
-            values = ceiling_ndcg(features, cuts, split.horizon_days, split.mode,
-                                  evaluation.main_k)
-            ceiling = float(np.nanmean(values)) if values.size else float("nan")
-        scopes.append(ScopeResult(name, start, result, ceiling))
+            for position, knowable in enumerate((False, True)):
+                values = ceiling_ndcg(features, cuts, split.horizon_days, split.mode,
+                                      evaluation.main_k, knowable=knowable)
+                ceilings[position] = float(np.nanmean(values)) if values.size else float("nan")
+        scopes.append(ScopeResult(name, start, result, *ceilings))
 
     table, comparisons = _comparisons(scopes, list(models), baseline, metric, config)
     tests = _target_table(comparisons, split, baseline, scopes)
@@ -244,7 +277,7 @@ def _target_table(comparisons: pd.DataFrame, split: RollingSplit, baseline: str,
     target = split.target
     if target is None or comparisons.empty:
         return pd.DataFrame()
-    ceilings = {s.scope: s.ceiling for s in scopes}
+    ceilings = {s.scope: s for s in scopes}
     rows = []
     for row in comparisons[comparisons["model"] == target].itertuples(index=False):
         windows = next(s for s in scopes if s.scope == row.scope).result.windows
@@ -259,7 +292,8 @@ def _target_table(comparisons: pd.DataFrame, split: RollingSplit, baseline: str,
             "difference [95% CI]": f"{row.difference:+.3f} [{row.ci_low:+.3f}, {row.ci_high:+.3f}]",
             "p": f"{row.p_value:.1e}",
             f"target (+{split.target_gain * 100:g}%, CI > 0)": "met" if met else "NOT met",
-            "ceiling: next horizon's popularity": f"{ceilings[row.scope]:.3f}",
+            "ceiling: next horizon's popularity": f"{ceilings[row.scope].ceiling:.3f}",
+            "ceiling knowable at the cut": f"{ceilings[row.scope].knowable_ceiling:.3f}",
             "relevant new to cohort": (
                 f"{windows['n_relevant_new_to_cohort'].sum() / max(windows['n_relevant'].sum(), 1) * 100:.1f}%"
             ),
