@@ -6,7 +6,10 @@ One run prints, side by side:
   bare FastAPI endpoint returning a fixed 10-item JSON, both under the same uvicorn settings
   (workers, loop, HTTP parser, no access log: uvicorn's is off for both, and so is the app's
   own unless ``--access-log``, 50-100 us of CPU per request), at the same concurrency,
-  with the server CPU each request cost;
+  with the server CPU each request cost; and beside them a *floor* endpoint under the same
+  settings doing only what no list endpoint can skip (key check, durable store read, one
+  search of the served index, 10 items as JSON), which bounds what any list endpoint could
+  reach on the machine;
 * raw query time (one query at a time, one thread, as each worker asks) of the served index,
   of a full FAISS scan, of the exact norm-pruned search and of an approximate FAISS index
   (HNSW by default), each with its recall@10 against exact search. The served index defaults
@@ -73,6 +76,59 @@ def bare_app():  # noqa: ANN201 - a uvicorn factory
     return app
 
 
+def floor_app():  # noqa: ANN201 - a uvicorn factory
+    """The least work the issue's list endpoint cannot skip, done with the served path's own
+    parts under the same server settings: the API key compared in constant time, the
+    learner's stored events and profile read from the durable store (read-your-write on any
+    worker), the learner's trained vector, one search of the served index (the same
+    retriever, with a mask leaving out what they are done with), and the 10 ids, titles and
+    scores as JSON. No filters, fold-in, reasons, metrics or middleware of the app's, and no
+    FastAPI parameter solving (a bare Starlette route). Its throughput beside the bare
+    endpoint's bounds what a list endpoint built from these parts could reach here."""
+    import hmac
+
+    import faiss
+    from fastapi import FastAPI
+    from starlette.responses import Response
+    from threadpoolctl import threadpool_limits
+
+    from recommender.bundle import load_bundle
+    from recommender.serving.model_state import ServedModel
+    from recommender.store import Store
+
+    faiss.omp_set_num_threads(1)  # one worker, one core: as the production app sets it
+    threadpool_limits(1)
+    served = ServedModel.from_bundle(load_bundle(os.environ["FLOOR_BUNDLE_PATH"]),
+                                     os.environ["FLOOR_INDEX_FACTORY"],
+                                     os.environ.get("FLOOR_INDEX_PARAMS", ""))
+    store = Store.from_url(os.environ["FLOOR_DATABASE_URL"])
+    vectors, exclusions = served.bundle.learner_factors, served.bundle.exclusions
+    all_open = np.ones(served.n_resources, dtype=bool)
+    key = KEY.encode()
+
+    async def floor(request):  # noqa: ANN001, ANN202 - a Starlette endpoint
+        given = request.headers.get("x-api-key", "")
+        if not hmac.compare_digest(given.encode(), key):
+            return Response(status_code=401)
+        learner_id = request.path_params["learner_id"]
+        store.learner_snapshot(learner_id)
+        row = served.learner_idx(learner_id)
+        allowed = all_open.copy()
+        allowed[exclusions.indices[exclusions.indptr[row]: exclusions.indptr[row + 1]]] = False
+        found = served.retriever.search(vectors[row], 10, allowed)
+        idx = found.resource_idx
+        items = [{"rank": rank, "resource_id": resource_id, "title": title, "score": score}
+                 for rank, (resource_id, title, score) in enumerate(zip(
+                     served.resource_ids[idx].tolist(), served.titles[idx].tolist(),
+                     found.scores.tolist()), 1)]
+        return Response(json.dumps({"learner_id": learner_id, "items": items}),
+                        media_type="application/json")
+
+    app = FastAPI()
+    app.add_route("/floor/{learner_id}", floor, methods=["GET"])
+    return app
+
+
 # --- load generator (runs in its own process) ---------------------------------------------------
 
 async def _load(spec: dict) -> dict:
@@ -96,6 +152,9 @@ async def _load(spec: dict) -> dict:
     def request(worker: int, n: int, rng: random.Random) -> tuple[bytes, str | None]:
         if kind == "bare":
             return f"GET /bare HTTP/1.1\r\nHost: {host}\r\n\r\n".encode(), None
+        if kind == "floor":
+            learner = rng.choice(learners)
+            return f"GET /floor/{learner} HTTP/1.1\r\n{headers}\r\n".encode(), None
         if kind == "recommend":
             learner = rng.choice(learners)
             return (f"GET /v1/learners/{learner}/recommendations?k=10 HTTP/1.1\r\n"
@@ -233,7 +292,8 @@ def wait_ready(port: int, path: str, seconds: float, process: subprocess.Popen) 
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}; see its log")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}{path}", headers={"X-API-Key": KEY},
+                         timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -259,12 +319,16 @@ def start_server(args: argparse.Namespace, bundle: Path, database: Path, port: i
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def start_bare(args: argparse.Namespace, port: int, log: Path) -> subprocess.Popen:
-    code = ("import uvicorn; uvicorn.run('serve_load:bare_app', factory=True, "
+def start_bare(args: argparse.Namespace, port: int, log: Path, factory: str = "bare_app",
+               env: dict | None = None) -> subprocess.Popen:
+    """A benchmark app (``bare_app`` or ``floor_app``) under the production server's uvicorn
+    settings."""
+    code = (f"import uvicorn; uvicorn.run('serve_load:{factory}', factory=True, "
             f"app_dir={str(HERE)!r}, host='127.0.0.1', port={port}, workers={args.workers}, "
             "log_level='info', access_log=False, loop='auto', http='auto')")
     return subprocess.Popen([sys.executable, "-c", code], stdout=log.open("w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **(env or {})})
 
 
 def stop(process: subprocess.Popen, hard: bool = False) -> None:
@@ -373,26 +437,35 @@ def main() -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
 
-    port, bare_port = free_port(), free_port()
+    port, bare_port, floor_port = free_port(), free_port(), free_port()
     server = start_server(args, bundle, database, port, args.workdir / "server.log")
     bare = start_bare(args, bare_port, args.workdir / "bare.log")
+    floor = start_bare(args, floor_port, args.workdir / "floor.log", "floor_app", {
+        "FLOOR_BUNDLE_PATH": str(bundle), "FLOOR_INDEX_FACTORY": args.index_factory,
+        "FLOOR_INDEX_PARAMS": args.index_params,
+        "FLOOR_DATABASE_URL": f"sqlite:///{database}"})
     try:
         wait_ready(bare_port, "/bare", 60, bare)
         wait_ready(port, "/ready", 900, server)
+        wait_ready(floor_port, f"/floor/{learners[0]}", 900, floor)
         common = {"host": "127.0.0.1", "concurrency": args.concurrency, "seconds": args.seconds,
                   "warmup": 2.0, "learners": learners, "resources": resources}
         timeout = args.seconds + 120
         bare_result = summarise(drive({**common, "port": bare_port, "kind": "bare"},
                                       args.workdir, timeout, bare))
         stop(bare)
+        floor_result = summarise(drive({**common, "port": floor_port, "kind": "floor"},
+                                       args.workdir, timeout, floor))
+        stop(floor)
         recs = summarise(drive({**common, "port": port, "kind": "recommend"}, args.workdir,
                                timeout, server))
         ingest = summarise(drive({**common, "port": port, "kind": "ingest"}, args.workdir,
                                  timeout, server))
     finally:
         stop(bare)
+        stop(floor)
     durability = kill_during_ingestion(args, server, port, database, common)
-    report(args, figures, bare_result, recs, ingest, durability)
+    report(args, figures, bare_result, floor_result, recs, ingest, durability)
 
 
 def kill_during_ingestion(args: argparse.Namespace, server: subprocess.Popen, port: int,
@@ -417,10 +490,11 @@ def kill_during_ingestion(args: argparse.Namespace, server: subprocess.Popen, po
     return {"acked": len(acked), "found": len(found), "lost": len(set(acked) - found)}
 
 
-def report(args: argparse.Namespace, figures: list[dict], bare: dict, recs: dict, ingest: dict,
-           durability: dict) -> None:
+def report(args: argparse.Namespace, figures: list[dict], bare: dict, floor: dict, recs: dict,
+           ingest: dict, durability: dict) -> None:
     ratio = recs["rps"] / bare["rps"] if bare["rps"] else float("nan")
-    errors = bare["errors"] + recs["errors"] + ingest["errors"]
+    floor_ratio = floor["rps"] / bare["rps"] if bare["rps"] else float("nan")
+    errors = bare["errors"] + floor["errors"] + recs["errors"] + ingest["errors"]
     print()
     print(f"server: uvicorn, {args.workers} workers, index {args.index_factory} "
           f"({args.index_params or 'default params'}), SQLite WAL synchronous=FULL, app access "
@@ -431,6 +505,7 @@ def report(args: argparse.Namespace, figures: list[dict], bare: dict, recs: dict
     print(f"{'endpoint':<44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
           f"{'server CPU ms/req':>18} {'loadgen CPU ms/req':>19}")
     for name, row in (("bare FastAPI (fixed 10-item JSON)", bare),
+                      ("floor: key + store read + FAISS, 10 items", floor),
                       ("GET /v1/learners/{id}/recommendations k=10", recs),
                       ("POST /v1/events (one event, fsync)", ingest)):
         print(f"{name:<44} {row['rps']:>9,.0f} {row['p50']:>8.2f} {row['p99']:>8.2f} "
@@ -438,9 +513,14 @@ def report(args: argparse.Namespace, figures: list[dict], bare: dict, recs: dict
     cpu_ratio = bare["server_cpu_ms"] / recs["server_cpu_ms"] if recs["server_cpu_ms"] else 0
     print(f"server CPU per request, bare / recommendations: {cpu_ratio:.0%} (the throughput "
           "ratio a machine with spare cores for the load generator would approach)")
+    print(f"throughput of bare: floor {floor_ratio:.0%}, recommendations {ratio:.0%}; server CPU "
+          f"per request of the floor's: recommendations "
+          f"{recs['server_cpu_ms'] / floor['server_cpu_ms']:.2f}x (what filters, fold-in, "
+          "reasons and metrics add to the work no list endpoint can skip)")
     print("server CPU by process, busiest first: "
           + "; ".join(f"{label} {'/'.join(f'{share}%' for share in row['cpu_shares'])}"
-                      for label, row in (("bare", bare), ("recommendations", recs),
+                      for label, row in (("bare", bare), ("floor", floor),
+                                         ("recommendations", recs),
                                          ("events", ingest))))
     print(f"{'raw index, one query, k=10, 1 thread':<44} {'p50 us':>9} {'p99 us':>8} "
           f"{'recall@10':>10}")
@@ -451,8 +531,8 @@ def report(args: argparse.Namespace, figures: list[dict], bare: dict, recs: dict
     print(f"event ingestion with durability on: {ingest['rps']:,.0f} events/s acknowledged")
     print(f"kill -9 during ingestion: {durability['acked']:,} acknowledged, "
           f"{durability['found']:,} in the database, {durability['lost']} lost")
-    if any(row["error_kinds"] for row in (bare, recs, ingest)):
-        print("error kinds:", {k: v for row in (bare, recs, ingest)
+    if any(row["error_kinds"] for row in (bare, floor, recs, ingest)):
+        print("error kinds:", {k: v for row in (bare, floor, recs, ingest)
                                for k, v in row["error_kinds"].items()})
     checks = [
         ("recommendation throughput >= 60% of bare", ratio >= 0.6, f"{ratio:.0%}"),
