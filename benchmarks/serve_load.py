@@ -8,8 +8,8 @@ One run prints, side by side:
   own unless ``--access-log``, 50-100 us of CPU per request), at the same concurrency,
   with the server CPU each request cost; and beside them a *floor* endpoint under the same
   settings doing only what no list endpoint can skip (key check, durable store read, one
-  search of the served index, 10 items as JSON), which bounds what any list endpoint could
-  reach on the machine;
+  search of the served index, 10 items as JSON), which bounds what a list endpoint built from
+  the served path's parts could reach on the machine;
 * raw query time (one query at a time, one thread, as each worker asks) of the served index,
   of a full FAISS scan, of the exact norm-pruned search and of an approximate FAISS index
   (HNSW by default), each with its recall@10 against exact search. The served index defaults
@@ -121,8 +121,8 @@ def floor_app():  # noqa: ANN201 - a uvicorn factory
                  for rank, (resource_id, title, score) in enumerate(zip(
                      served.resource_ids[idx].tolist(), served.titles[idx].tolist(),
                      found.scores.tolist()), 1)]
-        return Response(json.dumps({"learner_id": learner_id, "items": items}),
-                        media_type="application/json")
+        body = json.dumps({"learner_id": learner_id, "items": items}, ensure_ascii=False)
+        return Response(body.encode(), media_type="application/json")  # UTF-8, as FastAPI's
 
     app = FastAPI()
     app.add_route("/floor/{learner_id}", floor, methods=["GET"])
