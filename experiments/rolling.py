@@ -31,7 +31,6 @@ from experiments.config import ExperimentConfig, RollingSplit, config_digest, sa
 from experiments.sources import load_dataset
 from recommender.data import Dataset
 from recommender.errors import InvalidParameterError
-from recommender.evaluation.evaluate import RELEVANT_EVENT_TYPES
 from recommender.evaluation.metrics import ndcg_at_k
 from recommender.evaluation.rolling import (
     RollingResult,
@@ -137,12 +136,7 @@ def pool_unopened(features: FeatureSet, window: RollingWindow, future: np.ndarra
     """``future`` (per resource) where each resource nobody engaged with before the cut (and
     open in the horizon) gets instead the mean of ``future`` over such resources of its
     ``category``: how much goes to unopened resources of a type, not which one gets it."""
-    train = window.train.events
-    engaged = train[train["event_type"].isin(RELEVANT_EVENT_TYPES)]
-    opened = np.zeros(len(future), dtype=bool)
-    index = features.resource_map.indices_of(engaged["resource_id"], strict=False)
-    opened[index[index >= 0]] = True
-    pool = ~opened
+    pool = ~window.opened
     pool[window.closed] = False  # never candidates: known at the cut, and never relevant
     if "category" in features.resources.columns:
         category = features.resources["category"].astype(str).to_numpy()
@@ -154,29 +148,33 @@ def pool_unopened(features: FeatureSet, window: RollingWindow, future: np.ndarra
     return pooled
 
 
-def ceiling_ndcg(features: FeatureSet, cuts: Sequence[pd.Timestamp], horizon: float, mode: str,
-                 k: int, knowable: bool = False) -> np.ndarray:
+def ceilings_ndcg(features: FeatureSet, cuts: Sequence[pd.Timestamp], horizon: float, mode: str,
+                  k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per (cut, learner) nDCG@k of ranking by next horizon's cohort first accesses: a ceiling
-    for any ranking shared by the whole cohort (it knows the future; not a model).
-    ``knowable``: resources nobody opened before the cut share their category's mean
-    (:func:`pool_unopened`). Ties fall to the lower resource index (the resources table's
-    order): a stable sort, the same for both."""
-    values = []
+    for any ranking shared by the whole cohort (it knows the future; not a model); and of the
+    same ranking knowable at the cut, where resources nobody opened before it share their
+    category's mean (:func:`pool_unopened`). Each cut's window is built once for both. Ties
+    fall to the lower resource index (the resources table's order): a stable sort."""
+    plain, knowable = [], []
     for cut in cuts:
         window = rolling_window(features, cut, horizon, mode)
         if len(window.learner_idx) == 0:
             continue
         future = np.asarray(window.relevant.sum(axis=0)).ravel()
-        if knowable:
-            future = pool_unopened(features, window, future)
-        scores = np.tile(future, (len(window.learner_idx), 1)).astype(np.float64)
-        excluded = window.exclude[window.learner_idx].tocoo()
-        scores[excluded.row, excluded.col] = -np.inf
-        scores[:, window.closed] = -np.inf
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        top = np.where(np.isfinite(np.take_along_axis(scores, top, axis=1)), top, -1)
-        values.append(ndcg_at_k(top, window.relevant, k))
-    return np.concatenate(values) if values else np.empty(0)
+        plain.append(_shared_ranking_ndcg(window, future, k))
+        knowable.append(_shared_ranking_ndcg(window, pool_unopened(features, window, future), k))
+    return tuple(np.concatenate(v) if v else np.empty(0) for v in (plain, knowable))
+
+
+def _shared_ranking_ndcg(window: RollingWindow, future: np.ndarray, k: int) -> np.ndarray:
+    """nDCG@k of every test learner's list ranked by ``future``, less what they may not get."""
+    scores = np.tile(future, (len(window.learner_idx), 1)).astype(np.float64)
+    excluded = window.exclude[window.learner_idx].tocoo()
+    scores[excluded.row, excluded.col] = -np.inf
+    scores[:, window.closed] = -np.inf
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    top = np.where(np.isfinite(np.take_along_axis(scores, top, axis=1)), top, -1)
+    return ndcg_at_k(top, window.relevant, k)
 
 
 def run_rolling_experiment(
@@ -219,10 +217,9 @@ def run_rolling_experiment(
         )
         ceilings = [float("nan"), float("nan")]
         if split.ceiling:
-            for position, knowable in enumerate((False, True)):
-                values = ceiling_ndcg(features, cuts, split.horizon_days, split.mode,
-                                      evaluation.main_k, knowable=knowable)
-                ceilings[position] = float(np.nanmean(values)) if values.size else float("nan")
+            both = ceilings_ndcg(features, cuts, split.horizon_days, split.mode,
+                                 evaluation.main_k)
+            ceilings = [float(np.nanmean(v)) if v.size else float("nan") for v in both]
         scopes.append(ScopeResult(name, start, result, *ceilings))
 
     table, comparisons = _comparisons(scopes, list(models), baseline, metric, config)

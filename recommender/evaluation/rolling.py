@@ -53,7 +53,8 @@ class RollingWindow:
 
     ``relevant`` rows line up with ``learner_idx``; ``exclude`` is learners x resources (all
     learners) of what may not be recommended; ``closed`` the resources whose availability
-    window misses the horizon (never recommended to anyone).
+    window misses the horizon (never recommended to anyone); ``opened`` (bool per resource)
+    those someone engaged with before the cut.
     """
 
     cut: pd.Timestamp
@@ -63,6 +64,7 @@ class RollingWindow:
     relevant: sp.csr_matrix
     exclude: sp.csr_matrix
     closed: np.ndarray
+    opened: np.ndarray
     report: dict[str, int]
 
 
@@ -177,7 +179,7 @@ def rolling_window(
     learner_idx = np.flatnonzero(np.diff(relevant.indptr) > 0).astype(np.int64)
     relevant = sp.csr_matrix(relevant[learner_idx])
     relevant.sort_indices()
-    seen_by_cohort = np.asarray(engaged.sum(axis=0)).ravel() > 0
+    opened = np.asarray(engaged.sum(axis=0)).ravel() > 0
     history = np.diff(train.interactions.indptr)
     report = {
         "n_train_events": int(len(train_events)),
@@ -185,13 +187,13 @@ def rolling_window(
         "n_test_learners": int(len(learner_idx)),
         "n_cold_test_learners": int((history[learner_idx] == 0).sum()),
         "n_relevant": int(relevant.nnz),
-        "n_relevant_new_to_cohort": int((~seen_by_cohort[relevant.indices]).sum()),
+        "n_relevant_new_to_cohort": int((~opened[relevant.indices]).sum()),
         "n_relevant_closed": n_closed_relevant,
         "n_closed_resources": int(closed.size),
     }
     return RollingWindow(
         cut=cut_at, horizon_end=end_at, train=train, learner_idx=learner_idx,
-        relevant=relevant, exclude=exclude, closed=closed, report=report,
+        relevant=relevant, exclude=exclude, closed=closed, opened=opened, report=report,
     )
 
 

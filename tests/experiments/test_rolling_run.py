@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from experiments.rolling import build_models, ceiling_ndcg, pool_unopened, scope_features
+from experiments.rolling import build_models, ceilings_ndcg, pool_unopened, scope_features
 from experiments.runner import run_experiment
 from recommender.data import validate_dataset
 from recommender.data.sample_world import generate_world
@@ -150,8 +150,7 @@ def test_knowable_ceiling_pools_unopened_resources_within_their_category() -> No
     np.testing.assert_allclose(future, [2, 0, 3, 0])
     np.testing.assert_allclose(pool_unopened(features, window, future), [2, 1.5, 1.5, 0])
 
-    plain = ceiling_ndcg(features, [cut], 7.0, "first_access", 3)
-    knowable = ceiling_ndcg(features, [cut], 7.0, "first_access", 3, knowable=True)
+    plain, knowable = ceilings_ndcg(features, [cut], 7.0, "first_access", 3)
     np.testing.assert_allclose(plain, [1.0, 1.0, 1.0])  # a: f2 first; b, c: f2 then o1
     third, half = 1 / np.log2(3), 1 / np.log2(4)
     # a (o1 excluded): f1, f2 -> f2 at rank 2; b, c: o1, f1, f2 -> hits at ranks 1 and 3
