@@ -20,7 +20,7 @@ from recommender.data.schema import EVENT_TYPES
 from recommender.errors import ConfigError
 from recommender.evaluation.groups import DEFAULT_ATTRIBUTES
 from recommender.evaluation.metrics import METRICS
-from training.callable_params import check_params
+from recommender.callable_params import check_params
 from training.config import FeaturesSection  # one [features] section for training and experiments
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -51,7 +51,7 @@ from recommender.features import FeatureSet, InteractionWeights, build_feature_s
 from recommender.models import MODELS
 from recommender.models.base import EmbeddingModel
 from recommender.models.hybrid import _validation_split
-from training.callable_params import coerce_params
+from recommender.callable_params import coerce_params
 from training.config import FeaturesSection
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent

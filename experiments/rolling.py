@@ -42,7 +42,7 @@ from recommender.evaluation.rolling import (
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
 from recommender.models import MODELS
 from recommender.models.base import EmbeddingModel
-from training.callable_params import coerce_params
+from recommender.callable_params import coerce_params
 from training.tracking import use_experiment
 
 Step = Callable[[str], None]

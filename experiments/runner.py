@@ -46,7 +46,7 @@ from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
 from recommender.models import MODELS, ColdStart
 from recommender.models.base import EmbeddingModel
-from training.callable_params import coerce_params
+from recommender.callable_params import coerce_params
 from training.tracking import default_tracking_uri, use_experiment
 
 if TYPE_CHECKING:

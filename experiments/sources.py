@@ -30,7 +30,7 @@ from recommender.evaluation.splits import (
     split_report,
     temporal_split,
 )
-from training.callable_params import coerce_params
+from recommender.callable_params import coerce_params
 
 
 def load_dataset(data: DataConfig, path: Path | None) -> Dataset:

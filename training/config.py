@@ -31,7 +31,7 @@ from recommender.evaluation.metrics import METRICS
 from recommender.features import InteractionWeights
 from recommender.features.interactions import DEFAULT_EVENT_WEIGHTS
 from recommender.models import MODELS
-from training.callable_params import check_params
+from recommender.callable_params import check_params
 
 
 

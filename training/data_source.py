@@ -5,7 +5,7 @@ from __future__ import annotations
 from recommender.data import Dataset, load_directory
 from recommender.data.loaders import LOADERS
 from recommender.data.sample_world import generate_world
-from training.callable_params import coerce_params
+from recommender.callable_params import coerce_params
 from training.config import DirectoryData, LoaderData, SampleData, TrainConfig
 
 

@@ -27,7 +27,7 @@ from recommender.features import FeatureSet, InteractionWeights, build_feature_s
 from recommender.models import MODELS, ColdStart
 from recommender.models.base import EmbeddingModel
 from training import registry
-from training.callable_params import accepted_params, coerce_params
+from recommender.callable_params import accepted_params, coerce_params
 from training.config import TrainConfig
 from training.progress import NO_PROGRESS, Progress
 from training.pyfunc_model import log_pyfunc
