@@ -13,6 +13,7 @@ from typing import Any
 
 from recommender.callable_params import accepted_params, check_params, coerce_params
 from recommender.errors import ConfigError
+from recommender.features import InteractionWeights
 from recommender.models import MODELS
 from recommender.models.base import EmbeddingModel
 
@@ -22,10 +23,12 @@ def build_model(
     params: Mapping[str, Any] | None = None,
     *,
     random_state: int | None = None,
+    interaction_weights: InteractionWeights | None = None,
     section: str = "model",
 ) -> EmbeddingModel:
-    """An unfitted estimator: ``MODELS[name]`` with ``params`` (checked, coerced) and the
-    seed; :class:`ConfigError` names ``[section]`` and the key at fault."""
+    """An unfitted estimator: ``MODELS[name]`` with ``params`` (checked, coerced), the seed,
+    and the run's ``interaction_weights`` for a model (or search) that rebuilds features from
+    events itself; :class:`ConfigError` names ``[section]`` and the key at fault."""
     cls = MODELS.get(name)
     if cls is None:
         raise ConfigError(f"[{section}] key 'name': unknown model {name!r}; "
@@ -37,4 +40,8 @@ def build_model(
     kwargs = coerce_params(cls, given)
     if random_state is not None and "random_state" in accepted_params(cls):
         kwargs.setdefault("random_state", random_state)
+    if interaction_weights is not None and "interaction_weights" in accepted_params(cls):
+        if "interaction_weights" in given:
+            raise ConfigError(f"[{section}] key 'interaction_weights': set [features] instead")
+        kwargs["interaction_weights"] = interaction_weights
     return cls(**kwargs)
