@@ -1,0 +1,48 @@
+"""The one config spec: data source, split, features and model, each section defined once
+and able to build its object, read and reported on by one reader for every front end
+(``recommender train``/``tune``, ``recommender experiment run``, benchmarks).
+
+Front ends compose these sections with their own (tracking, evaluation, tuning) and call
+:func:`validate_config`; a bad file raises one :class:`~recommender.errors.ConfigError` whose
+lines read ``file: [section] key 'x': message``.
+"""
+
+from recommender.spec.base import OptionsSection, Section
+from recommender.spec.data import (
+    DATA_FOLDERS,
+    DataSection,
+    DirectoryData,
+    LoaderData,
+    SampleData,
+)
+from recommender.spec.features import EventWeights, FeaturesSection
+from recommender.spec.model import ModelSection
+from recommender.spec.reader import (
+    MOVED_KEYS,
+    describe,
+    problem,
+    read_config_file,
+    tag,
+    validate_config,
+)
+from recommender.spec.split import (
+    HOLDOUT_KINDS,
+    ColdResourceSplit,
+    HoldoutSplit,
+    HoldoutSplitSection,
+    LeaveLastFractionSplit,
+    LeaveLastNSplit,
+    RandomSplit,
+    RollingSplit,
+    SplitSection,
+    TemporalSplit,
+)
+
+__all__ = [
+    "DATA_FOLDERS", "HOLDOUT_KINDS", "MOVED_KEYS",
+    "ColdResourceSplit", "DataSection", "DirectoryData", "EventWeights", "FeaturesSection",
+    "HoldoutSplit", "HoldoutSplitSection", "LeaveLastFractionSplit", "LeaveLastNSplit",
+    "LoaderData", "ModelSection", "OptionsSection", "RandomSplit", "RollingSplit",
+    "SampleData", "Section", "SplitSection", "TemporalSplit",
+    "describe", "problem", "read_config_file", "tag", "validate_config",
+]
