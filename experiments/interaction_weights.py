@@ -37,9 +37,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from experiments.config import ExperimentConfig, RollingSplit, TemporalSplit, load_config
+from experiments.config import ExperimentConfig, load_config
 from experiments.runner import _map_cold_resources
-from experiments.sources import load_dataset, make_split, test_window
 from experiments.tables import markdown
 from recommender.errors import InvalidParameterError
 from recommender.evaluation.evaluate import TestSet, build_test_set, recommend_for_test
@@ -48,11 +47,10 @@ from recommender.evaluation.report_metrics import candidate_exclusions
 from recommender.evaluation.significance import paired_comparison
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
-from recommender.models import MODELS
 from recommender.models.base import EmbeddingModel
 from recommender.models.hybrid import _validation_split
-from recommender.callable_params import coerce_params
-from training.config import FeaturesSection
+from recommender.selection import build_model
+from recommender.spec import FeaturesSection, RollingSplit, TemporalSplit
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent
 EXPERIMENT_FILES: dict[str, str] = {
@@ -164,7 +162,7 @@ class _Study:
     def prepare(self, setting: Setting, base: FeaturesSection) -> dict[str, _Side]:
         if setting.name in self.sides:
             return self.sides[setting.name]
-        weights = setting.section(base).interaction_weights()
+        weights = setting.section(base).build()
         train = build_feature_set(self.dataset, self.split.train, weights)
         if self.validation == "hybrid":
             val_train, val_events = _validation_split(train, VALIDATION_FRACTION, weights)
@@ -201,16 +199,16 @@ class _Study:
         applied as configured to the training events."""
         split_config = self.config.split
         if isinstance(split_config, TemporalSplit):
-            start, end = test_window(split_config, self.split)
+            start, end = split_config.test_window(self.split)
             cut = start - (end - start)
             split_config = split_config.model_copy(
                 update={"cut": cut.isoformat(), "horizon_end": start.isoformat()})
-        return split_config, make_split(split_config, self.split.train)
+        return split_config, split_config.build(self.split.train)
 
     @staticmethod
     def _candidates(split_config: Any, split: Split, train: FeatureSet) -> np.ndarray | None:
         return candidate_exclusions(train, split_config.candidates,
-                                    window=test_window(split_config, split),
+                                    window=split_config.test_window(split),
                                     active_days=split_config.active_days)
 
 
@@ -234,10 +232,11 @@ def _score(model: EmbeddingModel, side: _Side) -> dict[str, np.ndarray]:
 
 
 def _model(config: ExperimentConfig, name: str, **overrides: Any) -> EmbeddingModel:
-    """A model with the experiment file's parameters for it (if listed) and ``overrides``."""
+    """A model with the experiment file's parameters for it (if listed) and ``overrides``,
+    seeded with the file's seed."""
     spec = next((s for s in config.models if s.name == name), None)
-    params = coerce_params(MODELS[name], spec.params) if spec is not None else {}
-    return MODELS[name](**{**params, **overrides})
+    params = spec.params if spec is not None else {}
+    return build_model(name, {**params, **overrides}, random_state=config.seed)
 
 
 # --- the run ---------------------------------------------------------------------------------------
@@ -276,11 +275,11 @@ def run_study(
     """
     if validation not in ("hybrid", "mirror"):
         raise InvalidParameterError("validation", validation, "'hybrid' or 'mirror'")
-    config, data_path = load_config(config_path, data_root)
+    config, _ = load_config(config_path, data_root)
     if isinstance(config.split, RollingSplit):
         raise InvalidParameterError("split", "rolling", "a single split (not the rolling protocol)")
-    dataset = load_dataset(config.data, data_path)
-    split = make_split(config.split, dataset.events)
+    dataset = config.data.build(config.seed)
+    split = config.split.build(dataset.events)
     notes: dict[str, Any] = {"config": str(config_path), "split": split.name,
                              "validation": validation,
                              "n_learners_in_data": len(dataset.learners)}

@@ -27,8 +27,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from experiments.config import ExperimentConfig, RollingSplit, config_digest, safe_name
-from experiments.sources import load_dataset
+from experiments.config import ExperimentConfig, config_digest, safe_name
 from recommender.data import Dataset
 from recommender.errors import InvalidParameterError
 from recommender.evaluation.metrics import ndcg_at_k
@@ -40,10 +39,9 @@ from recommender.evaluation.rolling import (
     rolling_window,
 )
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
-from recommender.models import MODELS
 from recommender.models.base import EmbeddingModel
-from recommender.callable_params import coerce_params
-from training.tracking import use_experiment
+from recommender.spec import RollingSplit
+from recommender.tracking import use_experiment
 
 Step = Callable[[str], None]
 ALL = "all"  # the scope name when the whole catalog is one course
@@ -81,14 +79,11 @@ class RollingExperiment:
 
 def build_models(config: ExperimentConfig, weights: InteractionWeights
                  ) -> dict[str, EmbeddingModel]:
-    """Every model of the file, unfitted, by label (features' weights where a model takes them)."""
-    models = {}
-    for spec in config.models:
-        model = MODELS[spec.name](**coerce_params(MODELS[spec.name], spec.params))
-        if "interaction_weights" in model.get_params(deep=False):
-            model.set_params(interaction_weights=weights)
-        models[spec.key] = model
-    return models
+    """Every model of the file, unfitted, by label, seeded with the file's seed (features'
+    weights where a model takes them)."""
+    return {spec.key: spec.build(random_state=config.seed, interaction_weights=weights,
+                                 section=f"models[{i}]")
+            for i, spec in enumerate(config.models)}
 
 
 def scope_features(
@@ -180,7 +175,6 @@ def _shared_ranking_ndcg(window: RollingWindow, future: np.ndarray, k: int) -> n
 def run_rolling_experiment(
     config: ExperimentConfig,
     config_path: Path,
-    data_path: Path | None,
     out: Path,
     tracking_uri: str,
     step: Step,
@@ -191,9 +185,9 @@ def run_rolling_experiment(
     assert isinstance(split, RollingSplit)
     evaluation = config.evaluation
     metric = f"{evaluation.report_metric}_at_{evaluation.main_k}"
-    weights = config.features.interaction_weights()
+    weights = config.features.build()
     step(f"loading data ({config.data.source})")
-    dataset = load_dataset(config.data, data_path)
+    dataset = config.data.build(config.seed)
     models = build_models(config, weights)
     baseline = split.baseline or config.models[0].key
     scopes: list[ScopeResult] = []

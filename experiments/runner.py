@@ -23,15 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 from mlflow.tracking import MlflowClient
 
-from experiments.config import (
-    ExperimentConfig,
-    ModelSpec,
-    RollingSplit,
-    config_digest,
-    load_config,
-    safe_name,
-)
-from experiments.sources import load_dataset, make_split, test_window
+from experiments.config import ExperimentConfig, ModelSpec, config_digest, load_config, safe_name
 from recommender.data import Dataset
 from recommender.errors import InvalidParameterError
 from recommender.evaluation.evaluate import TestSet, build_test_set
@@ -44,10 +36,10 @@ from recommender.evaluation.report_metrics import (
 )
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
-from recommender.models import MODELS, ColdStart
+from recommender.models import ColdStart
 from recommender.models.base import EmbeddingModel
-from recommender.callable_params import coerce_params
-from training.tracking import default_tracking_uri, use_experiment
+from recommender.spec import RollingSplit
+from recommender.tracking import default_tracking_uri, use_experiment
 
 if TYPE_CHECKING:
     from experiments.rolling import RollingExperiment
@@ -136,9 +128,9 @@ def run_experiment(
     if isinstance(config.split, RollingSplit):  # several cuts per scope: its own loop
         from experiments.rolling import run_rolling_experiment
 
-        return run_rolling_experiment(config, config_path, data_path, out, uri, step, command)
+        return run_rolling_experiment(config, config_path, out, uri, step, command)
     step(f"loading data ({config.data.source})")
-    prepared = _prepare(config, data_path, step)
+    prepared = _prepare(config, step)
     experiment_id = use_experiment(uri, config.experiment_name, out / "mlartifacts")
     invocation = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     common = _common_params(config, config_path, data_path, prepared)
@@ -168,11 +160,11 @@ def run_experiment(
     return replace(result, report_path=report_path)
 
 
-def _prepare(config: ExperimentConfig, data_path: Path | None, step: Step) -> _Prepared:
-    dataset = load_dataset(config.data, data_path)
+def _prepare(config: ExperimentConfig, step: Step) -> _Prepared:
+    dataset = config.data.build(config.seed)
     step(f"splitting ({config.split.kind}) and building features")
-    split = make_split(config.split, dataset.events)
-    weights = config.features.interaction_weights()
+    split = config.split.build(dataset.events)
+    weights = config.features.build()
     train = build_feature_set(dataset, split.train, weights)
     test = build_test_set(train, split.test)
     if len(test.learner_idx) == 0:
@@ -180,7 +172,7 @@ def _prepare(config: ExperimentConfig, data_path: Path | None, step: Step) -> _P
             "split", split.name, "a split leaving at least one learner with a relevant test event"
         )
     exclude = candidate_exclusions(
-        train, config.split.candidates, window=test_window(config.split, split),
+        train, config.split.candidates, window=config.split.test_window(split),
         active_days=config.split.active_days,
     )
     vectors = None
@@ -201,9 +193,8 @@ def _run_model(
     position: int,
 ) -> ModelRun:
     evaluation = config.evaluation
-    model = MODELS[spec.name](**coerce_params(MODELS[spec.name], spec.params))
-    if "interaction_weights" in model.get_params(deep=False):
-        model.set_params(interaction_weights=prepared.weights)  # e.g. the hybrid's own validation
+    model = spec.build(random_state=config.seed, interaction_weights=prepared.weights,
+                       section=f"models[{position - 1}]")
     with mlflow.start_run(run_name=spec.key, tags={**tags, "experiment.position": str(position)}) as run:
         mlflow.log_params({**common, **_model_params(spec, model)})
         started = time.perf_counter()
@@ -271,9 +262,11 @@ def _common_params(
     params: dict[str, Any] = {
         "experiment.config": config_path.name,
         "experiment.config_sha": config_digest(config_path),
+        "experiment.seed": config.seed,
         "data.source": config.data.source,
         "data.path": str(data_path) if data_path else "",
-        **{f"data.{k}": v for k, v in getattr(config.data, "options", {}).items()},
+        **{f"data.{k}": v for k, v in config.data.model_dump(
+            mode="json", exclude={"source", "path"}, exclude_none=True).items()},
         **{f"data.{k}": v for k, v in prepared.summary.items()},
         "split.name": prepared.split.name,
         **{f"split.{k}": v for k, v in _scalars(prepared.split.report).items()},

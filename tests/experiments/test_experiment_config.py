@@ -52,7 +52,7 @@ def test_a_valid_file_loads(tmp_path):
     ("colour = 'blue'\n" + BASE, ("unknown key 'colour'",)),
     (BASE.replace('cut = "2024-10-01"', 'cut = "2024-10-01"\nhorizon = 3'), ("[split] unknown key 'horizon'",)),
     (BASE.replace('kind = "temporal"\ncut = "2024-10-01"', 'kind = "temporal"'), ("[split] missing key 'cut'",)),
-    (BASE.replace('kind = "temporal"', 'kind = "sideways"'), ("key 'split'", "sideways")),
+    (BASE.replace('kind = "temporal"', 'kind = "sideways"'), ("[split] key 'kind'", "sideways")),
     (BASE + '[[models]]\nname = "magic"\n', ("[models[1]] key 'name'", "magic", "als")),
     (BASE + '[[models]]\nname = "als"\nfactor = 3\n', ("[models[1]] unknown key 'factor'",)),
     (BASE + '[[models]]\nname = "als"\nfactors = "many"\n', ("[models[1]] key 'factors'",)),

@@ -215,16 +215,13 @@ def test_group_breakdowns_cover_every_metric_in_tables_report_and_mlflow(tiny_ru
 def _dataset(result):
     """The experiment's data again, as the runner loaded it."""
     from experiments.config import load_config
-    from experiments.sources import load_dataset
 
-    config, path = load_config(result.config_path)
-    return load_dataset(config.data, path)
+    config, _ = load_config(result.config_path)
+    return config.data.build(config.seed)
 
 
 def _split(result):
-    from experiments.sources import make_split
-
-    return make_split(result.config.split, _dataset(result).events)
+    return result.config.split.build(_dataset(result).events)
 
 
 def test_learners_and_resources_only_in_test_are_listed_not_dropped(tiny_run):

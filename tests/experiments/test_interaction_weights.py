@@ -16,7 +16,7 @@ from experiments.interaction_weights import (
     main,
     one_factor_settings,
 )
-from training.config import FeaturesSection
+from recommender.spec import FeaturesSection
 
 TINY = """
 name = "tiny_weights"
@@ -115,13 +115,12 @@ def test_settings_move_one_factor_and_combine():
 def test_mirror_validation_replays_the_test_window_inside_training(tmp_path):
     from experiments.config import load_config
     from experiments.interaction_weights import _Study
-    from experiments.sources import load_dataset, make_split
 
     config_path = tmp_path / "tiny_weights.toml"
     config_path.write_text(TINY, encoding="utf-8")
     config, _ = load_config(config_path)
-    dataset = load_dataset(config.data, None)
-    split = make_split(config.split, dataset.events)
+    dataset = config.data.build(config.seed)
+    split = config.split.build(dataset.events)
     inner_config, inner = _Study(config, dataset, split, "mirror")._inner()
     cut = split.train["timestamp"].max()
     assert inner.test["timestamp"].max() <= cut  # the real test period is never read
