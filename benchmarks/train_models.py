@@ -56,9 +56,9 @@ def _fit_raw(name: str, features) -> None:  # noqa: ANN001  (FeatureSet, importe
     from implicit.cpu.bpr import BayesianPersonalizedRanking
     from threadpoolctl import threadpool_limits
 
-    from recommender.models import MODELS
+    from recommender.selection import build_model
 
-    params = MODELS[name]().get_params()
+    params = build_model(name, random_state=0).get_params()
     user_items = sp.csr_matrix(features.interactions, dtype=np.float32)
     if name == "als":
         with threadpool_limits(1, "blas"):
@@ -73,13 +73,13 @@ def worker(job: str, path: str) -> None:
     with open(path, "rb") as handle:
         features = pickle.load(handle)
     kind, name = job.split(":")
-    from recommender.models import MODELS
+    from recommender.selection import build_model
 
     before = _status_kib("VmRSS")
     measured = _reset_peak() and before is not None
     started = time.perf_counter()
     if kind == "ours":
-        model = MODELS[name]().fit(features)
+        model = build_model(name, random_state=0).fit(features)
         dim = int(model.resource_factors_.shape[1])
     else:
         _fit_raw(name, features)

@@ -33,10 +33,11 @@ import scipy.sparse as sp
 from recommender.bundle import Bundle
 from recommender.data.sample_world import generate_world
 from recommender.features import IdMap
+from recommender.tracking import use_experiment
 from training.config import TrainConfig, parse_config
 from training.deliver import export_delivery_lists
 from training.pipeline import train
-from training.tracking import Tracking, quiet_mlflow_logs, use_experiment
+from training.tracking import Tracking, quiet_mlflow_logs
 
 N_RESOURCES = 5000
 EVENTS_PER_LEARNER = 30
@@ -70,10 +71,7 @@ def _raw_als_seconds(matrix: sp.csr_matrix, config: TrainConfig) -> float:
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
 
-    from recommender.models import MODELS
-
-    params = MODELS["als"]().get_params()
-    params.update(config.model.params, random_state=config.seed)
+    params = config.model.build(random_state=config.seed).get_params()
     user_items = sp.csr_matrix(matrix, dtype=np.float32)
     with threadpool_limits(1, "blas"):
         als = AlternatingLeastSquares(**params)

@@ -1,160 +1,59 @@
 """The training config: one TOML (or YAML) file names everything a run depends on.
 
-Data source, feature settings, model and hyper-parameters, validation split, metrics, seed,
-tracking and registry names. It is validated whole before any work starts: an unknown key, a
-wrong type or a missing data path raises :class:`ConfigError` naming the file, the section and
-the key. The same config and seed give the same run.
+Data source, split, features and model are the spec's sections (:mod:`recommender.spec`),
+shared with experiment files; this module adds what only training has: the seed, the hold-out
+metrics and promotion rule (``[validation]``), tracking and registry names, and the ``[tune]``
+search space. The file is validated whole before any work starts: an unknown key, a wrong type
+or a missing data path raises :class:`ConfigError` naming the file, the section and the key.
+The same config and seed give the same run.
+
+Older files put the split inside ``[validation]`` (``split = "..."`` and its keys); they are
+read as the ``[split]`` table they stand for (``split`` becomes ``kind``), and errors in them
+still name ``[validation]``.
 """
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from recommender.data.loaders import LOADERS
-from recommender.errors import ConfigError
 from recommender.evaluation.groups import DEFAULT_ATTRIBUTES
 from recommender.evaluation.metrics import METRICS
-from recommender.features import InteractionWeights
-from recommender.features.interactions import DEFAULT_EVENT_WEIGHTS
-from recommender.models import MODELS
-from recommender.callable_params import check_params
+from recommender.spec import (
+    HOLDOUT_KINDS,
+    MOVED_KEYS,
+    DataSection,
+    FeaturesSection,
+    HoldoutSplitSection,
+    LeaveLastFractionSplit,
+    ModelSection,
+    SampleData,
+    Section,
+    read_config_file,
+    tag,
+    validate_config,
+)
+
+# Keys of any hold-out split, which older files wrote inside [validation].
+_SPLIT_KEYS = {name for cls in HOLDOUT_KINDS.values() for name in cls.model_fields} - {"kind"}
 
 
-
-class Section(BaseModel):
-    """A config table: unknown keys are errors, never silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _existing_path(value: Path, info: ValidationInfo) -> Path:
-    """Resolve ``value`` against the config file's directory and require that it exists."""
-    base = (info.context or {}).get("base_dir")
-    path = value if value.is_absolute() or base is None else Path(base) / value
-    path = path.resolve()
-    if not path.exists():
-        raise ValueError(f"path does not exist: {path}")
-    return path
-
-
-class SampleData(Section):
-    """The built-in sample world (:func:`recommender.data.sample_world.generate_world`)."""
-
-    source: Literal["sample"] = "sample"
-    n_learners: int = Field(2000, ge=1)
-    n_resources: int = Field(400, ge=1)
-    events_per_learner: float = Field(30.0, ge=1)
-    days: int = Field(365, ge=1)
-    start: str = "2024-01-01"
-    seed: int | None = Field(None, ge=0, description="default: the config's seed")
-
-
-class DirectoryData(Section):
-    """Contract tables (CSV or Parquet) in one directory."""
-
-    source: Literal["directory"]
-    path: Path
-
-    _check_path = field_validator("path")(_existing_path)
-
-
-class LoaderData(Section):
-    """A real data set read by one of :data:`recommender.data.loaders.LOADERS`.
-
-    Keys besides ``source`` and ``path`` are the loader's options (e.g. OULAD's
-    ``presentations``), checked against the loader's signature.
-    """
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    source: Literal["oulad", "mars", "canvas"]
-    path: Path
-
-    _check_path = field_validator("path")(_existing_path)
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
-
-
-def _data_tag(value: Any) -> str | None:
-    source = value.get("source", "sample") if isinstance(value, dict) else getattr(
-        value, "source", None)
-    return "loader" if source in LOADERS else source
-
-
-DataSection = Annotated[
-    Annotated[SampleData, Tag("sample")]
-    | Annotated[DirectoryData, Tag("directory")]
-    | Annotated[LoaderData, Tag("loader")],
-    Discriminator(_data_tag),
-]
-
-
-class EventWeights(Section):
-    """Weight of each event type; unset types keep the library's defaults."""
-
-    view: float = DEFAULT_EVENT_WEIGHTS["view"]
-    enroll: float = DEFAULT_EVENT_WEIGHTS["enroll"]
-    progress: float = DEFAULT_EVENT_WEIGHTS["progress"]
-    complete: float = DEFAULT_EVENT_WEIGHTS["complete"]
-    rate: float = DEFAULT_EVENT_WEIGHTS["rate"]
-    bookmark: float = DEFAULT_EVENT_WEIGHTS["bookmark"]
-    dismiss: float = DEFAULT_EVENT_WEIGHTS["dismiss"]
-
-
-class FeaturesSection(Section):
-    """How events become confidence (:class:`recommender.features.InteractionWeights`)."""
-
-    event_weights: EventWeights = EventWeights()
-    use_value_for: list[str] = ["view"]
-    half_life_days: float | None = Field(None, gt=0)
-    log_scale: bool = True
-
-    def interaction_weights(self) -> InteractionWeights:
-        return InteractionWeights(
-            event_weights=self.event_weights.model_dump(),
-            use_value_for=tuple(self.use_value_for),
-            half_life_days=self.half_life_days,
-            log_scale=self.log_scale,
-        )
-
-
-class ModelSection(Section):
-    """``name`` is a key of :data:`recommender.models.MODELS`; every other key is a
-    hyper-parameter of that model's constructor, checked against its signature."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
+class TrainModelSection(ModelSection):
+    """The model to train (ALS unless ``name`` says otherwise)."""
 
     name: str = "als"
 
-    @field_validator("name")
-    @classmethod
-    def _known_model(cls, name: str) -> str:
-        if name not in MODELS:
-            raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
-        return name
 
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
-
-
-class ValidationBase(Section):
+class ValidationSection(Section):
     """The hold-out evaluation: which metrics at which k, the promotion metric, groups."""
 
     enabled: bool = True
@@ -165,56 +64,20 @@ class ValidationBase(Section):
     min_group_size: int = Field(20, ge=1)
 
     @model_validator(mode="after")
-    def _metric_is_computed(self) -> ValidationBase:
+    def _metric_is_computed(self) -> ValidationSection:
         computed = {f"{name}_at_{k}" for name in METRICS for k in self.k} | {
             f"coverage_at_{k}" for k in self.k
         }
         if self.metric not in computed:
             raise ValueError(
-                f"metric {self.metric!r} is not computed; use <name>_at_<k> with name in "
-                f"{sorted(METRICS)} and k in {self.k}"
+                f"key 'metric': {self.metric!r} is not computed; use <name>_at_<k> with name "
+                f"in {sorted(METRICS)} and k in {self.k}"
             )
         return self
 
     @property
     def main_k(self) -> int:
         return int(self.metric.rsplit("_at_", 1)[1])
-
-    def split_params(self) -> dict[str, Any]:
-        """The fields that decide which events are held out (the split's identity)."""
-        return self.model_dump(exclude=set(ValidationBase.model_fields))
-
-
-class LeaveLastFraction(ValidationBase):
-    split: Literal["leave_last_fraction"] = "leave_last_fraction"
-    fraction: float = Field(0.2, gt=0, lt=1)
-    min_events: int = Field(3, ge=1)
-
-
-class LeaveLastN(ValidationBase):
-    split: Literal["leave_last_n"]
-    n: int = Field(1, ge=1)
-    min_train_events: int = Field(1, ge=0)
-
-
-class Temporal(ValidationBase):
-    split: Literal["temporal"]
-    cut: str
-    horizon_end: str | None = None
-
-
-def _split_tag(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return value.get("split", "leave_last_fraction")
-    return getattr(value, "split", None)
-
-
-ValidationSection = Annotated[
-    Annotated[LeaveLastFraction, Tag("leave_last_fraction")]
-    | Annotated[LeaveLastN, Tag("leave_last_n")]
-    | Annotated[Temporal, Tag("temporal")],
-    Discriminator(_split_tag),
-]
 
 
 class TrackingSection(Section):
@@ -247,10 +110,20 @@ class RangeSpec(Section):
         return self
 
 
+def _space_tag(value: Any) -> str:
+    return tag("range" if isinstance(value, (dict, RangeSpec)) else "values")
+
+
+SpaceValues = Annotated[
+    Annotated[list[Any], Tag(tag("values"))] | Annotated[RangeSpec, Tag(tag("range"))],
+    Discriminator(_space_tag),
+]
+
+
 class TuneSection(Section):
     """Random search: ``space`` maps a dotted config key to a list of values or a range."""
 
-    space: dict[str, list[Any] | RangeSpec] = Field(min_length=1)
+    space: dict[str, SpaceValues] = Field(min_length=1)
     metric: str | None = Field(None, description="default: [validation] metric")
     trials: int = Field(10, ge=1)
 
@@ -274,14 +147,40 @@ class TrainConfig(Section):
     seed: int = Field(0, ge=0)
     data: DataSection = SampleData()
     features: FeaturesSection = FeaturesSection()
-    model: ModelSection = ModelSection()
-    validation: ValidationSection = LeaveLastFraction()
+    model: TrainModelSection = TrainModelSection()
+    split: HoldoutSplitSection = LeaveLastFractionSplit()
+    validation: ValidationSection = ValidationSection()
     tracking: TrackingSection = TrackingSection()
     tune: TuneSection | None = None
 
-    def data_seed(self) -> int:
-        seed = getattr(self.data, "seed", None)
-        return self.seed if seed is None else int(seed)
+    @model_validator(mode="before")
+    @classmethod
+    def _split_keys_in_validation(cls, raw: Any, info: ValidationInfo) -> Any:
+        """Read an older file's ``[validation] split = ...`` (and that split's keys) as
+        ``[split] kind = ...``; errors keep naming ``[validation]``."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("validation"), dict):
+            return raw
+        validation = dict(raw["validation"])
+        moved = {key: validation.pop(key) for key in list(validation)
+                 if key == "split" or key in _SPLIT_KEYS}
+        if not moved:
+            return raw
+        if "split" in raw:
+            names = ", ".join(sorted(moved))
+            raise ValueError(f"[validation] keys {names} belong in [split] (with 'kind' for "
+                             "'split'), which this file also has: write them there only")
+        moved["kind"] = moved.pop("split", "leave_last_fraction")
+        if isinstance(info.context, dict):
+            info.context[MOVED_KEYS] = {("split",): ("validation",),
+                                        ("split", "kind"): ("validation", "split")}
+        return {**raw, "validation": validation, "split": moved}
+
+    @model_validator(mode="after")
+    def _scores_every_resource(self) -> TrainConfig:
+        if self.split.candidates != "all":
+            raise ValueError(f"[split] key 'candidates': {self.split.candidates!r} is an "
+                             "experiment setting; the training hold-out scores every resource")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested data (TOML-able: no None), from which the same config validates."""
@@ -296,32 +195,7 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
-# --- reading and checking ----------------------------------------------------------------------
-
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The raw tables of a TOML (or .yaml/.yml) file; unreadable input raises ConfigError."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable config file: {exc}") from None
-    if path.suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            raw = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    else:
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a table of sections")
-    return raw
-
+# --- reading -----------------------------------------------------------------------------------
 
 def load_config(path: Path) -> TrainConfig:
     """Read and validate the config at ``path`` (relative data paths: from its directory)."""
@@ -332,64 +206,5 @@ def parse_config(
     raw: dict[str, Any], *, source: str, base_dir: Path | None = None
 ) -> TrainConfig:
     """Validate raw tables into a :class:`TrainConfig`; every problem names ``source``."""
-    try:
-        config = TrainConfig.model_validate(raw, context={"base_dir": base_dir})
-    except ValidationError as error:
-        raise ConfigError(_describe(error, source)) from None
-    problems = check_params(MODELS[config.model.name], config.model.params, "model")
-    if isinstance(config.data, LoaderData):
-        problems += check_params(
-            LOADERS[config.data.source], config.data.options, "data", skip=("path",)
-        )
-    if problems:
-        raise ConfigError("; ".join(f"{source}: {p}" for p in problems))
-    return config
+    return validate_config(TrainConfig, raw, source=source, context={"base_dir": base_dir})
 
-
-_TAGS = {"sample", "directory", "loader", "leave_last_fraction", "leave_last_n", "temporal"}
-
-
-def _describe(error: ValidationError, source: str) -> str:
-    """One line per problem: ``file: [section] unknown key 'x'`` and the like."""
-    lines = []
-    for item in error.errors():
-        if item["type"] == "list_type" and isinstance(item.get("input"), dict) and any(
-            "[" in str(p) for p in item["loc"]
-        ):
-            continue  # a table where a list-or-range is allowed: the range branch's errors speak
-        loc = [str(p) for p in item["loc"] if str(p) not in _TAGS and "[" not in str(p)]
-        section, key = _split_location(loc, item["type"])
-        where = f"[{section}] " if section else ""
-        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            key = "source" if loc[-1:] == ["data"] else "split"
-            got = item.get("input", {})
-            got = got.get(key) if isinstance(got, dict) else got
-            choices = ["sample", "directory", *LOADERS] if key == "source" else [
-                "leave_last_fraction", "leave_last_n", "temporal"]
-            lines.append(f"{source}: [{'.'.join(loc)}] key {key!r}: unknown value {got!r}; "
-                         f"choose from {choices}")
-        elif item["type"] == "extra_forbidden":
-            lines.append(f"{source}: {where}unknown key {key!r}")
-        elif item["type"] == "missing":
-            lines.append(f"{source}: {where}missing key {key!r}")
-        elif key:
-            got = item.get("input")
-            shown = "" if isinstance(got, dict) else f" (got {got!r})"
-            lines.append(f"{source}: {where}key {key!r}: {_message(item)}{shown}")
-        else:
-            lines.append(f"{source}: {where}{_message(item)}")
-    return "; ".join(lines)
-
-
-def _split_location(loc: list[str], kind: str) -> tuple[str, str | None]:
-    """(section path, key). A model-level check has no key: its whole loc is the section."""
-    if not loc:
-        return "", None
-    if kind == "value_error" and loc[-1] in ("data", "validation", "tune", "space"):
-        return ".".join(loc), None
-    return ".".join(loc[:-1]), loc[-1]
-
-
-def _message(item: dict[str, Any]) -> str:
-    message = str(item["msg"])
-    return message.removeprefix("Value error, ")

@@ -13,7 +13,6 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import mlflow
 import numpy as np
@@ -23,20 +22,19 @@ from mlflow.tracking import MlflowClient
 from recommender.bundle import Bundle, build_bundle, load_bundle, save_bundle
 from recommender.data import Dataset
 from recommender.evaluation.splits import Split
-from recommender.features import FeatureSet, InteractionWeights, build_feature_set
-from recommender.models import MODELS, ColdStart
+from recommender.features import FeatureSet, build_feature_set
+from recommender.models import ColdStart
 from recommender.models.base import EmbeddingModel
+from recommender.tracking import use_experiment
 from training import registry
-from recommender.callable_params import accepted_params, coerce_params
 from training.config import TrainConfig
 from training.progress import NO_PROGRESS, Progress
 from training.pyfunc_model import log_pyfunc
-from training.tracking import Tracking, flatten, log_frame, use_experiment
+from training.tracking import Tracking, flatten, log_frame
 from training.validation import (
     ValidationResult,
     evaluate_holdout,
     group_metrics,
-    make_split,
     split_fingerprint,
 )
 
@@ -65,25 +63,13 @@ class Validated:
 
 # --- building blocks (also used by tuning) -----------------------------------------------------
 
-def model_params(config: TrainConfig, weights: InteractionWeights) -> dict[str, Any]:
-    """The model's constructor arguments: the config's, plus the run seed as ``random_state``
-    and the feature weights as ``interaction_weights`` where the model takes them."""
-    cls = MODELS[config.model.name]
-    params = coerce_params(cls, config.model.params)
-    accepted = accepted_params(cls)
-    if "random_state" in accepted:
-        params.setdefault("random_state", config.seed)
-    if "interaction_weights" in accepted:
-        params.setdefault("interaction_weights", weights)
-    return params
-
-
 def fit_model(
     config: TrainConfig, features: FeatureSet, progress: Progress, label: str
 ) -> tuple[EmbeddingModel, float]:
-    """A fitted model of the config's kind, and the seconds ``fit`` took."""
-    weights = config.features.interaction_weights()
-    model = MODELS[config.model.name](**model_params(config, weights))
+    """A fitted model of the config's kind (seeded with the run's seed), and the seconds
+    ``fit`` took."""
+    model = config.model.build(random_state=config.seed,
+                               interaction_weights=config.features.build())
     with progress.task(f"fitting {config.model.name} ({label})"):
         started = time.perf_counter()
         model.fit(features)
@@ -115,19 +101,19 @@ def validate(
     started = time.perf_counter()
     with progress.task("splitting and building hold-out features"):
         if cache.split is None:
-            cache.split = make_split(dataset.events, validation)
+            cache.split = config.split.build(dataset.events)
         split = cache.split
         key = json.dumps(config.features.model_dump(mode="json"), sort_keys=True)
         features = cache.features.get(key)
         if features is None:
             features = cache.features[key] = build_feature_set(
-                dataset, split.train, config.features.interaction_weights())
+                dataset, split.train, config.features.build())
     seconds = {"features_seconds_holdout": time.perf_counter() - started}
     model, seconds["fit_seconds_holdout"] = fit_model(config, features, progress, "hold-out")
     started = time.perf_counter()
     result = evaluate_holdout(model, features, split.test, validation, progress)
     seconds["evaluate_seconds"] = time.perf_counter() - started
-    fingerprint = split_fingerprint(content_hash or dataset.content_hash(), validation)
+    fingerprint = split_fingerprint(content_hash or dataset.content_hash(), config.split)
     counts = {k: int(v) for k, v in split.report.items()
               if isinstance(v, (int, np.integer)) and not isinstance(v, bool)}
     return Validated(result=result, fingerprint=fingerprint, split_name=split.name,
@@ -169,7 +155,7 @@ def train(
 
         started = time.perf_counter()
         with progress.task("building features (all events)"):
-            features = build_feature_set(dataset, weights=config.features.interaction_weights())
+            features = build_feature_set(dataset, weights=config.features.build())
         seconds["features_seconds"] = time.perf_counter() - started
         model, seconds["fit_seconds"] = fit_model(config, features, progress, "all events")
 
@@ -177,7 +163,7 @@ def train(
         path = bundle_path or bundle_root / run_id
         with progress.task("fitting cold start (content mapping, profiles, fold-in)"):
             cold_start = ColdStart(
-                model, weights=config.features.interaction_weights()
+                model, weights=config.features.build()
             ).fit(features)
         seconds["cold_start_seconds"] = time.perf_counter() - started
 
@@ -192,7 +178,7 @@ def train(
                 "split_fingerprint": validated.fingerprint if validated else None,
                 "config": config.to_dict(),
                 "run_id": run_id,
-            }, regions=dataset.regions, weights=config.features.interaction_weights())
+            }, regions=dataset.regions, weights=config.features.build())
             save_bundle(bundle, path)
             bundle = load_bundle(path)  # what is logged and registered is what loads
         seconds["bundle_seconds"] = time.perf_counter() - started

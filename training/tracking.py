@@ -1,4 +1,6 @@
-"""MLflow plumbing: one place that knows how runs, experiments and artifacts are laid out.
+"""Training's MLflow plumbing: where a run is logged, its parameters and table artifacts.
+
+Experiments are laid out by :mod:`recommender.tracking` (shared with ``experiments/``).
 
 MLflow is imported inside the functions that use it, so commands that never touch it (data,
 serve, --help) start fast.
@@ -29,37 +31,9 @@ class Tracking:
     artifact_root: Path | None = None
 
 
-def default_tracking_uri(workdir: Path) -> str:
-    """A local SQLite store (it also backs the model registry) under ``workdir``."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(workdir / 'mlflow.db').resolve()}"
-
-
 def is_local(tracking_uri: str) -> bool:
     """A store on this machine (SQLite or a directory), whose artifacts we place ourselves."""
     return tracking_uri.startswith(("sqlite:", "file:")) or "://" not in tracking_uri
-
-
-def use_experiment(tracking_uri: str, name: str, artifact_root: Path | None = None) -> str:
-    """Point MLflow at ``tracking_uri`` and make ``name`` the active experiment; returns its id.
-
-    A new experiment stores artifacts under ``artifact_root`` (when given), so a local run never
-    scatters ``mlruns`` folders into whatever directory the command was started from.
-    """
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    client = MlflowClient(tracking_uri)
-    experiment = client.get_experiment_by_name(name)
-    if experiment is None:
-        location = artifact_root.resolve().as_uri() if artifact_root is not None else None
-        experiment_id = client.create_experiment(name, artifact_location=location)
-    else:
-        experiment_id = experiment.experiment_id
-    mlflow.set_experiment(experiment_id=experiment_id)
-    return experiment_id
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

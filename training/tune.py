@@ -18,11 +18,12 @@ import numpy as np
 
 from recommender.data import Dataset
 from recommender.errors import ConfigError
+from recommender.tracking import use_experiment
 from training import toml_writer
 from training.config import RangeSpec, TrainConfig, parse_config
 from training.pipeline import HoldoutCache, validate
 from training.progress import NO_PROGRESS, Progress
-from training.tracking import Tracking, flatten, use_experiment
+from training.tracking import Tracking, flatten
 
 
 @dataclass(frozen=True)

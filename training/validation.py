@@ -20,29 +20,18 @@ from recommender.evaluation.beyond_accuracy import catalog_coverage
 from recommender.evaluation.evaluate import build_test_set, recommend_for_test
 from recommender.evaluation.groups import group_report
 from recommender.evaluation.metrics import metrics_at_k
-from recommender.evaluation.splits import Split, leave_last_fraction, leave_last_n, temporal_split
 from recommender.features import FeatureSet
 from recommender.models.base import EmbeddingModel
-from training.config import LeaveLastFraction, LeaveLastN, Temporal, ValidationBase
+from recommender.spec import HoldoutSplit
+from training.config import ValidationSection
 from training.progress import NO_PROGRESS, Progress
 
 CHUNK = 10_000
 
 
-def make_split(events: pd.DataFrame, validation: ValidationBase) -> Split:
-    """The hold-out the config asks for."""
-    if isinstance(validation, LeaveLastFraction):
-        return leave_last_fraction(events, validation.fraction, validation.min_events)
-    if isinstance(validation, LeaveLastN):
-        return leave_last_n(events, validation.n, validation.min_train_events)
-    if isinstance(validation, Temporal):
-        return temporal_split(events, validation.cut, validation.horizon_end)
-    raise TypeError(f"unhandled split {type(validation).__name__}")
-
-
-def split_fingerprint(content_hash: str, validation: ValidationBase) -> str:
+def split_fingerprint(content_hash: str, split: HoldoutSplit) -> str:
     """Same data content and same split parameters -> same fingerprint (runs comparable)."""
-    identity = {"data": content_hash, "split": validation.split_params()}
+    identity = {"data": content_hash, "split": split.identity()}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -59,7 +48,7 @@ def evaluate_holdout(
     model: EmbeddingModel,
     train: FeatureSet,
     test_events: pd.DataFrame,
-    validation: ValidationBase,
+    validation: ValidationSection,
     progress: Progress = NO_PROGRESS,
 ) -> ValidationResult:
     """Score ``model`` on ``test_events`` with serving's exclusions; break results down by group.
@@ -87,7 +76,7 @@ def evaluate_holdout(
 
 def _groups(
     per_learner: dict[str, np.ndarray], train: FeatureSet, learner_idx: np.ndarray,
-    validation: ValidationBase,
+    validation: ValidationSection,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     attributes = [a for a in validation.group_attributes if a in train.learners.columns]
     if not attributes:

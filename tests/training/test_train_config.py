@@ -77,12 +77,29 @@ def test_loader_options_are_checked(write_config, config_tree, tmp_path) -> None
 
 
 def test_split_kind_and_its_keys(write_config) -> None:
-    assert "[validation] key 'split': unknown value 'random'" in _error(
-        write_config(validation={"split": "random"}))
+    message = _error(write_config(split={"kind": "sideways"}))
+    assert "[split] key 'kind': unknown value 'sideways'" in message and "cold_resource" in message
+    assert "[split] unknown key 'fraction'" in _error(
+        write_config(split={"kind": "leave_last_n", "fraction": 0.2}))
+    assert "[split] missing key 'cut'" in _error(write_config(split={"kind": "temporal"}))
+    assert "[split] key 'candidates'" in _error(
+        write_config(split={"kind": "temporal", "cut": "2024-06-01", "candidates": "active"}))
+
+
+def test_split_written_inside_validation_still_reads(write_config) -> None:
+    """Older files: ``[validation] split = ...`` is ``[split] kind = ...``, errors name it."""
+    old = write_config("old.toml", validation={"split": "leave_last_n", "n": 2})
+    new = write_config("new.toml", split={"kind": "leave_last_n", "n": 2})
+    assert load_config(old).split == load_config(new).split
+    assert load_config(old).validation == load_config(new).validation
+    assert "[validation] key 'split': unknown value 'sideways'" in _error(
+        write_config(validation={"split": "sideways"}))
     assert "[validation] unknown key 'fraction'" in _error(
         write_config(validation={"split": "leave_last_n", "fraction": 0.2}))
     assert "[validation] missing key 'cut'" in _error(
         write_config(validation={"split": "temporal"}))
+    both = write_config(split={"kind": "leave_last_n"}, validation={"split": "temporal"})
+    assert "[validation] keys split belong in [split]" in _error(both)
 
 
 def test_promotion_metric_must_be_computed(write_config) -> None:

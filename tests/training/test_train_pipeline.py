@@ -16,7 +16,6 @@ from recommender.models import ALSModel
 from training import pipeline
 from training.pipeline import train
 from training.registry import METRIC_TAG, SPLIT_TAG
-from training.validation import make_split
 
 
 def test_run_logs_params_metrics_artifacts_and_registers(small_config, small_world, tracking,
@@ -29,7 +28,7 @@ def test_run_logs_params_metrics_artifacts_and_registers(small_config, small_wor
     params = run.data.params
     assert params["model.name"] == "als" and params["model.factors"] == "8"
     assert params["features.event_weights.complete"] == "5.0"
-    assert params["validation.split"] == "leave_last_fraction"
+    assert params["split.kind"] == "leave_last_fraction"  # [split] is logged as written
     assert params["data.n_events"] == str(len(small_world.events))
     assert params["data.content_hash"] == small_world.content_hash()
     assert int(params["split.n_test"]) > 0 and "split.n_learners_only_in_test" in params
@@ -68,9 +67,8 @@ def test_run_logs_params_metrics_artifacts_and_registers(small_config, small_wor
 
 def test_holdout_metrics_equal_the_library_evaluate(small_config, small_world) -> None:
     validated = pipeline.validate(small_config, small_world)
-    split = make_split(small_world.events, small_config.validation)
-    features = build_feature_set(small_world, split.train,
-                                 small_config.features.interaction_weights())
+    split = small_config.split.build(small_world.events)
+    features = build_feature_set(small_world, split.train, small_config.features.build())
     model = ALSModel(factors=8, iterations=5, random_state=0).fit(features)
     expected = evaluate(model, features, split.test, (3, 10))
     for name, value in expected.items():
@@ -124,4 +122,5 @@ def test_models_are_built_generically(small_world, write_config, config_tree) ->
     tree = config_tree()
     tree["seed"] = 7
     als = load_config(write_config("als.toml", tree=tree))
-    assert pipeline.model_params(als, als.features.interaction_weights())["random_state"] == 7
+    model, _ = pipeline.fit_model(als, build_feature_set(small_world), pipeline.NO_PROGRESS, "test")
+    assert model.get_params()["random_state"] == 7

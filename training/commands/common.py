@@ -13,7 +13,8 @@ from rich.table import Table
 
 from recommender.errors import DataValidationError, RecommenderError
 from recommender.settings import Settings, load_settings
-from training.tracking import Tracking, default_tracking_uri, is_local
+from recommender.tracking import default_tracking_uri
+from training.tracking import Tracking, is_local
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
