@@ -1,37 +1,34 @@
-"""Batch delivery: every learner's top-k list or learning plan, with reasons, streamed to Parquet.
+"""Batch delivery: every learner's delivery list or learning plan, with reasons, streamed to
+Parquet.
 
-Both exports honour each learner's hard constraints as the API does (availability at ``now``,
-place, language, accessibility; see :mod:`recommender.delivery.filters`) and leave out what the
-learner is done with. Learners are processed in chunks (retrieval or planning, reasons, a
-Parquet row group each) so memory stays flat however many learners there are. The file is
-written beside its destination and moved into place only when complete, so a crash never leaves
-a half-written list for the platform to load.
-
-Plans are :meth:`recommender.delivery.Delivery.plan`, the code behind
-``GET /v1/learners/{id}/plan``: a time knapsack, or for a learner whose profile carries
-``credit_hours_required`` a covering knapsack that reports any shortfall.
+Both exports are :class:`~recommender.delivery.core.DeliveryCore` answers, formatted as rows:
+the list (or plan) the API gives each bundle learner with nothing stored since the bundle, at
+``now`` (hard constraints, exclusions, index and reasons included). Learners are processed in
+chunks (a Parquet row group each) so memory stays flat however many learners there are. The
+file is written beside its destination and moved into place only when complete, so a crash
+never leaves a half-written list for the platform to load.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recommender.bundle import Bundle
 from recommender.checks import check_number
-from recommender.delivery import Delivery
-from recommender.delivery.filters import TimeLike
+from recommender.delivery.core import DeliveryCore, DeliveryList, ListRequest, PlanRequest
+from recommender.delivery.filters import TimeLike, to_timestamp
+from recommender.delivery.served import ServedModel
 from recommender.errors import InvalidParameterError
-from recommender.explain import Explainer
-from recommender.index import ResourceIndex
-from training.lists import ConstrainedLists, long_format
+from recommender.index import SERVING_INDEX
 from training.progress import NO_PROGRESS, Progress
 
 SCHEMA = pa.schema([
@@ -105,13 +102,40 @@ def _write_chunks(
     return out, rows
 
 
+def delivery_core(bundle: Bundle, index_factory: str = SERVING_INDEX) -> DeliveryCore:
+    """The delivery core over ``bundle`` alone (no catalog changes), with the served index."""
+    return DeliveryCore(ServedModel.from_bundle(bundle, index_factory))
+
+
+def moment(now: TimeLike) -> pd.Timestamp:
+    """``now`` as a UTC timestamp; None: the current time."""
+    found = to_timestamp("now", now)
+    return found if found is not None else pd.Timestamp.now(tz="UTC")
+
+
+def list_columns(
+    delivered: Iterable[tuple[str, DeliveryList]], *, reasons: bool = True
+) -> dict[str, list]:
+    """``learner_id, rank, resource_id, score[, reason]`` columns, one row per list slot."""
+    columns: dict[str, list] = {name: [] for name in SCHEMA.names if reasons or name != "reason"}
+    for learner_id, found in delivered:
+        for rank, picked in enumerate(found.items, start=1):
+            columns["learner_id"].append(learner_id)
+            columns["rank"].append(rank)
+            columns["resource_id"].append(picked.resource_id)
+            columns["score"].append(picked.score)
+            if reasons:
+                columns["reason"].append(picked.reason.text)
+    return columns
+
+
 def export_delivery_lists(
     bundle: Bundle,
     out: Path,
     *,
     k: int = 10,
     chunk_size: int = 10_000,
-    index_factory: str = "Flat",
+    index_factory: str = SERVING_INDEX,
     now: TimeLike = None,
     progress: Progress = NO_PROGRESS,
 ) -> DeliveryStats:
@@ -120,26 +144,18 @@ def export_delivery_lists(
     _check_count("k", k)
     _check_count("chunk_size", chunk_size)
     started = time.perf_counter()
-    lists = ConstrainedLists(bundle, ResourceIndex(bundle.resource_factors, index_factory), now)
-    explainer = Explainer.from_bundle(bundle)
-    path, rows = _write_chunks(
-        out, SCHEMA, len(bundle.learner_map), chunk_size, progress, "exporting delivery lists",
-        lambda learner_idx: _chunk_table(bundle, lists, explainer, learner_idx, k),
-    )
+    core = delivery_core(bundle, index_factory)
+    request = ListRequest(k=k, now=moment(now))
+    ids = bundle.learner_map.ids
+
+    def chunk_table(learner_idx: np.ndarray) -> pa.Table:
+        delivered = core.deliver_many(map(str, ids[learner_idx]), request)
+        return pa.Table.from_pydict(list_columns(delivered), schema=SCHEMA)
+
+    path, rows = _write_chunks(out, SCHEMA, len(bundle.learner_map), chunk_size, progress,
+                               "exporting delivery lists", chunk_table)
     return DeliveryStats(path=path, learners=len(bundle.learner_map), rows=rows,
                          seconds=time.perf_counter() - started)
-
-
-def _chunk_table(
-    bundle: Bundle, lists: ConstrainedLists, explainer: Explainer, learner_idx: np.ndarray,
-    k: int,
-) -> pa.Table:
-    resource_idx, scores = lists.top_k(learner_idx, k)
-    columns = long_format(bundle, learner_idx, resource_idx, scores)
-    slot = columns.pop("_slot")
-    reasons = explainer.explain(learner_idx, resource_idx).text
-    columns["reason"] = reasons[slot[:, 0], slot[:, 1]]
-    return pa.Table.from_pydict(columns, schema=SCHEMA)
 
 
 def export_delivery_plans(
@@ -149,7 +165,7 @@ def export_delivery_plans(
     hours_per_week: float,
     weeks: int,
     chunk_size: int = 2_000,
-    index_factory: str = "Flat",
+    index_factory: str = SERVING_INDEX,
     now: TimeLike = None,
     progress: Progress = NO_PROGRESS,
 ) -> DeliveryStats:
@@ -170,63 +186,34 @@ def export_delivery_plans(
         raise InvalidParameterError("weeks", weeks, f"at most {MAX_WEEKS}")
     _check_count("chunk_size", chunk_size)
     started = time.perf_counter()
-    lists = ConstrainedLists(bundle, ResourceIndex(bundle.resource_factors, index_factory), now)
-    delivery = Delivery(lists.catalog, bundle.resource_factors, retriever=lists.retriever)
-    explainer = Explainer.from_bundle(bundle)
+    core = delivery_core(bundle, index_factory)
+    request = PlanRequest(hours_per_week=hours_per_week, weeks=weeks, now=moment(now))
+    ids = bundle.learner_map.ids
 
     def chunk_table(learner_idx: np.ndarray) -> pa.Table:
-        return _plan_table(bundle, lists, delivery, explainer, learner_idx,
-                           hours_per_week, weeks)
+        columns: dict[str, list] = {name: [] for name in PLAN_SCHEMA.names}
+        for learner_id in map(str, ids[learner_idx]):
+            planned = core.plan(core.learner(learner_id), request)
+            plan = planned.plan
+            rows = list(zip(plan.items, planned.picked)) or [(None, None)]
+            for order, (item, picked) in enumerate(rows, start=1):
+                columns["learner_id"].append(learner_id)
+                columns["order"].append(order if item is not None else None)
+                columns["resource_id"].append(picked.resource_id if picked else None)
+                columns["score"].append(item.score if item else None)
+                columns["reason"].append(picked.reason.text if picked else None)
+                columns["start_week"].append(item.start_week + 1 if item else None)
+                columns["duration_minutes"].append(item.duration_minutes if item else None)
+                columns["credit_hours"].append(item.credit_hours if item else None)
+                columns["budget_minutes"].append(plan.budget_minutes)
+                columns["planned_minutes"].append(plan.total_minutes)
+                columns["credit_required"].append(plan.credit_required)
+                columns["credit_planned"].append(plan.credit_hours)
+                columns["shortfall_hours"].append(plan.shortfall_hours)
+                columns["shortfall_reason"].append(plan.shortfall_reason)
+        return pa.Table.from_pydict(columns, schema=PLAN_SCHEMA)
 
     path, rows = _write_chunks(out, PLAN_SCHEMA, len(bundle.learner_map), chunk_size, progress,
                                "exporting learning plans", chunk_table)
     return DeliveryStats(path=path, learners=len(bundle.learner_map), rows=rows,
                          seconds=time.perf_counter() - started)
-
-
-def _plan_table(
-    bundle: Bundle, lists: ConstrainedLists, delivery: Delivery, explainer: Explainer,
-    learner_idx: np.ndarray, hours_per_week: float, weeks: int,
-) -> pa.Table:
-    plans = [
-        delivery.plan(bundle.learner_factors[learner], now=lists.now,
-                      hours_per_week=hours_per_week, weeks=weeks,
-                      profile=lists.profiles[learner], exclude=lists.exclusions(learner))
-        for learner in learner_idx.tolist()
-    ]
-    width = max([len(plan.items) for plan in plans] + [1])
-    slots = np.full((len(plans), width), -1, dtype=np.int64)
-    for row, plan in enumerate(plans):
-        slots[row, : len(plan.items)] = plan.resource_idx
-    reasons = explainer.explain(learner_idx, slots).text
-    sizes = np.array([max(1, len(plan.items)) for plan in plans])
-    row_of = np.repeat(np.arange(len(plans)), sizes)
-    slot_of = np.concatenate([np.arange(size) for size in sizes])
-    planned = slots[row_of, slot_of]
-    filled = planned >= 0
-    items = [(plan.items[i] if i < len(plan.items) else None)
-             for plan, size in zip(plans, sizes) for i in range(size)]
-
-    def per_item(get: Callable, dtype: type) -> list:
-        return [None if item is None else dtype(get(item)) for item in items]
-
-    def per_plan(get: Callable) -> np.ndarray:
-        return np.array([get(plan) for plan in plans])[row_of]
-
-    columns = {
-        "learner_id": bundle.learner_map.ids[learner_idx[row_of]],
-        "order": pa.array((slot_of + 1).astype(np.int32), mask=~filled, type=pa.int32()),
-        "resource_id": np.where(filled, bundle.resource_map.ids[np.maximum(planned, 0)], None),
-        "score": per_item(lambda item: item.score, float),
-        "reason": np.where(filled, reasons[row_of, slot_of], None),
-        "start_week": per_item(lambda item: item.start_week + 1, int),
-        "duration_minutes": per_item(lambda item: item.duration_minutes, float),
-        "credit_hours": per_item(lambda item: item.credit_hours, float),
-        "budget_minutes": per_plan(lambda plan: plan.budget_minutes),
-        "planned_minutes": per_plan(lambda plan: plan.total_minutes),
-        "credit_required": per_plan(lambda plan: plan.credit_required),
-        "credit_planned": per_plan(lambda plan: plan.credit_hours),
-        "shortfall_hours": per_plan(lambda plan: plan.shortfall_hours),
-        "shortfall_reason": [plans[row].shortfall_reason for row in row_of.tolist()],
-    }
-    return pa.Table.from_pydict(columns, schema=PLAN_SCHEMA)

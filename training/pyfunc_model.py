@@ -3,8 +3,9 @@
 The bundle directory is the model's only artifact, so ``mlflow.pyfunc.load_model`` and
 ``mlflow models serve`` (with ``--env-manager local`` in this project's environment, since the
 class imports this package) answer as the batch export and the API do for the bundle's
-learners: the best ``k`` resources each may take (availability at ``as_of``, place, language,
-accessibility), without what they completed or dismissed.
+learners: the delivery core's list for each (the best ``k`` resources each may take:
+availability at ``as_of``, place, language, accessibility, without what they completed or
+dismissed).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from mlflow.models.model import ModelInfo
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 from recommender.bundle import Bundle, load_bundle
+from recommender.delivery.core import DeliveryCore, ListRequest
 from recommender.errors import InvalidParameterError
-from recommender.index import ResourceIndex
-from training.lists import LIST_COLUMNS, ConstrainedLists, long_format
+from recommender.index import SERVING_INDEX
+from training.deliver import delivery_core, list_columns, moment
 
 BUNDLE_ARTIFACT = "bundle"
 DEFAULT_K = 10
+LIST_COLUMNS = ["learner_id", "rank", "resource_id", "score"]
 SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("string", "learner_id"), ColSpec("long", "k", required=False)]),
     outputs=Schema([
@@ -55,24 +58,26 @@ class DeliveryListModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         config = getattr(context, "model_config", None) or {}
         bundle = load_bundle(context.artifacts[BUNDLE_ARTIFACT])
-        index = ResourceIndex(bundle.resource_factors, str(config.get("index_factory", "Flat")))
-        self.lists = ConstrainedLists(bundle, index, now=None)
+        self.core = delivery_core(bundle, str(config.get("index_factory", SERVING_INDEX)))
 
     @property
     def bundle(self) -> Bundle:
         """The loaded bundle (what the registry checks a delivery-list model by)."""
-        return self.lists.bundle
+        return self.core.served.bundle
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         as_of = (params or {}).get("as_of") or None
-        return predict_lists(self.lists.at(as_of), pd.DataFrame(model_input))
+        return predict_lists(self.core, pd.DataFrame(model_input), as_of)
 
 
-def predict_lists(lists: ConstrainedLists, model_input: pd.DataFrame) -> pd.DataFrame:
-    """Delivery lists for the learner ids (and optional per-row ``k``) in ``model_input``."""
-    bundle = lists.bundle
+def predict_lists(
+    core: DeliveryCore, model_input: pd.DataFrame, as_of: object = None
+) -> pd.DataFrame:
+    """Delivery lists for the learner ids (and optional per-row ``k``) in ``model_input``,
+    availability judged at ``as_of`` (None: now)."""
+    bundle = core.served.bundle
     if "learner_id" not in model_input.columns:
         raise InvalidParameterError("model_input", list(model_input.columns),
                                     "a DataFrame with a learner_id column")
@@ -83,20 +88,19 @@ def predict_lists(lists: ConstrainedLists, model_input: pd.DataFrame) -> pd.Data
         k = np.full(len(learner_idx), DEFAULT_K, dtype=np.int64)
     if len(k) and k.min() < 1:
         raise InvalidParameterError("k", int(k.min()), "an integer >= 1")
-    parts = []
-    for value in np.unique(k):
-        rows = np.flatnonzero(k == value)
-        resource_idx, scores = lists.top_k(learner_idx[rows], int(value))
-        columns = long_format(bundle, learner_idx[rows], resource_idx, scores)
-        order = rows[columns.pop("_slot")[:, 0]]
-        parts.append(pd.DataFrame(columns).assign(_order=order))
-    if not parts:
-        return pd.DataFrame(columns=LIST_COLUMNS)
-    frame = pd.concat(parts, ignore_index=True).sort_values(["_order", "rank"], kind="stable")
-    return frame[LIST_COLUMNS].reset_index(drop=True)
+    now = moment(as_of)
+    ids = bundle.learner_map.ids[learner_idx]
+    requests: dict[int, ListRequest] = {}
+    delivered = (
+        (str(learner_id), core.deliver(core.learner(str(learner_id)), requests.setdefault(
+            int(size), ListRequest(k=int(size), now=now))))
+        for learner_id, size in zip(ids.tolist(), k.tolist())
+    )
+    frame = pd.DataFrame(list_columns(delivered, reasons=False), columns=LIST_COLUMNS)
+    return frame.astype({"rank": np.int32, "score": np.float32})
 
 
-def log_pyfunc(bundle_dir: Path, index_factory: str = "Flat") -> ModelInfo:
+def log_pyfunc(bundle_dir: Path, index_factory: str = SERVING_INDEX) -> ModelInfo:
     """Log the pyfunc model (with the bundle directory as its artifact) to the active run.
 
     The signature documents the input; there is no input example, because MLflow checks one

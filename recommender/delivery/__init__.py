@@ -1,11 +1,19 @@
-"""Delivery lists that fit a learner's life: constraints, filtered top-k, re-ranking, plans.
+"""The delivery core and its steps: lists that fit a learner's life, the same for every front end.
 
+* :mod:`~recommender.delivery.core`: :class:`DeliveryCore`, the one place a learner view
+  becomes a delivery list, a plan or similar resources (API, batch export, pyfunc, evaluation).
+* :mod:`~recommender.delivery.served`: a bundle prepared for delivery (index, catalog arrays).
+* :mod:`~recommender.delivery.overlay`: resources added, changed or withdrawn through the API.
+* :mod:`~recommender.delivery.learner`: who the learner is now (vector, exclusions, history).
 * :mod:`~recommender.delivery.filters`: request filters and the learner's hard constraints
   (availability, place, language, accessibility) as one boolean mask over resource_idx.
 * :mod:`~recommender.delivery.retrieve`: filtered top-k that never comes back short.
 * :mod:`~recommender.delivery.rerank`: diversity (MMR) and equal-service re-ranking.
 * :mod:`~recommender.delivery.plans`: time-budget and credit-hour learning plans (knapsacks).
-* :mod:`~recommender.delivery.pipeline`: all of it behind one :class:`Delivery` object.
+* :mod:`~recommender.delivery.reasons`: a short reason per recommended resource.
+
+This package's namespace holds the lower steps only; import the core from
+:mod:`recommender.delivery.core` (it needs the bundle and the models, which the steps do not).
 """
 
 from recommender.delivery.filters import (
@@ -15,7 +23,6 @@ from recommender.delivery.filters import (
     RequestFilters,
     learner_profiles,
 )
-from recommender.delivery.pipeline import Delivery
 from recommender.delivery.plans import Plan, PlanItem, build_plan, credit_cover, knapsack_dp
 from recommender.delivery.rerank import (
     COMMUNITY_PROVIDER_TYPES,
@@ -30,7 +37,6 @@ from recommender.delivery.retrieve import FilteredRetriever, Retrieved
 __all__ = [
     "COMMUNITY_PROVIDER_TYPES",
     "CatalogArrays",
-    "Delivery",
     "FilteredRetriever",
     "LearnerProfile",
     "NEED_GROUPS",

@@ -263,3 +263,16 @@ def metrics_at_k(
             for name in names:
                 results[f"{name}_at_{k}"] = _finish(_FROM_HITS[name](hits, n_rel, k), n_rel)
     return results
+
+
+def index_recall_at_k(recommended: np.ndarray, exact: np.ndarray, n_resources: int,
+                      k: int) -> np.ndarray:
+    """Per learner: the share of an exact search's top ``k`` that the served index's list also
+    holds in its top ``k`` (:func:`recall_at_k` with the exact list as the relevant set); what
+    an approximate index costs. Learners whose exact list is empty get NaN."""
+    exact = np.asarray(exact, dtype=np.int64)[:, :k]
+    rows, cols = np.nonzero(exact >= 0)
+    relevant = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, exact[rows, cols])),
+                             shape=(len(exact), n_resources))
+    return recall_at_k(recommended, relevant, k)
+

@@ -3,9 +3,8 @@
 :func:`evaluate` (``recommender.evaluation.evaluate``) answers "how accurate, on average?". A
 report also needs the per-learner values (for group breakdowns and paired significance), the
 candidate lists themselves (for coverage, novelty, diversity, popularity bias and exposure) and
-the test learners' ids. This module computes them along the same path as ``evaluate``: the
-same relevance matrix and the same ``model.recommend(..., exclude=train.exclusions)`` call that
-serving's exclusion rule mirrors. It defines no metric; every number comes from
+the test learners' ids. The lists come from the caller: the delivery core's, so a report
+scores what the API would serve. It defines no metric; every number comes from
 :mod:`~recommender.evaluation.metrics`, :mod:`~recommender.evaluation.beyond_accuracy`,
 :mod:`~recommender.evaluation.groups` or :mod:`~recommender.evaluation.significance`.
 """
@@ -14,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -31,7 +30,7 @@ from recommender.evaluation.beyond_accuracy import (
     popularity_bias_at_k,
     vector_diversity_at_k,
 )
-from recommender.evaluation.evaluate import TestSet, recommend_for_test
+from recommender.evaluation.evaluate import TestSet
 from recommender.evaluation.groups import (
     DEFAULT_ATTRIBUTES,
     group_breakdown,
@@ -42,9 +41,6 @@ from recommender.checks import check_k
 from recommender.evaluation.metrics import METRICS, metrics_at_k
 from recommender.evaluation.significance import paired_comparison
 from recommender.features import ContentEncoder, FeatureSet
-
-if TYPE_CHECKING:  # evaluation sits below models
-    from recommender.models.base import EmbeddingModel
 
 ACCURACY_METRICS: tuple[str, ...] = tuple(METRICS)
 BEYOND_ACCURACY_METRICS: tuple[str, ...] = (
@@ -136,24 +132,28 @@ class ModelReport:
 
 
 def report_metrics(
-    model: EmbeddingModel,
+    recommended: np.ndarray,
     train: FeatureSet,
     test: TestSet,
     k_values: Sequence[int] = (5, 10, 20),
     *,
+    resource_vectors: np.ndarray,
     main_k: int = 10,
     exclude_resources: np.ndarray | None = None,
-    resource_vectors: np.ndarray | None = None,
     category_column: str = "category",
     exposure_columns: Sequence[str] = ("provider_type", "mode"),
     group_attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
     min_group_size: int = 20,
 ) -> ModelReport:
-    """Accuracy at every k, beyond-accuracy, exposure and group breakdowns for one model.
+    """Accuracy at every k, beyond-accuracy, exposure and group breakdowns for one model's
+    lists.
 
-    ``resource_vectors`` (e.g. :func:`content_vectors`) define intra-list vector diversity;
-    without them the model's own ``resource_factors_`` are used. Raises when the test set has
-    no learner to score.
+    ``recommended`` holds the test learners' lists (rows aligned with ``test.learner_idx``, at
+    least ``max(k_values)`` wide): the delivery core's, as the API would serve them
+    (:func:`recommender.delivery.batch.delivered_matrix`). ``resource_vectors`` (e.g.
+    :func:`content_vectors`, or the model's own) define intra-list vector diversity;
+    ``exclude_resources`` is what the candidate rule left out, for the candidate count. Raises
+    when the test set has no learner to score.
     """
     k_values = sorted({check_k(k) for k in k_values})
     main_k = check_k(main_k)
@@ -161,10 +161,15 @@ def report_metrics(
         raise InvalidParameterError("main_k", main_k, f"one of k_values {k_values}")
     if len(test.learner_idx) == 0:
         raise InvalidParameterError("test", "a test set without learners", "at least one test learner")
-    recommended = recommend_for_test(model, train, test, max(k_values), exclude_resources)
+    recommended = np.asarray(recommended, dtype=np.int64)
+    if recommended.ndim != 2 or recommended.shape[0] != len(test.learner_idx) or (
+            recommended.shape[1] < max(k_values)):
+        raise InvalidParameterError(
+            "recommended", recommended.shape,
+            f"({len(test.learner_idx)}, >= {max(k_values)}): one list per test learner")
     per_learner = {name: np.asarray(v) for name, v in metrics_at_k(recommended, test.relevant, k_values).items()}
     categories = attribute_by_index(train.resources, train.resource_map, category_column)
-    vectors = model.resource_factors_ if resource_vectors is None else resource_vectors
+    vectors = resource_vectors
     for k in k_values:
         per_learner[f"novelty_at_{k}"] = novelty_at_k(recommended, train.interactions, k)
         per_learner[f"category_diversity_at_{k}"] = category_diversity_at_k(recommended, categories, k)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from recommender.serving.auth import require_admin
-from recommender.serving.deps import runtime_of
+from recommender.serving.deps import RuntimeDep
 from recommender.serving.metrics import set_model_version
 from recommender.serving.schemas import ErrorBody, ReloadResult
 
@@ -20,12 +20,11 @@ router = APIRouter(
 @router.post("/admin/reload", response_model=ReloadResult, responses={
     503: {"model": ErrorBody, "description": "The new bundle failed verification; the old one "
           "keeps serving"}})
-def reload(request: Request) -> ReloadResult:
+def reload(runtime: RuntimeDep) -> ReloadResult:
     """Load the bundle the configured source names now (the registered model's alias, or the
     bundle path), verify and index it, and swap it in at once; every other worker follows
     within seconds. A bundle that fails verification is refused and the old one keeps
     serving."""
-    runtime = runtime_of(request)
     previous = runtime.served.version if runtime.served is not None else None
     served = runtime.reload()
     set_model_version(served.version)

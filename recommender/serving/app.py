@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from recommender import __version__
 from recommender.bundle import Bundle
+from recommender.delivery.served import ServedModel
 from recommender.errors import ConfigError
 from recommender.index import SERVING_INDEX
 from recommender.serving import admin, events, learners, ops, resources
@@ -25,7 +26,6 @@ from recommender.serving import plans as learning_plans
 from recommender.serving.bundle_source import BundleSource
 from recommender.serving.errors import install_error_handlers
 from recommender.serving.metrics import MetricsMiddleware, set_model_version
-from recommender.serving.model_state import ServedModel
 from recommender.serving.runtime import Runtime, ServingOptions
 from recommender.settings import Settings, load_settings
 from recommender.store import Store
@@ -89,7 +89,6 @@ def create_app(
     )
     app.state.metrics_dir = metrics_dir
     install_error_handlers(app)
-    app.include_router(learners.list_router)  # the hottest route first: matched first
     app.include_router(ops.router)
     for module in (learners, events, resources, admin):  # each router carries its /v1 prefix
         app.include_router(module.router)

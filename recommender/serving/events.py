@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import Request, Response
+from fastapi import Response
 
 from recommender.errors import DataValidationError, Problem
-from recommender.serving.deps import runtime_of, v1_router
+from recommender.serving.deps import RuntimeDep, v1_router
 from recommender.serving.metrics import EVENTS_INGESTED
 from recommender.serving.runtime import Runtime
 from recommender.serving.schemas import (
@@ -29,7 +29,7 @@ router = v1_router("events", "Database busy: retry, nothing stored")
         422: {"description": "An event is invalid (the message names the item and field)"},
     },
 )
-def post_events(request: Request, response: Response, body: EventIn | EventBatch) -> IngestAck:
+def post_events(response: Response, body: EventIn | EventBatch, runtime: RuntimeDep) -> IngestAck:
     """Store one event or a batch. The acknowledgement (201, or 200 when all were duplicates)
     is sent only after the database committed; sending the same event again is harmless; the
     learner's next list, on any worker, reflects it."""
@@ -39,7 +39,6 @@ def post_events(request: Request, response: Response, body: EventIn | EventBatch
     # validation costs ~9 ms a call, most of an event's budget.
     records = [EventRecord.of(e.event_id, e.learner_id, e.resource_id, e.event_type, e.value,
                               e.timestamp) for e in events]
-    runtime = runtime_of(request)
     _check_references(runtime, records)
     result = runtime.store.add_events(records)
     EVENTS_INGESTED.inc(result.n_stored)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from recommender.serving.deps import runtime_of
+from recommender.serving.deps import RuntimeDep
 from recommender.serving.metrics import render
 from recommender.serving.schemas import Health, Ready
 
@@ -13,16 +13,15 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/health", response_model=Health)
-def health(request: Request) -> Health:
+async def health(runtime: RuntimeDep) -> Health:
     """Liveness: the process answers (with the served bundle's version, if any)."""
-    served = runtime_of(request).served
+    served = runtime.served
     return Health(status="ok", bundle_version=served.version if served else None)
 
 
 @router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
-def ready(request: Request) -> Response:
+def ready(runtime: RuntimeDep) -> Response:
     """Readiness: a bundle is loaded and the database answers (503 otherwise)."""
-    runtime = runtime_of(request)
     ok, detail = runtime.ready()
     body = Ready(ready=ok, detail=detail,
                  bundle_version=runtime.served.version if runtime.served else None)

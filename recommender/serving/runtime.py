@@ -14,12 +14,13 @@ import threading
 import time
 from dataclasses import dataclass
 
+from recommender.delivery.core import DeliveryCore
+from recommender.delivery.learner import LearnerView
+from recommender.delivery.overlay import Overlay
+from recommender.delivery.served import ServedModel
 from recommender.errors import BundleError, ModelNotLoadedError, RecommenderError
 from recommender.index import SERVING_INDEX
 from recommender.serving.bundle_source import BundleSource
-from recommender.serving.model_state import ServedModel
-from recommender.serving.overlay import Overlay
-from recommender.serving.recommend import LearnerView, learner_view
 from recommender.store import LearnerSnapshot, Store
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class Runtime:
         self.options = options
         self.served: ServedModel | None = None
         self.load_error: str | None = None
-        self._overlay: tuple[ServedModel, Overlay] | None = None  # swapped as one tuple
+        self._core: DeliveryCore | None = None  # served model + overlay, swapped as one
         self._reload_lock = threading.Lock()
         self._generation = 0  # revision of the shared bundle record this worker serves
         self._next_poll = 0.0
@@ -142,30 +143,35 @@ class Runtime:
 
     # --- resources added through the API ------------------------------------------------------
 
-    def overlay(self, served: ServedModel, signature: tuple[int, int] | None = None) -> Overlay:
-        """The API's resources for ``served``, rebuilt when the database says they changed
-        (``signature``: the one just read with the request's other data, if any)."""
+    def core(self, signature: tuple[int, int] | None = None) -> DeliveryCore:
+        """The delivery core for the served model and the API's resources as the database has
+        them now (``signature``: the resources signature the request already read; None reads
+        it). Rebuilt only when either changed."""
+        served = self.require_served()
         if signature is None:
             signature = self.store.resources_signature()
-        current = self._overlay
-        if current is not None and current[0] is served and current[1].signature == signature:
-            return current[1]
+        current = self._core
+        if (current is not None and current.served is served
+                and current.overlay.signature == signature):
+            return current
         if signature == (0, 0):
-            fresh = Overlay.empty(served)
+            overlay = Overlay.empty(served)
         else:
-            fresh = Overlay.build(served, self.store.all_resources(), signature)
-        self._overlay = (served, fresh)
+            overlay = Overlay.build(served, self.store.all_resources(), signature)
+        fresh = DeliveryCore(served, overlay)
+        self._core = fresh
         return fresh
 
     # --- learners ------------------------------------------------------------------------------
 
     def learner_view(
-        self, served: ServedModel, overlay: Overlay, snapshot: LearnerSnapshot, learner_id: str
+        self, core: DeliveryCore, snapshot: LearnerSnapshot, learner_id: str
     ) -> LearnerView:
-        """:func:`~recommender.serving.recommend.learner_view`, remembered per served model
-        and learner *as the database has them now*: the key holds the snapshot's version
-        (profile revision, event count, newest event), which the request has just read, so a
-        new event or profile is a new key and never meets a stale view."""
+        """:meth:`DeliveryCore.learner`, remembered per served model and learner *as the
+        database has them now*: the key holds the snapshot's version (profile revision, event
+        count, newest event), which the request has just read, so a new event or profile is a
+        new key and never meets a stale view."""
+        served = core.served
         views = self._views
         if views is None or views[0] is not served:
             views = (served, {})
@@ -174,7 +180,7 @@ class Runtime:
         key = (learner_id, snapshot.version)
         view = cache.get(key)
         if view is None:
-            view = learner_view(served, overlay, snapshot, learner_id)
+            view = core.learner(learner_id, snapshot)
             for array in (view.vector, view.excluded_main, view.history.resource_idx):
                 array.setflags(write=False)  # shared by later requests: nobody may change it
             if len(cache) >= VIEW_CACHE_SIZE:

@@ -159,17 +159,6 @@ def test_list_breakdown_computes_each_group_on_its_own_lists() -> None:
     assert info.value.name == "learners"
 
 
-class _FixedLists:
-    """A stand-in model that recommends the given lists (by learner id), whatever it is asked."""
-
-    def __init__(self, lists: dict[int, list[int]]) -> None:
-        self.lists = lists
-
-    def recommend(self, learner_idx, k, exclude=None, exclude_resources=None):  # noqa: ANN001, ANN201
-        rows = np.array([self.lists[int(i)][:k] for i in learner_idx], dtype=np.int64)
-        return rows, np.zeros(rows.shape, dtype=np.float32)
-
-
 def _report_world():
     """Resources r0..r3: category A A B B, provider cs ou cs ou, mode on on on off.
     Training: u1 r0; u2 r0 r1; u3 r0; u4 r2 (4 training learners: popularity r0 3/4, r1 1/4,
@@ -202,10 +191,11 @@ def test_report_breaks_every_metric_down_by_group_by_hand() -> None:
 
     features, test = _report_world()
     lists = {"u1": [3, 1], "u2": [2, 3], "u3": [0, 1], "u4": [0, 1]}
-    model = _FixedLists({features.learner_map.index_of(lid): row for lid, row in lists.items()})
+    recommended = np.array([lists[str(lid)] for lid in test.learner_ids], dtype=np.int64)
     vectors = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    report = report_metrics(model, features, test, (2,), main_k=2, resource_vectors=vectors,  # type: ignore[arg-type]
-                            group_attributes=("group",), min_group_size=1)
+    report = report_metrics(recommended, features, test, (2,), main_k=2,
+                            resource_vectors=vectors, group_attributes=("group",),
+                            min_group_size=1)
     means = report.groups.set_index(["metric", "value"])["mean"]
     rural, urban = "rural_resident", "employee"
     # precision@2: u1 hits r3, u2 hits r2, u3 hits r1, u4 misses r3 -> rural 1/2, urban 1/4

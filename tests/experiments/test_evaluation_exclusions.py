@@ -9,16 +9,17 @@ import pytest
 
 from fastapi.testclient import TestClient
 
-from recommender.bundle import Bundle, build_bundle, save_bundle
+from recommender.bundle import build_bundle, save_bundle
 from recommender.data import validate_dataset
 from recommender.evaluation.evaluate import evaluate
 from recommender.evaluation.evaluate import build_test_set
 from recommender.evaluation.report_metrics import candidate_exclusions, report_metrics
 from recommender.features import build_exclusion_matrix, build_feature_set
 from recommender.models import ALSModel, PopularityModel
+from recommender.delivery.batch import core_for_fit, delivered_matrix
+from recommender.delivery.core import ListRequest
 from recommender.serving.app import create_app
 from recommender.serving.bundle_source import BundleSource
-from recommender.serving.model_state import ServedModel
 from recommender.serving.runtime import ServingOptions
 
 LEARNERS = ["a1", "a2", "a3", "b1", "b2", "b3"]
@@ -82,7 +83,11 @@ def test_an_excluded_resource_is_neither_a_candidate_nor_a_miss(world):
     assert ("a1", "r2") not in relevant and ("a3", "r6") not in relevant  # excluded in training
     assert {("a1", "r1"), ("a1", "r3"), ("a3", "r1"), ("b3", "r5")} <= relevant
     assert ("b3", "r4") not in relevant  # a test dismissal is not interest
-    report = report_metrics(PopularityModel().fit(features), features, test, (3, 8), main_k=3,
+    model = PopularityModel().fit(features)
+    recommended, _ = delivered_matrix(core_for_fit(model, features), test.learner_ids,
+                                      ListRequest(k=8, now=None))
+    report = report_metrics(recommended, features, test, (3, 8), main_k=3,
+                            resource_vectors=model.resource_factors_,
                             group_attributes=("group",), min_group_size=1)
     listed = {(test.learner_ids[i], features.resource_map.id_of(r))
               for i, row in enumerate(report.recommended) for r in row if r >= 0}
@@ -96,24 +101,20 @@ def test_an_excluded_resource_is_neither_a_candidate_nor_a_miss(world):
 
 
 @pytest.mark.parametrize("model_class", [PopularityModel, ALSModel])
-def test_evaluation_lists_equal_the_served_lists(world, model_class):
+def test_evaluation_metrics_equal_the_model_level_means_when_nothing_constrains(world,
+                                                                                 model_class):
+    """On a world without hard constraints (no regions, languages or schedules), the core's
+    exact lists are the model's own top-k without the learner's exclusions: the report's means
+    equal :func:`evaluate`'s."""
     dataset, features, test_events = world
     model = model_class() if model_class is PopularityModel else ALSModel(factors=4, iterations=5)
     model.fit(features)
     test = build_test_set(features, test_events)
-    report = report_metrics(model, features, test, (3,), main_k=3, group_attributes=("group",), min_group_size=1)
-    bundle = Bundle(
-        learner_map=features.learner_map, resource_map=features.resource_map,
-        learner_factors=model.learner_factors_, resource_factors=model.resource_factors_,
-        exclusions=features.exclusions, interactions=features.interactions,
-        resources=dataset.resources[["resource_id", "title", "category"]],
-        learners=dataset.learners[["learner_id", "group", "age_band"]],
-        manifest={"version": "exclusion-test"},
-    )
-    served = ServedModel.from_bundle(bundle)
-    for i, learner_id in enumerate(test.learner_ids):
-        resource_idx, _ = served.recommend(learner_id, 3)
-        assert list(report.recommended[i][report.recommended[i] >= 0]) == list(resource_idx), learner_id
+    recommended, _ = delivered_matrix(core_for_fit(model, features, index_factory="Flat"),
+                                      test.learner_ids, ListRequest(k=3, now=None))
+    report = report_metrics(recommended, features, test, (3,), main_k=3,
+                            resource_vectors=model.resource_factors_,
+                            group_attributes=("group",), min_group_size=1)
     means = evaluate(model, features, test_events, (3,))
     for name in ("precision_at_3", "recall_at_3", "ndcg_at_3", "map_at_3", "hit_rate_at_3", "mrr_at_3"):
         assert report.summary[name] == pytest.approx(means[name])
@@ -133,11 +134,11 @@ def test_evaluation_excludes_what_the_http_endpoint_leaves_out(world, model_clas
     model = model_class() if model_class is PopularityModel else ALSModel(factors=4, iterations=5)
     model.fit(features)
     test = build_test_set(features, test_events)
-    exclude_resources = candidate_exclusions(features, "all")  # the runner's path
-    report = report_metrics(model, features, test, (k,), main_k=k, exclude_resources=exclude_resources,
-                            group_attributes=("group",), min_group_size=1)
+    assert candidate_exclusions(features, "all") is None  # the runner's rule: nothing dropped
+    recommended, _ = delivered_matrix(core_for_fit(model, features), test.learner_ids,
+                                      ListRequest(k=k, now=None))
     evaluated = {learner_id: [features.resource_map.id_of(r) for r in row if r >= 0]
-                 for learner_id, row in zip(test.learner_ids, report.recommended)}
+                 for learner_id, row in zip(test.learner_ids, recommended)}
     excluded: dict[str, set[str]] = {}
     for learner_idx, resource_idx in zip(*features.exclusions.nonzero()):
         excluded.setdefault(features.learner_map.id_of(learner_idx), set()).add(

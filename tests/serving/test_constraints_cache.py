@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from recommender.delivery import LearnerProfile
-from recommender.serving.recommend import CONSTRAINT_FIELDS, _constraints
+from recommender.delivery.learner import CONSTRAINT_FIELDS, _constraints
 
 
 def test_cached_constraints_equal_from_row_for_every_kind_of_value() -> None:

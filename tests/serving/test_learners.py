@@ -38,24 +38,6 @@ def test_reasons_name_a_completed_resource(client):
     assert any(r.startswith("because you completed \u201c") for r in reasons)
 
 
-def test_api_and_batch_export_give_the_same_reasons(client, served_bundle):
-    """One implementation: for a bundle learner with nothing stored since, the API's reasons
-    are the export's (recommender.explain.Explainer) for the same slots."""
-    from recommender.explain import Explainer
-
-    explainer = Explainer.from_bundle(served_bundle)
-    kinds = set()
-    for learner_id in served_bundle.learner_map.ids[:12]:
-        items = get(client, str(learner_id), k=36).json()["items"]
-        slots = served_bundle.resource_map.indices_of([i["resource_id"] for i in items])
-        learner_idx = served_bundle.learner_map.index_of(str(learner_id))
-        batch = explainer.explain(np.array([learner_idx]), np.asarray(slots)[None, :])
-        assert [i["reason"] for i in items] == batch.text[0].tolist()
-        assert [i["reason_kind"] for i in items] == batch.kind[0].tolist()
-        kinds.update(batch.kind[0].tolist())
-    assert {"similar", "continue"} <= kinds  # k=36: the whole catalog, history included
-
-
 CASES = {
     "category": ({"category": ["health_elderly_care"]},
                  lambda r: r.category == "health_elderly_care"),

@@ -21,7 +21,8 @@ from recommender.data import Dataset, validate_dataset
 from recommender.features import build_feature_set
 from recommender.features.idmap import IdMap
 from recommender.models import ALSModel
-from recommender.serving.model_state import ServedModel
+from recommender.delivery.core import DeliveryCore, ListRequest
+from recommender.delivery.served import ServedModel
 
 
 @contextmanager
@@ -58,8 +59,9 @@ def test_serving_a_bundle_builds_no_id_map(
     bundle = load_bundle(bundle_dir)
     with built_id_maps(monkeypatch) as built:
         served = ServedModel.from_bundle(bundle)
+        core = DeliveryCore(served)
         for learner_id in bundle.learner_map.ids[:3]:
-            served.recommend(str(learner_id), k=5)
+            core.deliver(core.learner(str(learner_id)), ListRequest(k=5, now=None))
             assert served.learner_idx(str(learner_id)) == bundle.learner_map.index_of(learner_id)
     assert built == []
     assert served.bundle.learner_map is bundle.learner_map
@@ -160,12 +162,16 @@ def test_the_same_model_stored_in_another_order_gives_the_same_lists(
     plain = load_bundle(save_bundle(_vectors_only(served_bundle), tmp_path / "plain"))
     flipped = load_bundle(save_bundle(_reversed_vectors_only(served_bundle), tmp_path / "flip"))
     assert list(flipped.resource_map.ids) == list(plain.resource_map.ids)[::-1]
-    one, two = ServedModel.from_bundle(plain), ServedModel.from_bundle(flipped)
+    one = DeliveryCore(ServedModel.from_bundle(plain))
+    two = DeliveryCore(ServedModel.from_bundle(flipped))
     everything = len(plain.resource_map)  # whole lists: ties (a zero vector) cannot reorder them
+    request = ListRequest(k=everything, now=None)
     for learner_id in plain.learner_map.ids:
-        idx_one, scores_one = one.recommend(str(learner_id), k=everything)
-        idx_two, scores_two = two.recommend(str(learner_id), k=everything)
-        done = plain.exclusions[plain.learner_map.index_of(learner_id)].nnz
-        assert len(idx_one) == len(idx_two) == everything - done  # done with: left out
-        assert dict(zip(one.resource_ids[idx_one], np.round(scores_one, 5))) == dict(
-            zip(two.resource_ids[idx_two], np.round(scores_two, 5)))
+        list_one = one.deliver(one.learner(str(learner_id)), request).items
+        list_two = two.deliver(two.learner(str(learner_id)), request).items
+        row = plain.learner_map.index_of(learner_id)
+        done = set(plain.resource_map.ids[plain.exclusions[row].indices])
+        assert len(list_one) == len(list_two) > 0
+        assert not done & {p.resource_id for p in list_one}  # done with: left out
+        assert {p.resource_id: round(p.score, 5) for p in list_one} == {
+            p.resource_id: round(p.score, 5) for p in list_two}

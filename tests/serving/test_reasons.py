@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from recommender.bundle import Bundle
-from recommender.serving.model_state import ServedModel
-from recommender.serving.overlay import Overlay
-from recommender.serving.reasons import (
+from recommender.delivery.served import ServedModel
+from recommender.delivery.overlay import Overlay
+from recommender.delivery.reasons import (
     History,
     _explained_by_history,
     explain,

@@ -10,12 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender.bundle import build_bundle, save_bundle
-from recommender.delivery import CatalogArrays, Delivery, learner_profiles
+from recommender.delivery import learner_profiles
+from recommender.delivery.core import PlanRequest
 from recommender.errors import InvalidParameterError
 from recommender.features import build_feature_set
 from recommender.models import ALSModel
 from training.cli import app
-from training.deliver import export_delivery_plans
+from training.deliver import delivery_core, export_delivery_plans
 
 NOW = pd.Timestamp("2024-09-01", tz="UTC")
 
@@ -55,15 +56,14 @@ def test_every_learner_has_a_plan_within_budget(bundle, plans) -> None:
     assert items["reason"].notna().all()
 
 
-def test_rows_are_the_library_plan(bundle, plans) -> None:
-    catalog = CatalogArrays.build(bundle.resources, bundle.regions)
-    delivery = Delivery(catalog, bundle.resource_factors)
+def test_rows_are_the_core_plan(bundle, plans) -> None:
+    core = delivery_core(bundle)
     profiles = learner_profiles(bundle.learners)
+    catalog = core.served.catalog
     for learner_idx in range(0, len(bundle.learner_map), 11):
-        learner_id = bundle.learner_map.ids[learner_idx]
-        plan = delivery.plan(bundle.learner_factors[learner_idx], now=NOW, hours_per_week=3,
-                             weeks=8, profile=profiles[learner_idx],
-                             exclude=bundle.exclusions[learner_idx].indices)
+        learner_id = str(bundle.learner_map.ids[learner_idx])
+        plan = core.plan(core.learner(learner_id), PlanRequest(hours_per_week=3, weeks=8,
+                                                                now=NOW)).plan
         got = plans[plans["learner_id"] == learner_id].dropna(subset=["resource_id"])
         assert got["resource_id"].tolist() == bundle.resource_map.ids[plan.resource_idx].tolist()
         allowed = catalog.mask(None, profiles[learner_idx], now=NOW)

@@ -1,33 +1,27 @@
-"""One delivery list: who the learner is now -> filtered retrieval -> reasons.
+"""Who the learner is now: the one place a learner becomes a query vector, exclusions, hard
+constraints and a history for reasons.
 
 The learner's vector is, in order: the bundle's trained vector; a fold-in of their bundle
-history plus the events stored since the bundle's data ended (read from the database on every
+history plus the events stored since the bundle's data ended (read from the store on every
 request, so any worker reflects an event the moment it is acknowledged); a cold-start vector
 from their profile (a learner known only through ``PUT /v1/learners``, or a bundle learner with
-no history); otherwise the learner is unknown (404). Exclusions: what the bundle says they are
-done with, completed or dismissed events in the store, the request's ``exclude`` ids, and
-resources withdrawn through the API. Filters go through :mod:`recommender.delivery` (one mask,
-retrieval that never comes back short), and the API's own resources are merged in exactly.
+no history); otherwise the learner is unknown (:class:`UnknownIdError`). Exclusions: what the
+bundle says they are done with and the completed or dismissed events stored since.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import timezone
-from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 
-from recommender.delivery import LearnerProfile, RequestFilters
+from recommender.delivery.filters import LearnerProfile
+from recommender.delivery.reasons import MAX_HISTORY, History
+from recommender.delivery.served import ServedModel
 from recommender.errors import InvalidParameterError, ModelNotLoadedError, UnknownIdError
-from recommender.explain import MAX_HISTORY
 from recommender.features.interactions import EXCLUDING_EVENT_TYPES
 from recommender.models import LearnerVector
-from recommender.serving.model_state import ServedModel
-from recommender.serving.overlay import Overlay
-from recommender.serving.reasons import History, Reason, explain
 from recommender.store import EventRecord, LearnerSnapshot
 from recommender.store.records import events_frame
 
@@ -49,15 +43,6 @@ class LearnerView:
     interests: str | None = None
 
 
-class Picked(NamedTuple):
-    """One slot of a list (a tuple: built per slot per request, cheaply)."""
-
-    resource_id: str
-    title: str
-    score: float
-    reason: Reason
-
-
 # A bundle learner's (resource_idx, values) rows of ``interactions`` and ``exclusions``.
 Rows = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -74,8 +59,11 @@ def _needs_model(served: ServedModel) -> None:
         )
 
 
+NO_SNAPSHOT = LearnerSnapshot(profile=None, events=[], resources_signature=(0, 0))
+
+
 def learner_view(
-    served: ServedModel, overlay: Overlay, snapshot: LearnerSnapshot, learner_id: str
+    served: ServedModel, snapshot: LearnerSnapshot, learner_id: str
 ) -> LearnerView:
     """The learner as of now: bundle row, stored profile and stored events combined."""
     bundle = served.bundle
@@ -223,86 +211,3 @@ def anonymous_view(served: ServedModel, profile: Mapping[str, object]) -> Learne
         group=_text(profile.get("group")), region=_text(profile.get("region")),
         interests=_text(profile.get("interests")),
     )
-
-
-def delivery_list(
-    served: ServedModel,
-    overlay: Overlay,
-    view: LearnerView,
-    k: int,
-    filters: RequestFilters,
-    exclude_ids: Sequence[str] = (),
-    now: pd.Timestamp | None = None,
-) -> list[Picked]:
-    """The best ``k`` allowed resources for ``view`` (fewer only if fewer are allowed)."""
-    now = now if now is not None else pd.Timestamp.now(tz=timezone.utc)  # half "UTC"'s cost
-    bundle = served.bundle
-    allowed = served.catalog.mask(filters, view.constraints, now=now)
-    if len(overlay.blocked_idx):
-        allowed[overlay.blocked_idx] = False
-    allowed[view.excluded_main] = False
-    excluded_side = set(view.excluded_side)
-    if exclude_ids:
-        found = bundle.resource_map.indices_of(list(exclude_ids), strict=False)
-        allowed[found[found >= 0]] = False
-        excluded_side.update(exclude_ids)
-    main = served.retriever.search(view.vector, k, allowed)
-    idx, scores = main.resource_idx, main.scores
-    if overlay.n_side and overlay.catalog is not None:
-        side_allowed = overlay.catalog.mask(filters, view.constraints, now=now)
-        for resource_id in excluded_side:
-            position = overlay.side_position(resource_id)
-            if position is not None:
-                side_allowed[position] = False
-        candidates = np.flatnonzero(side_allowed)
-        if len(candidates):
-            side_scores = overlay.vectors[candidates] @ view.vector
-            idx = np.concatenate([idx, candidates + served.n_resources])
-            scores = np.concatenate([scores, side_scores.astype(np.float32)])
-            order = np.lexsort((idx, -scores))[:k]
-            idx, scores = idx[order], scores[order]
-    reasons = explain(served, overlay, idx, view.history, group=view.group,
-                      region=view.region, interests=view.interests)
-    n_main = served.n_resources
-    idx_list = idx.tolist()
-    if idx_list and max(idx_list) >= n_main:  # some of the API's own resources
-        side = idx >= n_main
-        main_idx = np.where(side, 0, idx)
-        ids, titles = served.resource_ids[main_idx], served.titles[main_idx]
-        ids, titles = ids.astype(object), titles.copy()
-        position = idx[side] - n_main
-        ids[side], titles[side] = overlay.ids[position], overlay.titles[position]
-    else:
-        ids, titles = served.resource_ids[idx], served.titles[idx]
-    return list(map(Picked, map(str, ids.tolist()), map(str, titles.tolist()), scores.tolist(),
-                    reasons))
-
-
-def similar_resources(
-    served: ServedModel, overlay: Overlay, resource_id: str, k: int, filters: RequestFilters,
-    now: pd.Timestamp | None = None,
-) -> list[Picked]:
-    """Resources nearest to ``resource_id`` in the model's space (itself left out)."""
-    bundle = served.bundle
-    position = overlay.side_position(resource_id)
-    if position is not None:
-        query = overlay.vectors[position]
-        own_main = None
-    elif resource_id in bundle.resource_map:
-        own_main = bundle.resource_map.index_of(resource_id)
-        if overlay.blocked[own_main]:
-            raise UnknownIdError("resource", resource_id)  # withdrawn
-        query = bundle.resource_factors[own_main]
-    else:
-        raise UnknownIdError("resource", resource_id)
-    view = LearnerView(
-        vector=np.asarray(query, dtype=np.float32), cold_start=None, constraints=None,
-        history=History(np.empty(0, dtype=np.int64), frozenset()),
-        excluded_main=np.array([] if own_main is None else [own_main], dtype=np.int64),
-        excluded_side=frozenset() if own_main is not None else frozenset({resource_id}),
-    )
-    picked = delivery_list(served, overlay, view, k, filters, now=now)
-    title = (str(served.titles[own_main]) if own_main is not None
-             else str(overlay.titles[position]))
-    reason = Reason("similar", f"similar to \u201c{title}\u201d")
-    return [Picked(p.resource_id, p.title, p.score, reason) for p in picked]

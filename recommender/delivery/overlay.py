@@ -6,8 +6,10 @@ side catalog built from them (vectors from their content through the bundle's co
 catalog arrays for the filters), rebuilt whenever the database's resource signature changes
 (one cheap query per request). Bundle resources that were withdrawn or re-described through the
 API are blocked in the main catalog; a re-described one comes back from the side catalog with
-its new attributes and vector. Global resource indices: ``[0, n_main)`` the bundle's,
-``n_main + j`` side resource ``j``.
+its new attributes and vector, and :meth:`Overlay.active` maps the bundle index of such a
+resource to its side index, so whatever excludes it (the learner's history, a request's
+``exclude``) excludes the copy that is actually served. Global resource indices: ``[0, n_main)``
+the bundle's, ``n_main + j`` side resource ``j``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from recommender.delivery import CatalogArrays
-from recommender.serving.model_state import ServedModel
+from recommender.delivery.filters import CatalogArrays
+from recommender.delivery.served import ServedModel
 from recommender.store import ResourceRecord
 
 
@@ -35,12 +37,40 @@ class Overlay:
     catalog: CatalogArrays | None
     tags: list[tuple[str, ...]] = field(repr=False, default_factory=list)
     _position: dict[str, int] = field(repr=False, default_factory=dict)
+    bundle_ids: np.ndarray | None = field(repr=False, default=None)  # the bundle's resource ids
     # The blocked bundle resources as indices (usually none): cheaper per request than
     # combining a whole-catalog mask.
     blocked_idx: np.ndarray = field(init=False, repr=False)
+    # Per blocked bundle resource (in blocked_idx order): its side position when it was
+    # re-described through the API, -1 when withdrawn.
+    redescribed_as: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "blocked_idx", np.flatnonzero(self.blocked))
+        blocked_idx = np.flatnonzero(self.blocked)
+        object.__setattr__(self, "blocked_idx", blocked_idx)
+        n_main = len(self.blocked)
+        position = np.full(len(blocked_idx), -1, dtype=np.int64)
+        if len(blocked_idx) and self._position:
+            ids = self.bundle_ids[blocked_idx] if self.bundle_ids is not None else ()
+            position = np.array([self._position.get(str(i), -1) for i in ids], dtype=np.int64)
+        object.__setattr__(self, "redescribed_as",
+                           np.where(position >= 0, position + n_main, -1))
+
+    def active(self, global_idx: np.ndarray) -> np.ndarray:
+        """The served index of each resource in ``global_idx``: a bundle resource re-described
+        through the API becomes its side copy, a withdrawn one -1, anything else itself."""
+        global_idx = np.asarray(global_idx, dtype=np.int64)
+        if not len(self.blocked_idx) or not len(global_idx):
+            return global_idx
+        n_main = len(self.blocked)
+        out = global_idx.copy()
+        in_main = out < n_main
+        blocked = np.zeros(len(out), dtype=bool)
+        blocked[in_main] = self.blocked[out[in_main]]
+        if blocked.any():
+            at = np.searchsorted(self.blocked_idx, out[blocked])
+            out[blocked] = self.redescribed_as[at]
+        return out
 
     @property
     def n_side(self) -> int:
@@ -80,7 +110,7 @@ class Overlay:
         active = [r for r in records if not r.withdrawn]
         if not active or bundle.cold_start is None:  # a v1 bundle cannot embed new content
             empty = cls.empty(served, signature)
-            return replace(empty, blocked=blocked)
+            return replace(empty, blocked=blocked, bundle_ids=served.resource_ids)
         frame = pd.DataFrame([r.record for r in active])
         vectors = bundle.cold_start.resource_vectors(frame).vectors
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -98,4 +128,5 @@ class Overlay:
             catalog=CatalogArrays.build(frame, bundle.regions),
             tags=tags,
             _position={resource_id: j for j, resource_id in enumerate(ids)},
+            bundle_ids=served.resource_ids,
         )

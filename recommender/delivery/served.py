@@ -1,7 +1,9 @@
-"""What one worker serves: a loaded bundle plus everything derived from it, swapped as a unit.
+"""A bundle prepared for delivery: the bundle plus everything derived from it once (index,
+retriever, catalog arrays, the facts reasons read), immutable.
 
-Built once per bundle (at startup or on an admin reload) and never mutated, so a request that
-picked it up keeps a consistent view even while a reload swaps in the next one.
+The API builds one per loaded bundle (at startup or on an admin reload) and swaps it as a unit,
+so a request that picked it up keeps a consistent view; the batch export, the pyfunc model and
+experiment evaluation build one the same way, so all of them deliver from the same pieces.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from recommender.bundle import Bundle
-from recommender.delivery import CatalogArrays, FilteredRetriever
-from recommender.errors import InvalidParameterError, UnknownIdError
-from recommender.explain import similar_texts
+from recommender.delivery.filters import CatalogArrays
+from recommender.delivery.reasons import similar_texts
+from recommender.delivery.retrieve import FilteredRetriever
+from recommender.errors import UnknownIdError
 from recommender.index import SERVING_INDEX, ResourceIndex
 
 # Learner fields the API reads per request (constraints, reasons).
@@ -119,22 +122,6 @@ class ServedModel:
             return self.bundle.learner_map.index_of(learner_id)
         except UnknownIdError:
             return None
-
-    def recommend(self, learner_id: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` (resource_idx, score) for a known learner from the bundle alone, without
-        what they are done with (no filters, no stored events): the offline view."""
-        if k < 1:
-            raise InvalidParameterError("k", k, "an integer >= 1")
-        bundle = self.bundle
-        learner_idx = bundle.learner_map.index_of(learner_id)
-        done = bundle.exclusions.indices[
-            bundle.exclusions.indptr[learner_idx]: bundle.exclusions.indptr[learner_idx + 1]
-        ]
-        resource_idx, scores = self.index.search(
-            bundle.learner_factors[learner_idx], k, [done]
-        )
-        keep = resource_idx[0] >= 0
-        return resource_idx[0][keep], scores[0][keep]
 
 
 def _tags(resources: pd.DataFrame) -> tuple[tuple[str, ...], ...]:

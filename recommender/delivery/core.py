@@ -1,0 +1,346 @@
+"""The delivery core: the one place a learner view becomes a delivery list, a plan or a list of
+similar resources.
+
+Every front end goes through :class:`DeliveryCore`: the HTTP API, ``recommender deliver``, the
+MLflow pyfunc model and experiment evaluation only parse their input into a
+:class:`ListRequest` (or :class:`PlanRequest`) and format what comes back. A list is made in
+one sequence of steps, the same for all of them:
+
+1. **candidates**: the catalog mask (request filters, the learner's hard constraints,
+   availability at ``now``; :meth:`CatalogArrays.mask`), an optional protocol candidate set,
+   and the resources the API withdrew or re-described;
+2. **exclusions**: what the learner is done with and the request's ``exclude`` ids, each
+   resolved to the copy actually served (:meth:`Overlay.active`: a bundle resource
+   re-described through the API is excluded as its new copy);
+3. **retrieval**: one filtered top-k over the bundle's index
+   (:class:`~recommender.delivery.retrieve.FilteredRetriever`, the one over-fetch and fallback)
+   merged exactly with the API's own resources;
+4. **re-ranking**: optional diversity / equal-service re-ranking of the candidates;
+5. **reasons**: :func:`recommender.delivery.reasons.explain`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from recommender.checks import check_k
+from recommender.delivery.filters import LearnerProfile, RequestFilters
+from recommender.delivery.learner import NO_SNAPSHOT, LearnerView, anonymous_view, learner_view
+from recommender.delivery.overlay import Overlay
+from recommender.delivery.plans import Plan, build_plan
+from recommender.delivery.reasons import History, Reason, explain
+from recommender.delivery.rerank import COMMUNITY_PROVIDER_TYPES, rerank
+from recommender.delivery.served import ServedModel
+from recommender.errors import InvalidParameterError, UnknownIdError
+from recommender.store import LearnerSnapshot
+
+NO_FILTERS = RequestFilters()
+
+
+class Picked(NamedTuple):
+    """One slot of a list (a tuple: built per slot per request, cheaply)."""
+
+    resource_id: str
+    title: str
+    score: float
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """What a delivery list is asked for.
+
+    ``now`` is the moment availability is judged at (None: not judged, e.g. an evaluation whose
+    filters carry their own ``open_between`` window); ``exclude_ids`` are left out on top of
+    what the learner is done with; ``candidates`` (bool over bundle resource_idx) narrows the
+    catalog for an evaluation protocol; ``diversity`` and ``equal_service`` re-rank the best
+    ``n_candidates`` (default ``5 * k``) when set.
+    """
+
+    k: int
+    now: pd.Timestamp | None
+    filters: RequestFilters = NO_FILTERS
+    exclude_ids: tuple[str, ...] = ()
+    candidates: np.ndarray | None = field(default=None, compare=False, repr=False)
+    diversity: float = 0.0
+    equal_service: float = 0.0
+    n_candidates: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "k", check_k(self.k))
+        object.__setattr__(self, "exclude_ids", tuple(self.exclude_ids))
+
+    @property
+    def reranked(self) -> bool:
+        return self.diversity > 0.0 or self.equal_service > 0.0
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """A learning plan's budget (``hours_per_week`` over ``weeks``), filters, exclusions and
+    credit facts (``credit_required`` None: the learner's profile says)."""
+
+    hours_per_week: float
+    weeks: int
+    now: pd.Timestamp | None
+    filters: RequestFilters = NO_FILTERS
+    exclude_ids: tuple[str, ...] = ()
+    credit_required: float | None = None
+    credit_completed: float = 0.0
+    n_candidates: int = 100
+    n_credit_candidates: int = 32
+
+
+@dataclass(frozen=True)
+class DeliveryList:
+    """A list and how its learner was placed (``cold_start``: None for a trained vector, else
+    the cold-start path: ``fold_in``, ``profile``, ...)."""
+
+    items: list[Picked]
+    cold_start: str | None
+
+
+@dataclass(frozen=True)
+class PlannedList:
+    """A plan and, per planned item, its id, title and reason."""
+
+    plan: Plan
+    picked: list[Picked]
+    cold_start: str | None
+
+
+class DeliveryCore:
+    """Delivery lists, plans and similar resources from one served model and the catalog
+    changes made through the API since it was built (``overlay``; none for the batch export,
+    the pyfunc model and evaluation). Cheap to make: it holds two references."""
+
+    def __init__(self, served: ServedModel, overlay: Overlay | None = None) -> None:
+        self.served = served
+        self.overlay = overlay if overlay is not None else Overlay.empty(served)
+
+    # --- learner views --------------------------------------------------------------------------
+
+    def learner(self, learner_id: str, snapshot: LearnerSnapshot | None = None) -> LearnerView:
+        """The learner as the bundle and the stored ``snapshot`` (none: the bundle alone) say."""
+        return learner_view(self.served, snapshot or NO_SNAPSHOT, learner_id)
+
+    def anonymous(self, profile: Mapping[str, object]) -> LearnerView:
+        """A visitor described only by a profile (the cold-start path, nothing stored)."""
+        return anonymous_view(self.served, profile)
+
+    # --- the use cases --------------------------------------------------------------------------
+
+    def deliver(self, view: LearnerView, request: ListRequest) -> DeliveryList:
+        """The best ``request.k`` allowed resources for ``view`` (fewer only if fewer are
+        allowed), each with a reason."""
+        idx, scores = self.ranked(view, request)
+        return DeliveryList(self._picked(view, idx, scores), view.cold_start)
+
+    def deliver_many(
+        self, learner_ids: Iterable[str], request: ListRequest
+    ) -> Iterator[tuple[str, DeliveryList]]:
+        """:meth:`deliver` for each learner as the bundle knows them (the batch export, the
+        pyfunc model, evaluation): exactly the list the API gives a learner with nothing
+        stored since the bundle."""
+        for learner_id in learner_ids:
+            yield learner_id, self.deliver(self.learner(learner_id), request)
+
+    def similar(self, resource_id: str, request: ListRequest) -> list[Picked]:
+        """Resources nearest to ``resource_id`` in the model's space (itself left out)."""
+        served, overlay = self.served, self.overlay
+        position = overlay.side_position(resource_id)
+        if position is not None:
+            query, title = overlay.vectors[position], str(overlay.titles[position])
+        elif resource_id in served.bundle.resource_map:
+            own = served.bundle.resource_map.index_of(resource_id)
+            if overlay.blocked[own]:
+                raise UnknownIdError("resource", resource_id)  # withdrawn
+            query, title = served.bundle.resource_factors[own], str(served.titles[own])
+        else:
+            raise UnknownIdError("resource", resource_id)
+        view = LearnerView(
+            vector=np.asarray(query, dtype=np.float32), cold_start=None, constraints=None,
+            history=History(np.empty(0, dtype=np.int64), frozenset()),
+            excluded_main=np.empty(0, dtype=np.int64), excluded_side=frozenset(),
+        )
+        request = replace(request, exclude_ids=(*request.exclude_ids, resource_id))
+        idx, scores = self.ranked(view, request)
+        reason = Reason("similar", f"similar to \u201c{title}\u201d")
+        ids, titles = self._labels(idx)
+        return [Picked(i, t, s, reason) for i, t, s in zip(ids, titles, scores.tolist())]
+
+    def plan(self, view: LearnerView, request: PlanRequest) -> PlannedList:
+        """A learning plan from the best ``n_candidates`` allowed resources of the bundle's
+        catalog (knapsack over time; a covering knapsack for a learner who owes credit hours).
+
+        For a learner who owes credit hours the best ``n_credit_candidates`` credit-bearing
+        allowed resources join the pool, so the covering step has courses to choose from.
+        Resources added through the API after training are not planned: their durations and
+        credits are not part of the served model's catalog arrays.
+        """
+        served = self.served
+        catalog = served.catalog
+        profile = view.constraints or LearnerProfile()
+        if request.credit_required is not None:
+            profile = replace(profile, credit_hours_required=request.credit_required)
+        allowed, _ = self._allowed(view, request.filters, request.now, request.exclude_ids,
+                                   profile=profile)
+        required = profile.credit_hours_required
+        owes = bool(required and required > request.credit_completed)
+        found = served.retriever.search(view.vector, request.n_candidates, allowed)
+        idx, scores = found.resource_idx, found.scores
+        if owes:
+            credit = catalog.credit_hours[idx] > 0
+            credit_idx, credit_scores = idx[credit], scores[credit]
+            if len(credit_idx) < request.n_credit_candidates and len(idx) == request.n_candidates:
+                more = served.retriever.search(view.vector, request.n_credit_candidates,
+                                               allowed & (catalog.credit_hours > 0))
+                credit_idx, credit_scores = more.resource_idx, more.scores
+            idx = np.concatenate([idx, credit_idx[:request.n_credit_candidates]])
+            scores = np.concatenate([scores, credit_scores[:request.n_credit_candidates]])
+        plan = build_plan(idx, scores, catalog, request.hours_per_week, request.weeks,
+                          credit_required=required, credit_completed=request.credit_completed,
+                          max_credit_items=request.n_credit_candidates)
+        if plan.shortfall_reason == "candidates":
+            available = float(catalog.credit_hours[allowed].sum())
+            if available < plan.credit_required:
+                plan = replace(plan, shortfall_reason="catalog")
+        planned = plan.resource_idx
+        items = self._picked(view, planned, np.array([i.score for i in plan.items]))
+        return PlannedList(plan, items, view.cold_start)
+
+    # --- the steps ------------------------------------------------------------------------------
+
+    def _allowed(
+        self, view: LearnerView, filters: RequestFilters, now: pd.Timestamp | None,
+        exclude_ids: tuple[str, ...], *, candidates: np.ndarray | None = None,
+        profile: LearnerProfile | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Steps 1 and 2: bool masks over the bundle's resources and over the API's own
+        (None when there are none) of what this list may hold."""
+        served, overlay = self.served, self.overlay
+        constraints = profile if profile is not None else view.constraints
+        allowed = served.catalog.mask(filters, constraints, now=now)
+        if candidates is not None:
+            if candidates.shape != allowed.shape:
+                raise InvalidParameterError("candidates", candidates.shape,
+                                            f"a mask over {len(allowed)} resources")
+            allowed &= candidates
+        if len(overlay.blocked_idx):
+            allowed[overlay.blocked_idx] = False
+        side_allowed = None
+        if overlay.n_side and overlay.catalog is not None:
+            side_allowed = overlay.catalog.mask(filters, constraints, now=now)
+        n_main = served.n_resources
+        excluded = self._excluded(view, exclude_ids)
+        allowed[excluded[(excluded >= 0) & (excluded < n_main)]] = False
+        if side_allowed is not None:
+            side_allowed[excluded[excluded >= n_main] - n_main] = False
+        return allowed, side_allowed
+
+    def _excluded(self, view: LearnerView, exclude_ids: tuple[str, ...]) -> np.ndarray:
+        """Served indices (bundle, then the API's) of what the learner is done with and the
+        request leaves out; -1 for what is no longer served."""
+        overlay, n_main = self.overlay, self.served.n_resources
+        parts = [overlay.active(view.excluded_main)]
+        ids = set(view.excluded_side)
+        if exclude_ids:
+            found = self.served.bundle.resource_map.indices_of(list(exclude_ids), strict=False)
+            parts.append(overlay.active(found[found >= 0]))
+            ids.update(exclude_ids)
+        if ids and overlay.n_side:
+            positions = [overlay.side_position(i) for i in ids]
+            parts.append(np.array([n_main + p for p in positions if p is not None],
+                                  dtype=np.int64))
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def ranked(
+        self, view: LearnerView, request: ListRequest
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Steps 1-4 (:meth:`deliver` without labels and reasons): served indices (bundle
+        resources, then the API's) and model scores, best first. What evaluation scores."""
+        allowed, side_allowed = self._allowed(view, request.filters, request.now,
+                                              request.exclude_ids,
+                                              candidates=request.candidates)
+        k = request.k
+        n = max(k, request.n_candidates or 5 * k) if request.reranked else k
+        found = self.served.retriever.search(view.vector, n, allowed)
+        idx, scores = found.resource_idx, found.scores
+        if side_allowed is not None:
+            candidates = np.flatnonzero(side_allowed)
+            if len(candidates):
+                side_scores = (self.overlay.vectors[candidates] @ view.vector).astype(np.float32)
+                idx = np.concatenate([idx, candidates + self.served.n_resources])
+                scores = np.concatenate([scores, side_scores])
+                order = np.lexsort((idx, -scores))[:n]
+                idx, scores = idx[order], scores[order]
+        if request.reranked and len(idx):
+            idx, scores = self._reranked(view, idx, scores, request)
+        return idx, scores
+
+    def _reranked(
+        self, view: LearnerView, idx: np.ndarray, scores: np.ndarray, request: ListRequest
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Step 4: diversity (MMR over unit vectors) and the equal-service boost, on
+        positions in the candidate list; the model scores of the chosen are kept."""
+        positions, _ = rerank(
+            np.arange(len(idx)), scores, request.k, resource_vectors=self._units(idx),
+            diversity=request.diversity, served=self._community(view, idx),
+            equal_service=request.equal_service,
+        )
+        positions = positions[positions >= 0]
+        return idx[positions], scores[positions]
+
+    def _units(self, idx: np.ndarray) -> np.ndarray:
+        n_main = self.served.n_resources
+        side = idx >= n_main
+        units = self.served.unit_vectors[np.where(side, 0, idx)]
+        if side.any():
+            units[side] = self.overlay.unit_vectors[idx[side] - n_main]
+        return units
+
+    def _community(self, view: LearnerView, idx: np.ndarray) -> np.ndarray:
+        """Per candidate: from a community-type provider, or held in person in the learner's
+        region (the equal-service re-ranking's notion of serving the learner locally)."""
+        n_main = self.served.n_resources
+        out = np.zeros(len(idx), dtype=bool)
+        for catalog, rows, where in (
+            (self.served.catalog, idx, idx < n_main),
+            (self.overlay.catalog, idx - n_main, idx >= n_main),
+        ):
+            if catalog is None or not where.any():
+                continue
+            row = rows[where]
+            community = catalog.provider_type.isin(COMMUNITY_PROVIDER_TYPES)[row]
+            code = catalog.region_code(view.region)
+            local = catalog.in_person[row] & (catalog.region.codes[row] == code) & (code >= 0)
+            out[where] = community | local
+        return out
+
+    def _labels(self, idx: np.ndarray) -> tuple[list[str], list[str]]:
+        """Ids and titles of served indices (bundle resources, then the API's)."""
+        served, overlay, n_main = self.served, self.overlay, self.served.n_resources
+        idx_list = idx.tolist()
+        if idx_list and max(idx_list) >= n_main:
+            side = idx >= n_main
+            main_idx = np.where(side, 0, idx)
+            ids = served.resource_ids[main_idx].astype(object)
+            titles = served.titles[main_idx].copy()
+            position = idx[side] - n_main
+            ids[side], titles[side] = overlay.ids[position], overlay.titles[position]
+        else:
+            ids, titles = served.resource_ids[idx], served.titles[idx]
+        return list(map(str, ids.tolist())), list(map(str, titles.tolist()))
+
+    def _picked(self, view: LearnerView, idx: np.ndarray, scores: np.ndarray) -> list[Picked]:
+        """Step 5: labels and a reason per slot."""
+        reasons = explain(self.served, self.overlay, idx, view.history, group=view.group,
+                          region=view.region, interests=view.interests)
+        ids, titles = self._labels(idx)
+        return list(map(Picked, ids, titles, np.asarray(scores, dtype=float).tolist(), reasons))
+

@@ -1,0 +1,290 @@
+"""Why a resource is on a learner's delivery list, in words a learner can read: the one
+reasons step of the delivery core, so every front end (API, batch export, pyfunc,
+experiments) says the same thing about the same slot.
+
+Per slot, the first that applies:
+
+* ``continue``: the resource is in the learner's positive history ("continue where you left
+  off"); ``because_resource_idx`` still names the most similar other history resource.
+* ``similar``: the history resource most similar to it (cosine of the model's vectors, so the
+  reason follows what the model scores; among the learner's ``max_history`` highest-confidence
+  resources, ties to the higher confidence, then the lower resource index): "because you
+  completed “X”" when that one was completed, else "because you engaged with “X”".
+* ``interest``: a tag or category word of the resource appears in the learner's stated
+  interests: "matches your interest: smartphone".
+* ``group_popular``: learners of the learner's group engaged with it: "popular with retirees in
+  your region" when it is held in person in or next to the learner's region, else "popular with
+  retirees".
+* ``popular`` / ``new``: someone on the platform engaged with it, or nobody has yet.
+
+The choice is made by :func:`word_reasons` from per-slot facts, which :func:`explain` gathers
+from the learner's :class:`History` (bundle row plus stored events), their profile (group,
+region, interests) and the served model plus its :class:`~recommender.delivery.overlay.Overlay`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from recommender.features.content import CATEGORY_LABELS
+
+if TYPE_CHECKING:
+    from recommender.delivery.filters import CatalogArrays
+    from recommender.delivery.overlay import Overlay
+    from recommender.delivery.served import ServedModel
+
+SIMILAR, CONTINUE, INTEREST, GROUP_POPULAR, POPULAR, NEW = (
+    "similar", "continue", "interest", "group_popular", "popular", "new",
+)
+KINDS: tuple[str, ...] = (CONTINUE, SIMILAR, INTEREST, GROUP_POPULAR, POPULAR, NEW)
+MAX_HISTORY = 50  # history resources compared per learner
+_NONE = -1
+
+GROUP_LABELS: dict[str, str] = {
+    "employee": "employees", "rural_resident": "rural residents",
+    "migrant_worker": "migrant workers", "unemployed": "job seekers", "retiree": "retirees",
+    "disabled": "learners with disabilities", "veteran": "veterans", "youth": "young learners",
+}
+
+
+def group_label(group: str) -> str:
+    """How a learner group is named in a reason ("retiree" -> "retirees")."""
+    return GROUP_LABELS.get(group, f"{group.replace('_', ' ')} learners")
+
+
+def interest_word(tags: Sequence[str], category: str | None, interests: str | None) -> str | None:
+    """The first tag or category word (two characters or more) found in ``interests``."""
+    text = (interests or "").lower()
+    if not text:
+        return None
+    words = [t for t in tags if len(t) >= 2]
+    words += [w for w in CATEGORY_LABELS.get(category or "", "").split() if len(w) >= 2]
+    return next((w for w in words if w.lower() in text), None)
+
+
+def held_near(catalog: CatalogArrays | None, rows: np.ndarray, home: np.ndarray | int
+              ) -> np.ndarray:
+    """Per catalog row: held in person in the learner's region or one next to it (``home``:
+    the learner's region code in ``catalog``, -1 unknown; broadcast against ``rows``)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if catalog is None or catalog.near.size == 0:  # no regions in the catalog: nothing is near
+        return np.zeros(rows.shape, dtype=bool)
+    home = np.asarray(home, dtype=np.int64)
+    held = catalog.region.codes[rows]
+    return (catalog.in_person[rows] & (home >= 0) & (held >= 0)
+            & catalog.near[np.maximum(home, 0), np.maximum(held, 0)])
+
+
+def similar_texts(titles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per resource, the ``similar`` reason pointing to it: (engaged with, completed)."""
+    engaged = np.array([f"because you engaged with \u201c{t}\u201d" for t in titles], dtype=object)
+    completed = np.array([f"because you completed \u201c{t}\u201d" for t in titles], dtype=object)
+    return engaged, completed
+
+
+def word_reasons(
+    filled: np.ndarray,
+    own: np.ndarray,
+    because: np.ndarray,
+    because_completed: np.ndarray,
+    interest: np.ndarray,
+    group_engaged: np.ndarray,
+    groups: np.ndarray,
+    near: np.ndarray,
+    engaged: np.ndarray,
+    texts: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kind and text per slot ``(n, k)`` from its facts, in the order of the module
+    docstring: ``because`` the most similar history resource (-1: none), ``interest`` the
+    matched word or None, ``group_engaged`` learners of the learner's group who engaged with
+    the resource, ``groups`` the learner's group per row (None: unknown), ``near`` held in
+    person near the learner, ``engaged`` anyone engaged, ``texts`` :func:`similar_texts`."""
+    kind = np.empty(filled.shape, dtype=object)  # None-filled (np.full's cost, without it)
+    text = np.empty(filled.shape, dtype=object)
+    rest = filled.copy()
+
+    def take(where: np.ndarray, label: str) -> np.ndarray:
+        kind[where] = label
+        rest[where] = False
+        return where
+
+    text[take(rest & own, CONTINUE)] = "continue where you left off"
+    similar = take(rest & (because >= 0), SIMILAR)
+    picked = because[similar]
+    text[similar] = np.where(because_completed[similar], texts[1][picked], texts[0][picked])
+    if not rest.any():  # every slot has its reason (usual for a learner with a history)
+        return kind, text
+    liked = take(rest & (interest != None), INTEREST)  # noqa: E711 - elementwise
+    text[liked] = [f"matches your interest: {word}" for word in interest[liked]]
+    known = (groups != None)[:, None]  # noqa: E711 - elementwise, one per row
+    popular_in_group = take(rest & known & (group_engaged > 0), GROUP_POPULAR)
+    rows, cols = np.nonzero(popular_in_group)
+    text[rows, cols] = [
+        f"popular with {group_label(str(groups[r]))}{' in your region' if near[r, c] else ''}"
+        for r, c in zip(rows.tolist(), cols.tolist())
+    ]
+    text[take(rest & engaged, POPULAR)] = "popular on the platform"
+    text[take(rest.copy(), NEW)] = "new in the catalog"
+    return kind, text
+
+
+def most_similar_row(
+    slot_units: np.ndarray, item_units: np.ndarray, slots: np.ndarray, items: np.ndarray
+) -> np.ndarray:
+    """:func:`most_similar` for one learner whose unit vectors are already gathered: per slot
+    of ``slots`` (-1 = empty; ``slot_units`` its rows) the most similar of ``items`` (history
+    order, ``item_units`` its rows) other than the slot's own, -1 if none. One small product
+    and a handful of array calls: what an API request can afford per list."""
+    if not len(items):
+        return np.full(len(slots), _NONE, dtype=np.int64)
+    sims = slot_units @ item_units.T  # slots x history
+    sims[np.equal.outer(slots, items) | (slots < 0)[:, None]] = -np.inf
+    best = sims.argmax(axis=1)  # the first (best-confidence) entry wins ties
+    found = np.isfinite(sims[np.arange(len(slots)), best])
+    return np.where(found, items[best], _NONE).astype(np.int64, copy=False)
+
+
+@dataclass(frozen=True)
+class History:
+    """What the learner did, in bundle resource indices: positive history (best first, capped
+    for the similarity search), which of it they completed, and every positively engaged
+    resource (uncapped; empty: the capped list is all there is)."""
+
+    resource_idx: np.ndarray
+    completed: frozenset[int]
+    positive: frozenset[int] = frozenset()
+
+
+class Reason(NamedTuple):
+    """One slot's reason (a tuple: ten of them per request, built cheaply)."""
+
+    kind: str
+    text: str
+
+
+def explain(
+    served: ServedModel,
+    overlay: Overlay,
+    picked: np.ndarray,
+    history: History,
+    *,
+    group: str | None,
+    region: str | None,
+    interests: str | None,
+) -> list[Reason]:
+    """A reason per global resource index in ``picked`` (bundle resources, then the API's).
+
+    The usual list (a learner with a history, every slot a bundle resource that the history
+    explains: ``continue`` or ``similar``) takes :func:`_explained_by_history`, which gathers
+    only those facts; any other list takes :func:`explain_general`. Both hand the facts to
+    :func:`recommender.explain.word_reasons`, and give the same reasons (tested)."""
+    picked = np.asarray(picked, dtype=np.int64)
+    if not len(picked):
+        return []
+    picked_list = picked.tolist()
+    if len(history.resource_idx) and max(picked_list) < served.n_resources:
+        reasons = _explained_by_history(served, picked, picked_list, history, group)
+        if reasons is not None:
+            return reasons
+    return explain_general(served, overlay, picked, history, group=group, region=region,
+                           interests=interests)
+
+
+def _explained_by_history(
+    served: ServedModel, picked: np.ndarray, picked_list: list[int], history: History,
+    group: str | None,
+) -> list[Reason] | None:
+    """The reasons when the history explains every slot (bundle resources only), else None:
+    the other facts (interest, group, region, popularity) cannot change such a list, so they
+    are not gathered; one product of unit vectors and a few per-slot lookups instead."""
+    items = np.asarray(history.resource_idx, dtype=np.int64)
+    units = served.unit_vectors
+    because = most_similar_row(units[picked], units[items], picked, items)
+    because_list = because.tolist()
+    positive = history.positive or frozenset(items.tolist())
+    own = [i in positive for i in picked_list]
+    if not all(o or b >= 0 for o, b in zip(own, because_list)):
+        return None  # a slot needs the profile's facts
+    completed = history.completed
+    filled, no_interest, no_count, no = _constant_facts(len(picked_list))
+    kinds, texts = word_reasons(
+        filled, np.array([own]), because[None, :],
+        np.array([[b in completed for b in because_list]]), no_interest, no_count,
+        np.array([group], dtype=object), no, no, served.similar_texts)
+    return list(map(Reason, kinds[0].tolist(), texts[0].tolist()))
+
+
+_CONSTANT_FACTS: dict[int, tuple[np.ndarray, ...]] = {}
+
+
+def _constant_facts(k: int) -> tuple[np.ndarray, ...]:
+    """For ``k`` slots, read-only: every slot filled, and the facts only slots the history
+    leaves unexplained would read (none in :func:`_explained_by_history`): no interest, no
+    group count, False (near, engaged). Built once per ``k``."""
+    found = _CONSTANT_FACTS.get(k)
+    if found is None:
+        found = (np.ones((1, k), dtype=bool), np.empty((1, k), dtype=object),
+                 np.zeros((1, k), dtype=np.int64), np.zeros((1, k), dtype=bool))
+        for array in found:
+            array.setflags(write=False)
+        if len(_CONSTANT_FACTS) < 1024:  # k is at most the API's max_k: a handful of sizes
+            _CONSTANT_FACTS[k] = found
+    return found
+
+
+def explain_general(served: ServedModel, overlay: Overlay, picked: np.ndarray,
+                    history: History, *, group: str | None, region: str | None,
+                    interests: str | None) -> list[Reason]:
+    """:func:`explain` gathering every fact of every slot (API resources, learners without a
+    history, slots the history does not explain)."""
+    picked = np.asarray(picked, dtype=np.int64)
+    n_main, k = served.n_resources, len(picked)
+    if not k:
+        return []
+
+    picked_list = picked.tolist()
+    any_side = picked_list and max(picked_list) >= n_main
+
+    def unit_of(idx: np.ndarray) -> np.ndarray:
+        if not any_side:  # history is bundle resources; so are the slots here
+            return served.unit_vectors[idx]
+        side = idx >= n_main
+        units = served.unit_vectors[np.where(side, 0, idx)]
+        if side.any():
+            units[side] = overlay.unit_vectors[idx[side] - n_main]
+        return units
+
+    items = np.asarray(history.resource_idx, dtype=np.int64)
+    because = most_similar_row(unit_of(np.maximum(picked, 0)), unit_of(items), picked,
+                               items)[None, :]
+    positive = history.positive or frozenset(items.tolist())
+    own = np.array([[i in positive for i in picked_list]])
+    because_completed = np.array([[b in history.completed for b in because[0].tolist()]])
+    main = picked < n_main
+    interest = np.full((1, k), None, dtype=object)
+    near = np.zeros((1, k), dtype=bool)
+    for slot in np.flatnonzero(~own[0] & (because[0] < 0)).tolist():
+        resource = int(picked[slot])
+        if resource < n_main:
+            tags, category = served.tags[resource], served.category_names[resource]
+            catalog, row = served.catalog, resource
+        else:
+            row = resource - n_main
+            tags, category, catalog = overlay.tags[row], overlay.category_of(row), overlay.catalog
+        interest[0, slot] = interest_word(tags, category, interests)
+        home = -1 if catalog is None else catalog.region_code(region)
+        near[0, slot] = held_near(catalog, np.array([row]), home)[0]
+    group_code = served.group_names.index(group) if group in served.group_names else -1
+    group_engaged = np.zeros((1, k), dtype=np.int64)
+    if group_code >= 0:
+        group_engaged[0, main] = served.group_counts[group_code, picked[main]]
+    engaged = np.zeros((1, k), dtype=bool)
+    engaged[0, main] = served.engaged[picked[main]]
+    kinds, texts = word_reasons(np.ones((1, k), bool), own, because, because_completed,
+                                interest, group_engaged, np.array([group], dtype=object), near,
+                                engaged, served.similar_texts)
+    return [Reason(kind, text) for kind, text in zip(kinds[0].tolist(), texts[0].tolist())]
