@@ -20,7 +20,6 @@ from recommender.spec.model import ModelSection
 from recommender.spec.reader import (
     MOVED_KEYS,
     describe,
-    problem,
     read_config_file,
     tag,
     validate_config,
@@ -44,5 +43,5 @@ __all__ = [
     "HoldoutSplit", "HoldoutSplitSection", "LeaveLastFractionSplit", "LeaveLastNSplit",
     "LoaderData", "ModelSection", "OptionsSection", "RandomSplit", "RollingSplit",
     "SampleData", "Section", "SplitSection", "TemporalSplit",
-    "describe", "problem", "read_config_file", "tag", "validate_config",
+    "describe", "read_config_file", "tag", "validate_config",
 ]

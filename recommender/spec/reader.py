@@ -69,12 +69,6 @@ def validate_config(
         raise ConfigError(describe(error, source, state.get(MOVED_KEYS, {}))) from None
 
 
-def problem(source: str, section: str, key: str, message: str) -> ConfigError:
-    """A check made outside pydantic, worded like the rest: ``file: [section] key 'x': ...``."""
-    where = f"[{section}] " if section else ""
-    return ConfigError(f"{source}: {where}key {key!r}: {message}")
-
-
 def describe(error: ValidationError, source: str,
              moved: Mapping[Location, Location] | None = None) -> str:
     """One ``file: [section] ...`` line per problem, joined with ``; ``."""
