@@ -27,6 +27,10 @@ from experiments.config import ExperimentConfig, ModelSpec, config_digest, load_
 from recommender.data import Dataset
 from recommender.errors import InvalidParameterError
 from recommender.evaluation.evaluate import TestSet, build_test_set
+from recommender.delivery.batch import core_for_fit, delivered_matrix
+from recommender.delivery.core import DeliveryCore, ListRequest
+from recommender.delivery.served import ServedModel
+from recommender.evaluation.metrics import index_recall_at_k
 from recommender.evaluation.report_metrics import (
     ModelReport,
     candidate_exclusions,
@@ -206,9 +210,13 @@ def _run_model(
             notes["n_cold_resources_mapped"] = n_mapped
         step(f"[{position}/{len(config.models)}] {spec.key}: evaluating")
         started = time.perf_counter()
+        recommended, index_recall = _served_lists(model, prepared, max(evaluation.k_values),
+                                                  evaluation.main_k)
         report = report_metrics(
-            model, prepared.train, prepared.test, evaluation.k_values, main_k=evaluation.main_k,
-            exclude_resources=prepared.exclude_resources, resource_vectors=prepared.vectors,
+            recommended, prepared.train, prepared.test, evaluation.k_values,
+            main_k=evaluation.main_k, exclude_resources=prepared.exclude_resources,
+            resource_vectors=(model.resource_factors_ if prepared.vectors is None
+                              else prepared.vectors),
             exposure_columns=evaluation.exposure_attributes,
             group_attributes=evaluation.group_attributes, min_group_size=evaluation.min_group_size,
         )
@@ -219,6 +227,7 @@ def _run_model(
                 n_resamples=evaluation.n_resamples, confidence=evaluation.confidence,
                 test=evaluation.test,
             )
+        report.summary[f"index_recall_at_{evaluation.main_k}"] = index_recall
         metrics = {**report.summary, "fit_seconds": fit_seconds,
                    "evaluate_seconds": time.perf_counter() - started, **notes}
         metrics.update(_gap_metrics(report))
@@ -234,6 +243,27 @@ def _run_model(
         _log_frames(report, significance)
     return ModelRun(spec=spec, run_id=run.info.run_id, fit_seconds=fit_seconds, report=report,
                     significance=significance, notes=notes)
+
+
+def _served_lists(
+    model: EmbeddingModel, prepared: _Prepared, k: int, main_k: int
+) -> tuple[np.ndarray, float]:
+    """The test learners' lists as the API would serve them from this fit (the delivery core
+    over a bundle of it, with the served index and the learners' hard constraints; the split's
+    candidate rule on top), and the served index's recall@``main_k`` against exact search."""
+    core = core_for_fit(model, prepared.train, regions=prepared.dataset.regions,
+                        weights=prepared.weights)
+    candidates = None
+    if prepared.exclude_resources is not None:
+        candidates = np.ones(len(prepared.train.resource_map), dtype=bool)
+        candidates[prepared.exclude_resources] = False
+    request = ListRequest(k=k, now=None, candidates=candidates)
+    learner_ids = prepared.test.learner_ids
+    recommended, _ = delivered_matrix(core, learner_ids, request)
+    exact = DeliveryCore(ServedModel.from_bundle(core.served.bundle, "Flat"))
+    exact_lists, _ = delivered_matrix(exact, learner_ids, request)
+    recall = index_recall_at_k(recommended, exact_lists, len(prepared.train.resource_map), main_k)
+    return recommended, float(np.nanmean(recall)) if np.isfinite(recall).any() else 1.0
 
 
 def _map_cold_resources(

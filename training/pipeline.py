@@ -111,7 +111,8 @@ def validate(
     seconds = {"features_seconds_holdout": time.perf_counter() - started}
     model, seconds["fit_seconds_holdout"] = fit_model(config, features, progress, "hold-out")
     started = time.perf_counter()
-    result = evaluate_holdout(model, features, split.test, validation, progress)
+    result = evaluate_holdout(model, features, split.test, validation, progress,
+                              regions=dataset.regions, weights=config.features.build())
     seconds["evaluate_seconds"] = time.perf_counter() - started
     fingerprint = split_fingerprint(content_hash or dataset.content_hash(), config.split)
     counts = {k: int(v) for k, v in split.report.items()

@@ -17,10 +17,13 @@ import numpy as np
 import pandas as pd
 
 from recommender.evaluation.beyond_accuracy import catalog_coverage
-from recommender.evaluation.evaluate import build_test_set, recommend_for_test
+from recommender.delivery.batch import core_for_fit, delivered_matrix
+from recommender.delivery.core import ListRequest
+from recommender.evaluation.evaluate import build_test_set
 from recommender.evaluation.groups import group_report
 from recommender.evaluation.metrics import metrics_at_k
-from recommender.features import FeatureSet
+from recommender.features import FeatureSet, InteractionWeights
+from recommender.index import SERVING_INDEX
 from recommender.models.base import EmbeddingModel
 from recommender.spec import HoldoutSplit
 from training.config import ValidationSection
@@ -50,11 +53,14 @@ def evaluate_holdout(
     test_events: pd.DataFrame,
     validation: ValidationSection,
     progress: Progress = NO_PROGRESS,
+    *,
+    regions: pd.DataFrame | None = None,
+    weights: InteractionWeights | None = None,
+    index_factory: str = SERVING_INDEX,
 ) -> ValidationResult:
-    """Score ``model`` on ``test_events`` with serving's exclusions; break results down by group.
-
-    The means equal :func:`recommender.evaluation.evaluate.evaluate`'s: same relevance matrix,
-    same candidates, same metric functions, over learners with a relevant test resource.
+    """Score the lists the API would serve from ``model`` (the delivery core over a bundle of
+    this fit: exclusions, the learners' hard constraints, the served index) on
+    ``test_events``, over learners with a relevant test resource; break results down by group.
     """
     test = build_test_set(train, test_events)
     metrics: dict[str, float] = {"n_test_learners": float(len(test.learner_idx))}
@@ -62,10 +68,15 @@ def evaluate_holdout(
         empty = pd.DataFrame()
         return ValidationResult(metrics=metrics, breakdown=empty, gaps=empty)
     k_values = sorted(set(validation.k))
+    core = core_for_fit(model, train, regions=regions, weights=weights,
+                        index_factory=index_factory)
+    request = ListRequest(k=max(k_values), now=None)
+    recommended = np.empty((len(test.learner_ids), request.k), dtype=np.int64)
     with progress.task("evaluating on the hold-out", total=len(test.learner_idx)) as advance:
-        recommended = recommend_for_test(
-            model, train, test, max(k_values), chunk_size=CHUNK, on_progress=advance
-        )
+        for lo in range(0, len(test.learner_ids), CHUNK):
+            chunk = test.learner_ids[lo: lo + CHUNK]
+            recommended[lo: lo + len(chunk)], _ = delivered_matrix(core, chunk, request)
+            advance(len(chunk))
     per_learner = dict(metrics_at_k(recommended, test.relevant, k_values))
     metrics.update({name: float(np.nanmean(values)) for name, values in per_learner.items()})
     for k in k_values:
