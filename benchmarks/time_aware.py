@@ -43,6 +43,8 @@ from recommender.index import SERVING_INDEX, ResourceIndex
 from recommender.models import (
     ALSModel,
     CoAccessModel,
+    HistoryAges,
+    LearnerHistory,
     RecentPopularityModel,
     SequenceModel,
     TimeAwareModel,
@@ -150,7 +152,7 @@ def main() -> None:
         ),
         weights=(0.4, 0.2, 0.2, 0.2),
     ).fit(features)
-    als = hybrid.parts_[0][1]  # the plain model is the hybrid's own ALS part
+    als = hybrid.parts_[0].model  # the plain model is the hybrid's own ALS part
     print(f"fitted ALS and the time-aware hybrid ({time.perf_counter() - started:.1f} s); "
           f"vector width {als.resource_factors_.shape[1]} -> {hybrid.resource_factors_.shape[1]}")
     started = time.perf_counter()
@@ -175,19 +177,19 @@ def main() -> None:
         for resource_idx, confidence, ages in history:
             exclude = [resource_idx]
             t0 = time.perf_counter()
-            als_vector = als.fold_in(resource_idx, confidence)
+            learner = LearnerHistory(resource_idx, confidence, HistoryAges.same(ages))
+            als_vector = als.fold_in(learner)
             t1 = time.perf_counter()
             plain_index.search(als_vector, K, exclude)
             t2 = time.perf_counter()
             vector = np.concatenate([weights[0] * als_vector] + [
-                c * part.fold_in(resource_idx, confidence, None, ages)
-                for c, (_, part) in zip(weights[1:], parts)
+                c * part.model.fold_in(learner) for c, part in zip(weights[1:], parts)
             ])
             t3 = time.perf_counter()
             hybrid_index.search(vector, K, exclude)
             t4 = time.perf_counter()
             if repeat == 0 and not timings["plain search"]:  # the same vector as the library's
-                expected = hybrid.fold_in(resource_idx, confidence, None, ages)
+                expected = hybrid.fold_in(learner)
                 np.testing.assert_allclose(vector, expected, rtol=1e-4, atol=1e-6)
             if repeat == 0:
                 exact_plain[1].append(als_vector)

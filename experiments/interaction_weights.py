@@ -8,8 +8,8 @@ models that consume the confidence matrix (ALS, EASE; optionally the content mod
 ``half_life_days`` x ``profile_strength``) on a shipped experiment's data and split.
 
 The choice is made on **validation**, carved from the training part exactly as
-:class:`~recommender.models.hybrid.HybridModel` carves its own (the last 20% of each learner's
-training events, :func:`recommender.models.hybrid._validation_split`); the test side (the
+:class:`~recommender.selection.HybridWeightSearch` carves its own (the last 20% of each learner's
+training events, :func:`recommender.selection.hybrid.validation_split`); the test side (the
 experiment's own split, candidates and cold-resource mapping, as ``recommender experiment run``
 judges it) is reported beside it and never read by the choice. A setting replaces the defaults
 only if it has the best validation ndcg@10 and its paired 95% CI against the defaults (per
@@ -48,8 +48,8 @@ from recommender.evaluation.significance import paired_comparison
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
 from recommender.models.base import EmbeddingModel
-from recommender.models.hybrid import _validation_split
 from recommender.selection import build_model
+from recommender.selection.hybrid import validation_split
 from recommender.spec import FeaturesSection, RollingSplit, TemporalSplit
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent
@@ -165,7 +165,7 @@ class _Study:
         weights = setting.section(base).build()
         train = build_feature_set(self.dataset, self.split.train, weights)
         if self.validation == "hybrid":
-            val_train, val_events = _validation_split(train, VALIDATION_FRACTION, weights)
+            val_train, val_events = validation_split(train, VALIDATION_FRACTION, weights)
         else:
             inner_config, inner = self.fixed.get("inner") or self._inner()
             self.fixed["inner"] = (inner_config, inner)

@@ -14,6 +14,7 @@ and the region adjacency table (``regions.parquet``) for the place filter. Forma
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -31,7 +32,8 @@ import scipy.sparse as sp
 from recommender.errors import BundleError, RecommenderError
 from recommender.features import FeatureSet, IdMap, InteractionWeights
 from recommender.models import ColdStart, EmbeddingModel
-from recommender.models.state import FACTOR_ARRAYS, model_state, restore_model
+from recommender.models.state import FACTOR_ARRAYS, jsonable, model_state, restore_model
+from recommender.selection.base import SearchCV
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -332,11 +334,26 @@ def build_bundle(
 ) -> Bundle:
     """The served artifact of a fitted ``model``: vectors, id maps, exclusions, history,
     catalog, profiles, the model's state and its cold start (fitted here on ``features`` with
-    ``weights``, the interaction weights the features were built with, when not given)."""
+    ``weights``, the interaction weights the features were built with, when not given).
+
+    A fitted search is stored as the estimator it chose (a registered model with the chosen
+    parameters, named in the manifest's ``selection``), so a loaded bundle is that plain model.
+    """
+    if cold_start is not None and cold_start.model is not model:
+        raise BundleError("the cold start given to build_bundle was fitted for another model")
+    manifest = dict(manifest)
+    if isinstance(model, SearchCV):
+        model._check_fitted()
+        manifest["selection"] = {
+            "search": type(model).__name__,
+            "best_params": jsonable(type(model).__name__, "best_params_", model.best_params_),
+        }
+        if cold_start is not None:  # the same fitted mappings, around the chosen estimator
+            cold_start = copy.copy(cold_start)
+            cold_start.model = model.best_estimator_
+        model = model.best_estimator_
     if cold_start is None:
         cold_start = ColdStart(model, weights=weights).fit(features)
-    elif cold_start.model is not model:
-        raise BundleError("the cold start given to build_bundle was fitted for another model")
     resources, learners = features.resources, features.learners
     bundle = Bundle(
         learner_map=features.learner_map,
@@ -347,7 +364,7 @@ def build_bundle(
         interactions=features.interactions,
         resources=resources[[c for c in CATALOG_COLUMNS if c in resources]].reset_index(drop=True),
         learners=learners[[c for c in PROFILE_COLUMNS if c in learners]].reset_index(drop=True),
-        manifest=dict(manifest),
+        manifest=manifest,
         model=model,
         cold_start=cold_start,
         regions=None if regions is None else regions.reset_index(drop=True),

@@ -19,9 +19,13 @@ from recommender.models import (
     ContentModel,
     EASEModel,
     GroupPopularityModel,
+    HistoryAges,
     HybridModel,
+    LearnerHistory,
     PopularityModel,
+    TimeAwareModel,
 )
+from recommender.selection import SearchCV, build_model
 
 DIGITAL = ["智能手机入门", "微信视频通话", "手机拍照技巧", "网上挂号指南", "移动支付安全", "电脑打字基础"]
 FARMING = ["大棚蔬菜种植", "果树修剪技术", "水稻病虫害防治", "农机操作与保养", "畜禽养殖入门", "土壤施肥技术"]
@@ -68,6 +72,10 @@ MAKERS = {
         parts=(("als", ALSModel(**TINY_ALS)), ("content", ContentModel(n_components=16))),
         weights=(0.5, 0.5),
     ),
+    # a search is saved as the estimator it chose; options that swap in other part classes
+    "hybrid_search": lambda: build_model("hybrid", {"parts": (
+        ("als", ALSModel(**TINY_ALS)), ("content", ContentModel(n_components=16)))}),
+    "time_aware_search": lambda: build_model("time_aware", {"peers": True, "breadth_groups": 2}),
 }
 NEW_RESOURCE = pd.DataFrame({
     "resource_id": ["d7"], "title": ["智能手机视频通话入门"], "description": ["教中老年人使用智能手机"],
@@ -97,16 +105,24 @@ def test_model_and_cold_start_round_trip_exactly(name, round_trips, features):
     built, loaded = round_trips[name]
     assert loaded.manifest["format_version"] == 2 and loaded.can_cold_start
     assert loaded.model.learner_factors_ is loaded.learner_factors  # stored once
+    assert not isinstance(loaded.model, SearchCV)
+    if name.endswith("_search"):  # the plain estimator with the chosen parameters
+        chosen = loaded.manifest["selection"]["best_params"]
+        assert loaded.model.get_params()["weights"] == pytest.approx(tuple(chosen["weights"]))
+    if name == "time_aware_search":
+        assert type(loaded.model) is TimeAwareModel
+        assert loaded.model.window_days == chosen["window_days"]
+        assert [part.name for part in loaded.model.parts_][-2:] == ["peers", "breadth"]
     learners = np.arange(len(features.learner_map))
     for a, b in zip(built.model.recommend(learners, 5, features.exclusions),
                     loaded.model.recommend(learners, 5, loaded.exclusions)):
         np.testing.assert_array_equal(a, b)
     history = features.resource_map.indices_of(["f1", "f2", "d3"])
     confidence = np.array([1.0, 2.0, 0.5], dtype=np.float32)
-    np.testing.assert_array_equal(
-        built.model.fold_in(history, confidence, PROFILE, np.array([0.0, 1.0, 9.0])),
-        loaded.model.fold_in(history, confidence, PROFILE, np.array([0.0, 1.0, 9.0])),
-    )
+    folded = LearnerHistory(history, confidence, HistoryAges(
+        np.array([3.0, 1.0, 9.0]), np.array([0.0, 1.0, 9.0])))
+    np.testing.assert_array_equal(built.model.fold_in(folded, PROFILE),
+                                  loaded.model.fold_in(folded, PROFILE))
     np.testing.assert_array_equal(built.cold_start.resource_vectors(NEW_RESOURCE).vectors,
                                   loaded.cold_start.resource_vectors(NEW_RESOURCE).vectors)
     if name not in ("popularity",):  # global popularity has no profile to go on
@@ -119,19 +135,36 @@ def test_model_and_cold_start_round_trip_exactly(name, round_trips, features):
                                   loaded.cold_start.learner_vector(learner_idx=c1).vector)
 
 
-def test_restored_fold_in_of_a_known_learner_adds_new_events_to_their_history(round_trips,
-                                                                                features):
-    built, loaded = round_trips["als"]  # ALS ignores recency, so the two paths agree
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_fresh_and_restored_cold_start_give_the_same_learner_vectors(name, round_trips,
+                                                                      features):
+    """One code path: the cold start fitted in training answers as the one serving loads, for a
+    learner with history, the same learner with fresh events, a newcomer with events and a
+    profile-only newcomer (the time-aware search reads ages, so the history's ages count)."""
+    built, loaded = round_trips[name]
+    fresh, restored = built.cold_start, loaded.cold_start
+    assert not hasattr(fresh, "events_") and not hasattr(restored, "events_")
     a1 = features.learner_map.index_of("a1")
     events = pd.DataFrame({
-        "event_id": ["n1", "n2"], "learner_id": ["a1"] * 2, "resource_id": ["f1", "f2"],
-        "event_type": ["enroll", "complete"], "value": [np.nan] * 2,
-        "timestamp": pd.to_datetime(["2024-06-01T08:00Z", "2024-06-01T09:00Z"]),
+        "event_id": ["n1", "n2", "n3"], "learner_id": ["a1"] * 3,
+        "resource_id": ["f1", "f2", "d1"], "event_type": ["enroll", "complete", "view"],
+        "value": [np.nan] * 3,
+        "timestamp": pd.to_datetime(["2024-06-01T08:00Z", "2024-06-01T09:00Z",
+                                     "2024-06-02T09:00Z"]),
     })
-    a = built.cold_start.learner_vector(learner_idx=a1, events=events)
-    b = loaded.cold_start.learner_vector(learner_idx=a1, events=events)
-    assert a.cold_start == b.cold_start == "fold_in"
-    np.testing.assert_allclose(a.vector, b.vector, rtol=1e-4, atol=1e-6)
+    requests = [
+        {"learner_idx": a1},
+        {"learner_idx": a1, "events": events},
+        {"learner_idx": a1, "resource_idx": features.resource_map.indices_of(["f3"])},
+        {"events": events.drop(columns="learner_id")},
+    ]
+    if name != "popularity":  # global popularity has no profile to go on
+        requests.append({"profile": PROFILE})
+    for request in requests:
+        a, b = fresh.learner_vector(**request), restored.learner_vector(**request)
+        assert a.cold_start == b.cold_start
+        np.testing.assert_array_equal(a.vector, b.vector)
+    assert fresh.learner_vector(learner_idx=a1, events=events).cold_start == "fold_in"
 
 
 def test_state_is_json_and_arrays_only(round_trips, tmp_path):

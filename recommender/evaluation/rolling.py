@@ -126,6 +126,30 @@ def closed_resources(
     return np.flatnonzero(~catalog.mask(filters, None, now=None)).astype(np.int64)
 
 
+def available_resources(resources: pd.DataFrame, now: object, until: object | None = None
+                        ) -> np.ndarray:
+    """Boolean mask over resource_idx: open at ``now`` (or at some point of [now, until))."""
+    start = pd.Timestamp(now)  # type: ignore[arg-type]
+    end = start + pd.Timedelta(microseconds=1) if until is None else until
+    mask = np.ones(len(resources), dtype=bool)
+    mask[closed_resources(resources, start, end)] = False
+    return mask
+
+
+def recommend_available(
+    model: EmbeddingModel,
+    learner_idx: int | np.ndarray,
+    resources: pd.DataFrame,
+    now: object,
+    k: int = 10,
+    exclude: sp.csr_matrix | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`EmbeddingModel.recommend` without the resources whose availability window is
+    closed at ``now``: a resource outside its window never appears."""
+    closed = np.flatnonzero(~available_resources(resources, now))
+    return model.recommend(learner_idx, k=k, exclude=exclude, exclude_resources=closed)
+
+
 def rolling_window(
     features: FeatureSet,
     cut: object,

@@ -1,15 +1,34 @@
-"""Models: each ends as learner and resource vectors whose inner product is the score."""
+"""Models: each ends as learner and resource vectors whose inner product is the score.
+
+Estimators only: a search that chooses weights or windows on validation data wraps them from
+outside (the ``selection`` package). Every class a config can reach, a part of a composite
+included, is in :data:`MODELS`, so a bundle can name it.
+"""
 
 from recommender.models.als import ALSModel
-from recommender.models.base import EmbeddingModel
+from recommender.models.base import (
+    EmbeddingModel,
+    HistoryAges,
+    LearnerHistory,
+    ModelPart,
+    model_parts,
+)
 from recommender.models.bpr import BPRModel
 from recommender.models.cold_start import ColdStart, LearnerVector, ResourceVectors, add_resources
 from recommender.models.content import ContentModel
 from recommender.models.ease import EASEModel
-from recommender.models.hybrid import HybridModel, choose_hybrid_weights
+from recommender.models.hybrid import HybridModel
 from recommender.models.popularity import GroupPopularityModel, PopularityModel
-from recommender.models.recency import RecentPopularityModel, choose_window_days
-from recommender.models.schedule import TimeAwareModel, cohort_position, recommend_available
+from recommender.models.recency import (
+    BreadthRecencyModel,
+    PeerRecencyModel,
+    RecentPopularityModel,
+)
+from recommender.models.schedule import (
+    ScheduledPopularityModel,
+    TimeAwareModel,
+    cohort_position,
+)
 from recommender.models.sequence import CoAccessModel, SequenceModel
 
 MODELS: dict[str, type[EmbeddingModel]] = {
@@ -21,6 +40,9 @@ MODELS: dict[str, type[EmbeddingModel]] = {
     "content": ContentModel,
     "hybrid": HybridModel,
     "recent_popularity": RecentPopularityModel,
+    "scheduled_popularity": ScheduledPopularityModel,
+    "peer_recency": PeerRecencyModel,
+    "breadth_recency": BreadthRecencyModel,
     "sequence": SequenceModel,
     "co_occurrence": CoAccessModel,
     "time_aware": TimeAwareModel,
@@ -29,23 +51,27 @@ MODELS: dict[str, type[EmbeddingModel]] = {
 __all__ = [
     "ALSModel",
     "BPRModel",
+    "BreadthRecencyModel",
     "CoAccessModel",
     "ColdStart",
     "ContentModel",
     "EASEModel",
     "EmbeddingModel",
     "GroupPopularityModel",
+    "HistoryAges",
     "HybridModel",
+    "LearnerHistory",
     "LearnerVector",
     "MODELS",
+    "ModelPart",
+    "PeerRecencyModel",
     "PopularityModel",
     "RecentPopularityModel",
     "ResourceVectors",
+    "ScheduledPopularityModel",
     "SequenceModel",
     "TimeAwareModel",
     "add_resources",
-    "choose_hybrid_weights",
-    "choose_window_days",
     "cohort_position",
-    "recommend_available",
+    "model_parts",
 ]

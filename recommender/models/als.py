@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from recommender.features import FeatureSet
 from recommender.models.base import (
     EmbeddingModel,
+    LearnerHistory,
     Profile,
     history_row,
     single_threaded_blas,
@@ -59,17 +60,11 @@ class ALSModel(EmbeddingModel):
         self.resource_factors_ = np.ascontiguousarray(als.item_factors, dtype=np.float32)
         return self
 
-    def fold_in(
-        self,
-        resource_idx: np.ndarray,
-        confidence: np.ndarray | None = None,
-        profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
         """The closed-form ALS learner solve against the fixed resource factors (implicit's
         ``recalculate_user``); an empty history gives the zero vector."""
         self._check_fitted()
-        row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
+        row = history_row(history.resource_idx, history.confidence, self.resource_factors_.shape[0])
         if row.nnz == 0:
             return np.zeros(self.resource_factors_.shape[1], dtype=np.float32)
         with single_threaded_blas():

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, NamedTuple, Self
 
 import numpy as np
 import pandas as pd
@@ -43,8 +43,42 @@ class HistoryAges:
     first_access: np.ndarray
     last_use: np.ndarray
 
+    @classmethod
+    def same(cls, age_days: np.ndarray) -> HistoryAges:
+        """Ages where first access and last use coincide (each resource used once)."""
+        ages = np.asarray(age_days, dtype=np.float64)
+        return cls(first_access=ages, last_use=ages)
+
     def of(self, kind: AgeKind) -> np.ndarray:
         return self.first_access if kind == "first_access" else self.last_use
+
+
+@dataclass(frozen=True)
+class LearnerHistory:
+    """One learner's history as every ``fold_in`` reads it: the resources (``resource_idx``,
+    repeats allowed), their confidences as in the interaction matrix (None: 1 each) and, for
+    recency-aware models, their ages (None: all just used).
+
+    One value instead of three loose arrays, so a composite passes the same history to each part
+    and each part reads the ages its fit used (:meth:`age_days`).
+    """
+
+    resource_idx: np.ndarray
+    confidence: np.ndarray | None = None
+    ages: HistoryAges | None = None
+
+    def age_days(self, kind: AgeKind) -> np.ndarray | None:
+        """The ages of ``kind`` (first access or last use), or None when none were given."""
+        return None if self.ages is None else self.ages.of(kind)
+
+
+class ModelPart(NamedTuple):
+    """One part of a composite model: its name, the fitted estimator and its weight in the
+    blend (the weights sum to 1). A plain model is its own single part (:func:`model_parts`)."""
+
+    name: str
+    model: EmbeddingModel
+    weight: float
 
 
 class EmbeddingModel(BaseEstimator):
@@ -55,8 +89,8 @@ class EmbeddingModel(BaseEstimator):
     # Fitted attributes that :meth:`state` leaves out (rebuilt by ``from_state`` or not needed
     # to serve, e.g. the library's own solver object).
     _state_skip: tuple[str, ...] = ()
-    # Which age of a history ``fold_in``'s ``age_days`` means for this model (see HistoryAges);
-    # None for models that pass a HistoryAges on to their parts (hybrids).
+    # Which age of a history ``fold_in`` reads for this model (see HistoryAges); None for
+    # models that pass the whole history on to their parts (hybrids).
     fold_in_ages: ClassVar[AgeKind | None] = "last_use"
 
     @abstractmethod
@@ -96,19 +130,11 @@ class EmbeddingModel(BaseEstimator):
                                   exclude_all=exclude_resources)
 
     @abstractmethod
-    def fold_in(
-        self,
-        resource_idx: np.ndarray,
-        confidence: np.ndarray | None = None,
-        profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """A learner vector from a short history (and optional profile row), without retraining.
+    def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
+        """A learner vector from a short ``history`` (and optional profile row), without
+        retraining, against the fixed resource vectors.
 
-        ``resource_idx``/``confidence`` are the learner's resources and their confidences (as in
-        the interaction matrix); ``age_days`` (optional) how long before the learner's latest
-        event each was last used (or first accessed: :attr:`fold_in_ages`), for recency-aware
-        models. Models override this; see
+        Recency-aware models read ``history.age_days(self.fold_in_ages)``. See
         :mod:`recommender.models.cold_start` for the entry point that reports the path used.
         """
 
@@ -163,6 +189,15 @@ def single_threaded_blas() -> AbstractContextManager[Any]:
     :class:`threadpoolctl.ThreadpoolController`, made on first use, instead of a fresh scan of
     the loaded libraries per call (about 1 ms, more than the solve itself)."""
     return _threadpools().limit(limits=1, user_api="blas")
+
+
+def model_parts(model: EmbeddingModel) -> list[ModelPart]:
+    """The parts protocol: a composite's ``parts_`` (name, fitted estimator, weight), else the
+    model as its one part of weight 1. Code that reaches into parts goes through this."""
+    parts = getattr(model, "parts_", None)
+    if parts:
+        return list(parts)
+    return [ModelPart(type(model).__name__, model, 1.0)]
 
 
 def history_row(

@@ -18,6 +18,7 @@ from implicit.cpu.bpr import BayesianPersonalizedRanking
 from recommender.features import FeatureSet
 from recommender.models.base import (
     EmbeddingModel,
+    LearnerHistory,
     Profile,
     history_row,
     single_threaded_blas,
@@ -90,19 +91,13 @@ class BPRModel(EmbeddingModel):
                 self.resource_factors_, self.fold_in_regularization, solver)
         return cached[2]
 
-    def fold_in(
-        self,
-        resource_idx: np.ndarray,
-        confidence: np.ndarray | None = None,
-        profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
         """BPR has no closed-form user solve, so fold in as ALS would against the fixed BPR
         resource factors (implicit's ``recalculate_user``), rescale to the median norm of trained
         learners (BPR scores are only meaningful at that scale against the biases), and append
         the constant bias column."""
         self._check_fitted()
-        row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
+        row = history_row(history.resource_idx, history.confidence, self.resource_factors_.shape[0])
         vector = np.zeros(self.resource_factors_.shape[1], dtype=np.float32)
         vector[-1] = 1.0
         if row.nnz == 0:

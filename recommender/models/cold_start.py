@@ -15,6 +15,10 @@ Three paths, each reported on the result so no answer pretends to be what it is 
   model's ``fold_in``).
 
 ``cold_start=None`` means the trained vector was returned unchanged.
+
+One code path: a known learner's past is their row of the interaction matrix, fresh from
+``fit`` as after a bundle round trip (the raw events are not kept), so what tests exercise is
+what serving runs.
 """
 
 from __future__ import annotations
@@ -33,7 +37,14 @@ from threadpoolctl import threadpool_limits
 from recommender.errors import InvalidParameterError, NotFittedError
 from recommender.features import FeatureSet, IdMap, InteractionWeights, build_interaction_matrix
 from recommender.features.interactions import event_weight_values
-from recommender.models.base import EmbeddingModel, HistoryAges, Profile, history_row
+from recommender.models.base import (
+    EmbeddingModel,
+    HistoryAges,
+    LearnerHistory,
+    Profile,
+    history_row,
+    model_parts,
+)
 from recommender.models.content import ContentModel
 from recommender.models.state import (
     Arrays,
@@ -69,24 +80,9 @@ class ResourceVectors:
     cold_start: str = "content_mapping"
 
 
-def fold_in(
-    model: EmbeddingModel,
-    resource_idx: np.ndarray,
-    confidence: np.ndarray | None = None,
-    profile: Profile | None = None,
-    age_days: np.ndarray | HistoryAges | None = None,
-) -> np.ndarray:
-    """A learner vector from a history against the model's fixed resource vectors; given
-    :class:`HistoryAges`, the model gets the ages its fit used (hybrids pass both on)."""
-    if isinstance(age_days, HistoryAges) and model.fold_in_ages is not None:
-        age_days = age_days.of(model.fold_in_ages)
-    return model.fold_in(resource_idx, confidence, profile, age_days)
-
-
 def _parts(model: EmbeddingModel) -> list[EmbeddingModel]:
-    """The models whose resource vectors are concatenated (a hybrid's parts, else the model)."""
-    parts = getattr(model, "parts_", None)
-    return [part for _, part in parts] if parts else [model]
+    """The models whose resource vectors are concatenated (a composite's parts, else the model)."""
+    return [part.model for part in model_parts(model)]
 
 
 def add_resources(model: EmbeddingModel, vectors: np.ndarray) -> EmbeddingModel:
@@ -164,8 +160,7 @@ class ColdStart(BaseEstimator):
         self.learner_map_ = features.learner_map
         self.resource_map_ = features.resource_map
         self.interactions_ = sp.csr_matrix(features.interactions)
-        self.events_ = features.events
-        self.learners_ = features.learners
+        self.learners_ = features.learners.reset_index(drop=True)
         data = self.interactions_.data
         self.pseudo_confidence_ = float(np.median(data)) if data.size else 1.0
         events = features.events
@@ -223,8 +218,8 @@ class ColdStart(BaseEstimator):
     ) -> ColdStart:
         """Rebuild around a restored ``model`` and the bundle's maps, history and profiles.
 
-        A restored cold start has no raw events: a known learner's past comes from their
-        interaction row (see :meth:`_history_of`).
+        As after ``fit``, a known learner's past comes from their interaction row (see
+        :meth:`_history_of`).
         """
         weights = weights_from_state(params["weights"])
         cold = cls(model, weights=weights, **params["params"])
@@ -243,7 +238,6 @@ class ColdStart(BaseEstimator):
         cold.learner_map_ = learner_map
         cold.resource_map_ = resource_map
         cold.interactions_ = sp.csr_matrix(interactions)
-        cold.events_ = None
         cold.learners_ = learners.reset_index(drop=True)
         cold.pseudo_confidence_ = float(params["pseudo_confidence_"])
         cold.history_until_ = params["history_until_"]
@@ -267,21 +261,16 @@ class ColdStart(BaseEstimator):
     def _history_of(
         self, learner_id: str | None, events: pd.DataFrame | None
     ) -> tuple[sp.csr_matrix, pd.DataFrame]:
-        """One learner's confidence row from their past events (if known) plus ``events``, and
-        each resource's ages in days before the learner's latest event (columns first_access
-        and last_use, indexed by resource_idx)."""
-        key = "__learner__" if learner_id is None else learner_id
-        if self.events_ is None and learner_id is not None:
+        """One learner's confidence row (a known learner's past from their interaction row, see
+        :meth:`_history_from_row`) plus ``events``, and each resource's ages in days before the
+        learner's latest event (columns first_access and last_use, indexed by resource_idx)."""
+        if learner_id is not None:
             return self._history_from_row(self.learner_map_.index_of(learner_id), events)
-        frames = []
-        if learner_id is not None and self.events_ is not None and not self.events_.empty:
-            frames.append(self.events_[self.events_["learner_id"] == learner_id])
-        if events is not None and not events.empty:
-            frames.append(events.assign(learner_id=key))
-        if not frames:
+        if events is None or events.empty:
             empty = sp.csr_matrix((1, len(self.resource_map_)), dtype=np.float32)
             return empty, pd.DataFrame({"first_access": [], "last_use": []}, dtype=float)
-        combined = pd.concat(frames, ignore_index=True)
+        key = "__learner__"
+        combined = events.assign(learner_id=key)
         row = build_interaction_matrix(
             combined, IdMap("learner", [key]), self.resource_map_, self.weights
         )
@@ -296,8 +285,8 @@ class ColdStart(BaseEstimator):
     def _history_from_row(
         self, learner_idx: int, events: pd.DataFrame | None
     ) -> tuple[sp.csr_matrix, pd.DataFrame]:
-        """A known learner's history when the raw events are gone (restored from a bundle):
-        their confidence row, with the new events' weights added before the log scale. Past
+        """A known learner's history (the raw events are not kept, fresh or restored): their
+        confidence row, with the new events' weights added before the log scale. Past
         resources count as last used, and (not knowing better) first accessed, when the
         training data ended; a resource new in ``events`` was first accessed there."""
         weights = self.weights or InteractionWeights()
@@ -368,8 +357,9 @@ class ColdStart(BaseEstimator):
                 row = sp.csr_matrix(row + extra)
                 ages = ages.drop(np.atleast_1d(resource_idx), errors="ignore")
             ages = ages.reindex(row.indices).fillna(0.0)
-            vector = fold_in(self.model, row.indices, row.data, profile, HistoryAges(
+            history = LearnerHistory(row.indices, row.data, HistoryAges(
                 ages["first_access"].to_numpy(), ages["last_use"].to_numpy()))
+            vector = self.model.fold_in(history, profile)
             return LearnerVector(np.asarray(vector, dtype=np.float32), "fold_in")
         if profile is not None:
             return LearnerVector(self._from_profile(profile), "profile")
@@ -387,13 +377,14 @@ class ColdStart(BaseEstimator):
                 "a profile with stated interests or a field the model knows (group, age band, ...)",
             )
         if self.model is self.content_:
-            return self.content_.fold_in(np.empty(0, dtype=np.int64), None, profile)
+            return self.content_.fold_in(LearnerHistory(np.empty(0, dtype=np.int64)), profile)
         similarity = self.content_.resource_factors_ @ query
         top = _top_stable(similarity, self.n_pseudo_events)
         best = float(similarity[top[0]]) if len(top) else 0.0
         top = top[(similarity[top] > 0) & (similarity[top] >= self.pseudo_min_similarity * best)]
         confidence = self.pseudo_confidence_ * similarity[top] / max(best, 1e-12)
-        return np.asarray(fold_in(self.model, top, confidence, profile), dtype=np.float32)
+        return np.asarray(self.model.fold_in(LearnerHistory(top, confidence), profile),
+                          dtype=np.float32)
 
 
 def _top_stable(scores: np.ndarray, n: int) -> np.ndarray:

@@ -32,7 +32,7 @@ from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
 from recommender.features.content import ContentEncoder
 from recommender.features.profile import ProfileEncoder, as_profile_frame
-from recommender.models.base import EmbeddingModel, Profile, history_row
+from recommender.models.base import EmbeddingModel, LearnerHistory, Profile, history_row
 from recommender.models.state import (
     Arrays,
     Params,
@@ -232,15 +232,11 @@ class ContentModel(EmbeddingModel):
         profiles = self.profile_encoder_.transform(as_profile_frame(learners))
         return profiles, self._profile_prior(profiles)
 
-    def fold_in(
-        self,
-        resource_idx: np.ndarray,
-        confidence: np.ndarray | None = None,
-        profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
         """Recency-weighted mean of the history's content vectors, blended with the profile."""
         self._check_fitted()
+        resource_idx, confidence = history.resource_idx, history.confidence
+        age_days = history.age_days(self.fold_in_ages)
         if age_days is not None and self.half_life_days:
             age = np.atleast_1d(np.asarray(age_days, dtype=np.float64))
             if age.shape != np.shape(np.atleast_1d(resource_idx)):
@@ -248,9 +244,9 @@ class ContentModel(EmbeddingModel):
             base = np.ones(len(age)) if confidence is None else np.asarray(confidence, float)
             confidence = base * np.power(0.5, np.clip(age, 0.0, None) / self.half_life_days)
         row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
-        history = normalize(row @ self.resource_factors_).astype(np.float32)
-        prior = np.zeros_like(history) if profile is None else self.profile_vectors(profile)
-        return self._blend(history, prior, np.array([row.nnz], dtype=np.float32))[0]
+        mean = normalize(row @ self.resource_factors_).astype(np.float32)
+        prior = np.zeros_like(mean) if profile is None else self.profile_vectors(profile)
+        return self._blend(mean, prior, np.array([row.nnz], dtype=np.float32))[0]
 
     def state(self) -> State:
         """Params, both encoders (the text encoder once: they share it), the profile mapping."""

@@ -32,7 +32,7 @@ from scipy.linalg import lapack
 
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
-from recommender.models.base import EmbeddingModel, Profile, history_row
+from recommender.models.base import EmbeddingModel, LearnerHistory, Profile, history_row
 
 
 def _spd_inverse(matrix: np.ndarray, regularization: float) -> np.ndarray:
@@ -90,16 +90,10 @@ class EASEModel(EmbeddingModel):
         self.learner_factors_ = history.toarray()
         return self
 
-    def fold_in(
-        self,
-        resource_idx: np.ndarray,
-        confidence: np.ndarray | None = None,
-        profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
         """Exact: the learner vector is the (binarised) history row."""
         self._check_fitted()
-        row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
+        row = history_row(history.resource_idx, history.confidence, self.resource_factors_.shape[0])
         return self._history(row).toarray().ravel()
 
     @classmethod

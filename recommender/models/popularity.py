@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
 from recommender.features.profile import as_profile_frame
-from recommender.models.base import EmbeddingModel, Profile
+from recommender.models.base import EmbeddingModel, LearnerHistory, Profile
 
 
 def _engaged(features: FeatureSet) -> sp.csr_matrix:
@@ -41,13 +41,7 @@ class PopularityModel(EmbeddingModel):
         self.learner_factors_ = np.ones((engaged.shape[0], 1), dtype=np.float32)
         return self
 
-    def fold_in(
-        self,
-        resource_idx: np.ndarray,
-        confidence: np.ndarray | None = None,
-        profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
         """Every learner's vector is ``[1]``: history does not change a global ranking."""
         self._check_fitted()
         return np.ones(1, dtype=np.float32)
@@ -95,13 +89,7 @@ class GroupPopularityModel(EmbeddingModel):
             vector[0] = 1.0  # with no group to go on, global popularity is all there is
         return vector
 
-    def fold_in(
-        self,
-        resource_idx: np.ndarray,
-        confidence: np.ndarray | None = None,
-        profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
         """The learner's group vector (from ``profile``); history does not move popularity."""
         self._check_fitted()
         group = None

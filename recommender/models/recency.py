@@ -13,9 +13,10 @@ product like :mod:`recommender.models.popularity`:
 - learner vector ``[global_weight, onehot(group), share of the learner's resources per scope]``,
   so a learner sees what their group and their own course started lately.
 
-"Now" is the newest training event (or ``now``). The window is a parameter; ``window_days=None``
-chooses it on validation data inside ``fit`` (:func:`choose_window_days`, the rolling
-protocol on the last weeks of the training events).
+"Now" is the newest training event (or ``now``). The window is a parameter (a number of days);
+choosing it on validation data is a search around the estimator
+(:class:`selection.RecencyWindowSearch`, the rolling protocol on the last weeks of
+the training events).
 
 :class:`PeerRecencyModel` is the same count among each learner's nearest peers (by their
 first-access sets): what learners where you are in the course started lately. An option of the
@@ -28,24 +29,24 @@ by how many resources they have started (``TimeAwareModel(breadth_groups=3)``, a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Self
+from typing import Self
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recommender.data.schema import EVENT_TYPES
 from recommender.errors import InvalidParameterError
-from recommender.evaluation.evaluate import RELEVANT_EVENT_TYPES
 from recommender.features import FeatureSet
 from recommender.features.profile import as_profile_frame
-from recommender.models.base import EmbeddingModel, Profile, history_row
+from recommender.models.base import EmbeddingModel, LearnerHistory, Profile, history_row
+from recommender.models.state import Arrays, Params, State, need
 
 COUNTS: tuple[str, ...] = ("first_access", "learners")
-CHOOSE_WINDOW = "validation"  # window_days in an experiment file (no null there): choose it
 DECAYS: tuple[str, ...] = ("window", "exponential")
-DEFAULT_WINDOW_CANDIDATES: tuple[float, ...] = (1.0, 3.0, 7.0, 14.0, 28.0)
+# Event types that show interest (all but a dismissal): what counts as starting a resource.
+ENGAGING_EVENT_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t != "dismiss")
 _DAY_SECONDS = 86400.0
 
 
@@ -89,7 +90,7 @@ def first_accesses(features: FeatureSet, now: object | None = None) -> FirstAcce
     if stamp is None:
         empty = np.empty(0, dtype=np.int64)
         return FirstAccesses(empty, empty, np.empty(0), np.empty(0), None)
-    engaged = events[events["event_type"].isin(RELEVANT_EVENT_TYPES)]
+    engaged = events[events["event_type"].isin(ENGAGING_EVENT_TYPES)]
     engaged = engaged[engaged["timestamp"] <= stamp]
     learner_idx = features.learner_map.indices_of(engaged["learner_id"], strict=False)
     resource_idx = features.resource_map.indices_of(engaged["resource_id"], strict=False)
@@ -133,8 +134,8 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
 class RecentPopularityModel(EmbeddingModel):
     """Trailing-window popularity, globally, per group and per course scope (module docstring).
 
-    ``window_days`` the window (``None`` or ``"validation"``: chosen on validation among
-    ``window_candidates``);
+    ``window_days`` the window in days (to choose it on validation data, wrap the model in
+    :class:`selection.RecencyWindowSearch`);
     ``decay`` ``"window"`` (a hard trailing window) or ``"exponential"`` (weight
     ``exp(-age / window_days)``); ``count`` ``"first_access"`` (learners who started the
     resource in the window: what is new to the cohort) or ``"learners"`` (learners who used it);
@@ -147,15 +148,12 @@ class RecentPopularityModel(EmbeddingModel):
 
     def __init__(
         self,
-        window_days: float | Literal["validation"] | None = 7.0,
+        window_days: float = 7.0,
         decay: str = "window",
         count: str = "first_access",
         group_column: str | None = "group",
         global_weight: float = 0.1,
         scope_column: str | None = None,
-        window_candidates: Sequence[float] = DEFAULT_WINDOW_CANDIDATES,
-        validation_cuts: int = 3,
-        horizon_days: float = 7.0,
         now: str | None = None,
     ) -> None:
         self.window_days = window_days
@@ -164,9 +162,6 @@ class RecentPopularityModel(EmbeddingModel):
         self.group_column = group_column
         self.global_weight = global_weight
         self.scope_column = scope_column
-        self.window_candidates = window_candidates
-        self.validation_cuts = validation_cuts
-        self.horizon_days = horizon_days
         self.now = now
 
     def _check_params(self) -> None:
@@ -178,17 +173,11 @@ class RecentPopularityModel(EmbeddingModel):
             self.global_weight, (int, float)
         ) or self.global_weight < 0:
             raise InvalidParameterError("global_weight", self.global_weight, "a number >= 0")
-        if self.window_days is not None and self.window_days != CHOOSE_WINDOW:
-            check_positive("window_days", self.window_days)
+        check_positive("window_days", self.window_days)
 
     def fit(self, features: FeatureSet) -> Self:
         self._check_params()
-        window = self.window_days
-        if window is None or window == CHOOSE_WINDOW:
-            search = choose_window_days(self, features)
-            self.window_search_ = search.table.to_dict(orient="list")
-            window = search.window_days
-        self.window_days_ = float(window)
+        window = float(self.window_days)
         accesses = first_accesses(features, self.now)
         self.now_ = None if accesses.now is None else accesses.now.isoformat()
         n_learners, n_resources = features.shape
@@ -196,7 +185,7 @@ class RecentPopularityModel(EmbeddingModel):
             ages = accesses.age_days
         else:
             ages = accesses.last_age_days
-        weight = _recent_weights(ages, self.window_days_, self.decay)
+        weight = _recent_weights(ages, window, self.decay)
         recent = sp.csr_matrix(
             (weight, (accesses.learner_idx, accesses.resource_idx)),
             shape=(n_learners, n_resources), dtype=np.float64,
@@ -297,16 +286,11 @@ class RecentPopularityModel(EmbeddingModel):
             parts.append(shares)
         return np.concatenate(parts)
 
-    def fold_in(
-        self,
-        resource_idx: np.ndarray,
-        confidence: np.ndarray | None = None,
-        profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
         """Group from ``profile``, course scope from the history; recency itself is shared."""
         self._check_fitted()
-        row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
+        row = history_row(history.resource_idx, history.confidence,
+                          self.resource_factors_.shape[0])
         group = None
         if profile is not None and self.group_column:
             frame = as_profile_frame(profile)
@@ -314,70 +298,6 @@ class RecentPopularityModel(EmbeddingModel):
                 value = frame[self.group_column].iloc[0]
                 group = None if pd.isna(value) else str(value)
         return self.learner_vector(group, row.indices)
-
-
-@dataclass(frozen=True)
-class WindowSearch:
-    """The chosen window and each candidate's validation score (mean over validation cuts)."""
-
-    window_days: float
-    score: float
-    metric: str
-    table: pd.DataFrame
-
-
-def choose_window_days(
-    model: RecentPopularityModel,
-    features: FeatureSet,
-    candidates: Sequence[float] | None = None,
-    n_cuts: int | None = None,
-    horizon_days: float | None = None,
-    metric: str = "ndcg_at_10",
-) -> WindowSearch:
-    """Pick ``window_days`` on validation data: the rolling protocol on the training events.
-
-    The last ``n_cuts`` horizons of ``horizon_days`` before the newest training event are the
-    validation windows (first accesses only); each candidate window is fitted on what precedes
-    each cut and scored on what follows. Ties go to the shorter window. Candidates, cuts and
-    horizon default to the model's own parameters.
-    """
-    from recommender.evaluation.rolling import rolling_evaluate, trailing_cuts
-
-    candidates = list(model.window_candidates if candidates is None else candidates)
-    if not candidates:
-        raise InvalidParameterError("window_candidates", candidates, "at least one window")
-    values = sorted(check_positive("window_candidates", c) for c in candidates)
-    n_cuts = model.validation_cuts if n_cuts is None else n_cuts
-    horizon = check_positive("horizon_days", model.horizon_days if horizon_days is None
-                             else horizon_days)
-    end = reference_time(features.events, model.now)
-    if end is None:
-        raise InvalidParameterError("features", "no events", "training events to validate on")
-    cuts = trailing_cuts(end, n_cuts, horizon)
-    models = {f"{value:g}": _with_window(model, value) for value in values}
-    result = rolling_evaluate(features, models, cuts, horizon_days=horizon)
-    if result.scores.empty:
-        raise InvalidParameterError(
-            "features", f"{len(features.events)} events",
-            f"first accesses in the last {n_cuts} x {horizon:g} days to choose a window on",
-        )
-    summary = result.summary(metric)
-    table = pd.DataFrame({
-        "window_days": values,
-        metric: [float(summary.loc[f"{value:g}", "mean"]) for value in values],
-    })
-    best = int(np.argmax(table[metric].to_numpy()))  # first maximum: the shortest window
-    return WindowSearch(
-        window_days=float(values[best]), score=float(table[metric].iloc[best]), metric=metric,
-        table=table,
-    )
-
-
-def _with_window(model: RecentPopularityModel, window_days: float) -> RecentPopularityModel:
-    """An unfitted copy of ``model`` with a fixed window."""
-    params = model.get_params()
-    params["window_days"] = window_days
-    return type(model)(**params)
 
 
 class PeerRecencyModel(EmbeddingModel):
@@ -430,6 +350,37 @@ class PeerRecencyModel(EmbeddingModel):
         self.learner_factors_ = vectors
         return self
 
+    def state(self) -> State:
+        """Params, ``now_`` and the two learner x resource matrices (as CSR arrays); the
+        neighbour search is rebuilt from ``started_`` on load (brute force keeps no index)."""
+        self._check_fitted()
+        arrays: Arrays = {
+            "learner_factors_": self.learner_factors_, "resource_factors_": self.resource_factors_,
+        }
+        for name in ("started_", "recent_"):
+            matrix = sp.csr_matrix(getattr(self, name))
+            arrays.update({f"{name}.data": matrix.data, f"{name}.indices": matrix.indices,
+                           f"{name}.indptr": matrix.indptr})
+        return {"params": self.get_params(), "fitted": {"now_": self.now_}}, arrays
+
+    @classmethod
+    def from_state(cls, params: Params, arrays: Arrays) -> PeerRecencyModel:
+        from sklearn.neighbors import NearestNeighbors
+
+        model = cls(**params["params"])
+        model.now_ = params["fitted"]["now_"]
+        model.learner_factors_ = need(arrays, "learner_factors_", cls.__name__)
+        model.resource_factors_ = need(arrays, "resource_factors_", cls.__name__)
+        for name in ("started_", "recent_"):
+            parts = [need(arrays, f"{name}.{key}", cls.__name__)
+                     for key in ("data", "indices", "indptr")]
+            # rows from indptr: inside a hybrid the part's learner vectors come back empty
+            shape = (len(parts[2]) - 1, model.resource_factors_.shape[0])
+            setattr(model, name, sp.csr_matrix(tuple(parts), shape=shape))
+        model.neighbours_ = NearestNeighbors(metric="cosine", algorithm="brute").fit(
+            model.started_)
+        return model
+
     def _peer_shares(self, rows: sp.csr_matrix, exclude: np.ndarray | None = None) -> np.ndarray:
         """Similarity-weighted share of each row's peers who started each resource lately
         (``exclude[i]``: row i's own learner_idx, never its own peer)."""
@@ -449,16 +400,11 @@ class PeerRecencyModel(EmbeddingModel):
         shares = (weights @ self.recent_).toarray()
         return (shares / np.where(totals > 0, totals, 1.0)[:, None]).astype(np.float32)
 
-    def fold_in(
-        self,
-        resource_idx: np.ndarray,
-        confidence: np.ndarray | None = None,
-        profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
         """The peers of a history (its engaged resources), found at once: no refit."""
         self._check_fitted()
-        row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
+        row = history_row(history.resource_idx, history.confidence,
+                          self.resource_factors_.shape[0])
         row = sp.csr_matrix((np.ones(row.nnz), row.indices, [0, row.nnz]), shape=row.shape)
         if row.nnz == 0:
             return np.zeros(self.resource_factors_.shape[0], dtype=np.float32)
@@ -483,27 +429,27 @@ class BreadthRecencyModel(RecentPopularityModel):
     0.502 against 0.475 / 0.545 / 0.483 for 7-day popularity on AAA-2013J / AAA-2014J /
     BBB-2013B), but in the blend it moves the development cuts by 0.000 / -0.004 / +0.006 and
     the test cuts by -0.016 / +0.005 / +0.003 (a fourth part makes the weight search noisier).
-    Like :class:`PeerRecencyModel` it is not in ``MODELS``, so a bundle cannot hold it yet.
     """
+
+    # Fixed, not parameters: the groups are the breadth bins, and there is no course scope.
+    group_column = BREADTH_COLUMN
+    scope_column = None
 
     def __init__(
         self,
-        window_days: float | Literal["validation"] | None = 7.0,
+        window_days: float = 7.0,
         bins: int = 3,
         global_weight: float = 0.1,
         decay: str = "window",
         count: str = "first_access",
-        window_candidates: Sequence[float] = DEFAULT_WINDOW_CANDIDATES,
-        validation_cuts: int = 3,
-        horizon_days: float = 7.0,
         now: str | None = None,
     ) -> None:
-        super().__init__(
-            window_days=window_days, decay=decay, count=count, group_column=BREADTH_COLUMN,
-            global_weight=global_weight, scope_column=None, window_candidates=window_candidates,
-            validation_cuts=validation_cuts, horizon_days=horizon_days, now=now,
-        )
+        self.window_days = window_days
         self.bins = bins
+        self.global_weight = global_weight
+        self.decay = decay
+        self.count = count
+        self.now = now
 
     def fit(self, features: FeatureSet) -> Self:
         if isinstance(self.bins, bool) or not isinstance(self.bins, (int, np.integer)) or (
@@ -526,14 +472,9 @@ class BreadthRecencyModel(RecentPopularityModel):
         bins = np.searchsorted(self.breadth_edges_, np.asarray(started), side="left")
         return [f"breadth_{b}" for b in bins]
 
-    def fold_in(
-        self,
-        resource_idx: np.ndarray,
-        confidence: np.ndarray | None = None,
-        profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
         """The group of the history's breadth (its distinct engaged resources): no refit."""
         self._check_fitted()
-        row = history_row(resource_idx, confidence, self.resource_factors_.shape[0])
+        row = history_row(history.resource_idx, history.confidence,
+                          self.resource_factors_.shape[0])
         return self.learner_vector(self._group_names(np.array([row.nnz]))[0], row.indices)

@@ -52,7 +52,7 @@ from scipy.sparse.linalg import svds
 
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
-from recommender.models.base import EmbeddingModel, Profile
+from recommender.models.base import EmbeddingModel, LearnerHistory, Profile
 from recommender.models.recency import FirstAccesses, check_positive, first_accesses
 
 
@@ -173,21 +173,17 @@ class _AnchoredModel(EmbeddingModel):
         self.learner_factors_ = np.ascontiguousarray(anchors @ self.projection_, dtype=np.float32)
         return self
 
-    def fold_in(
-        self,
-        resource_idx: np.ndarray,
-        confidence: np.ndarray | None = None,
-        profile: Profile | None = None,
-        age_days: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Anchors from the history (decayed by ``age_days``; none given: all just used).
+    def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
+        """Anchors from the history (decayed by the ages the fit anchored on; none given:
+        all just used).
 
         Plain numpy on the history alone (no sparse matrices): this runs on every request
         after a posted event, so it costs microseconds even on a 100k-resource catalog.
         """
         self._check_fitted()
         n_resources = self.resource_factors_.shape[0]
-        idx, ages = _history(resource_idx, confidence, age_days, n_resources)
+        idx, ages = _history(history.resource_idx, history.confidence,
+                             history.age_days(self.anchor_on), n_resources)  # type: ignore[arg-type]
         weight = np.exp(-np.clip(ages, 0.0, None) / self.anchor_days)
         if self.normalize_anchors and weight.size:
             weight /= np.sqrt(np.sum(weight * weight))

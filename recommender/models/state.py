@@ -41,6 +41,18 @@ def jsonable(owner: str, name: str, value: object) -> Any:
         ) from None
 
 
+def known_params(cls: type, params: Mapping[str, Any], moved: tuple[str, ...] = ()) -> Params:
+    """``params`` without the keys in ``moved`` (parameters that left the class for a search:
+    an older bundle still names them); any other unknown key raises :class:`BundleError`."""
+    import inspect
+
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = set(params) - accepted - set(moved)
+    if unknown:
+        raise BundleError(f"{cls.__name__} state names unknown parameters {sorted(unknown)}")
+    return {name: value for name, value in params.items() if name in accepted}
+
+
 def nest(prefix: str, arrays: Mapping[str, np.ndarray]) -> Arrays:
     """The arrays of a nested object, renamed under ``prefix.``."""
     return {f"{prefix}.{name}": value for name, value in arrays.items()}

@@ -1,6 +1,20 @@
 """Selection: searches that wrap estimators from outside (the ``GridSearchCV`` shape), and the
 one way a configured model name and parameters become an estimator (:func:`build_model`)."""
 
-from recommender.selection.build import build_model
+from recommender.selection.base import SearchCV
+from recommender.selection.build import build_model, check_model_params
+from recommender.selection.hybrid import HybridWeightSearch, weight_grid
+from recommender.selection.recency import DEFAULT_WINDOW_CANDIDATES, RecencyWindowSearch
+from recommender.selection.time_aware import TIME_AWARE_WINDOW_CANDIDATES, TimeAwareSearch
 
-__all__ = ["build_model"]
+__all__ = [
+    "DEFAULT_WINDOW_CANDIDATES",
+    "HybridWeightSearch",
+    "RecencyWindowSearch",
+    "SearchCV",
+    "TIME_AWARE_WINDOW_CANDIDATES",
+    "TimeAwareSearch",
+    "build_model",
+    "check_model_params",
+    "weight_grid",
+]

@@ -4,18 +4,124 @@ Training, tuning, experiments and benchmarks all call :func:`build_model`, so a 
 same estimator everywhere: parameters checked against the constructor's signature (an unknown
 key or a wrong type names the section and the key), converted to the annotated types, and the
 run's seed given as ``random_state`` to every model that takes one, unless the config sets it.
+
+A config that asks for a choice on validation data gets the search around the estimator
+(:mod:`recommender.selection`), fitted and used like the model itself:
+
+- ``hybrid`` without ``weights``: :class:`HybridWeightSearch` (keys ``grid_step``,
+  ``validation_fraction``, ...);
+- ``time_aware``: :class:`TimeAwareSearch` for its recency windows unless ``window_days`` /
+  ``breadth_window_days`` (or ``parts``) are given, and for its weights unless ``weights`` are
+  (keys ``window_candidates``, ``grid_step``, ``validation_cuts``, ``horizon_days``, ``k``);
+- a recent-popularity model with ``window_days = "validation"``: :class:`RecencyWindowSearch`
+  (keys ``window_candidates``, ``validation_cuts``, ``horizon_days``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from recommender.callable_params import accepted_params, check_params, coerce_params
 from recommender.errors import ConfigError
 from recommender.features import InteractionWeights
-from recommender.models import MODELS
+from recommender.models import MODELS, HybridModel, RecentPopularityModel, TimeAwareModel
 from recommender.models.base import EmbeddingModel
+from recommender.selection.base import SearchCV
+from recommender.selection.hybrid import HybridWeightSearch
+from recommender.selection.recency import RecencyWindowSearch
+from recommender.selection.time_aware import WINDOW_PARTS, TimeAwareSearch
+
+CHOOSE_WINDOW = "validation"  # window_days in a config file (TOML has no null): choose it
+# Search parameters a config never sets: the estimator, and what the run supplies.
+_NOT_CONFIGURED = ("estimator", "interaction_weights", "windows")
+
+
+@dataclass
+class _Plan:
+    """How a configured model is built: the estimator's and (if any) the search's arguments."""
+
+    cls: type[EmbeddingModel]
+    estimator: dict[str, Any]
+    search: type[SearchCV] | None = None
+    search_params: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def _search_of(cls: type[EmbeddingModel], given: dict[str, Any]) -> tuple[
+    type[SearchCV] | None, dict[str, Any], set[str]
+]:
+    """The search a config asks for (None: none), its fixed arguments, and the estimator keys
+    that only say "choose this" (dropped before the estimator sees them)."""
+    if issubclass(cls, TimeAwareModel):
+        choose = [name for name in WINDOW_PARTS if "parts" not in given
+                  and given.get(name, CHOOSE_WINDOW) in (None, CHOOSE_WINDOW)]
+        weights = given.get("weights") is None
+        asking = {name for name in (*WINDOW_PARTS, "weights")
+                  if name in given and given[name] in (None, CHOOSE_WINDOW)}
+        if not choose and not weights:
+            return None, {}, asking
+        return TimeAwareSearch, {"windows": tuple(choose),
+                                 **({} if weights else {"grid_step": None})}, asking
+    if issubclass(cls, HybridModel):
+        if given.get("weights") is None:
+            return HybridWeightSearch, {}, {"weights"} & set(given)
+        return None, {}, set()
+    if issubclass(cls, RecentPopularityModel):
+        if "window_days" in given and given["window_days"] in (None, CHOOSE_WINDOW):
+            return RecencyWindowSearch, {}, {"window_days"}
+    return None, {}, set()
+
+
+def _plan(name: str, params: Mapping[str, Any] | None, section: str) -> _Plan:
+    cls = MODELS.get(name)
+    if cls is None:
+        raise ConfigError(f"[{section}] key 'name': unknown model {name!r}; "
+                          f"choose from {sorted(MODELS)}")
+    given = dict(params or {})
+    search, fixed, asking = _search_of(cls, given)
+    own = set(accepted_params(cls))
+    searched = (set(accepted_params(search)) - set(_NOT_CONFIGURED) - set(fixed)
+                if search is not None else set())
+    plan = _Plan(cls, {}, search, {})
+    for key, value in given.items():
+        if key in asking:
+            continue
+        if key in searched:  # e.g. a scheduled model's horizon_days: the same days to both
+            plan.search_params[key] = value
+        if key in own or key not in searched:
+            if key not in own and _is_search_key(cls, key):
+                plan.problems.append(
+                    f"[{section}] key {key!r}: only used when the model's weights or window "
+                    "are chosen on validation data, and this config fixes them"
+                )
+                continue
+            plan.estimator[key] = value
+    plan.problems += check_params(cls, plan.estimator, section)
+    if search is not None:
+        plan.problems += check_params(search, plan.search_params, section, skip=_NOT_CONFIGURED)
+        plan.search_params.update(fixed)
+    return plan
+
+
+def _is_search_key(cls: type[EmbeddingModel], key: str) -> bool:
+    """Is ``key`` a parameter of a search this kind of model can have?"""
+    return key not in _NOT_CONFIGURED and any(
+        issubclass(cls, search.estimator_class) and key in accepted_params(search)
+        for search in (TimeAwareSearch, HybridWeightSearch, RecencyWindowSearch)
+    )
+
+
+def check_model_params(
+    name: str, params: Mapping[str, Any] | None, section: str = "model"
+) -> list[str]:
+    """Problems with a configured model, each naming ``[section]`` and the key (empty: none):
+    what :func:`build_model` would refuse, for config checks that run before any data."""
+    try:
+        return _plan(name, params, section).problems
+    except ConfigError as error:
+        return [str(error)]
 
 
 def build_model(
@@ -27,21 +133,21 @@ def build_model(
     section: str = "model",
 ) -> EmbeddingModel:
     """An unfitted estimator: ``MODELS[name]`` with ``params`` (checked, coerced), the seed,
-    and the run's ``interaction_weights`` for a model (or search) that rebuilds features from
-    events itself; :class:`ConfigError` names ``[section]`` and the key at fault."""
-    cls = MODELS.get(name)
-    if cls is None:
-        raise ConfigError(f"[{section}] key 'name': unknown model {name!r}; "
-                          f"choose from {sorted(MODELS)}")
-    given = dict(params or {})
-    problems = check_params(cls, given, section)
-    if problems:
-        raise ConfigError("; ".join(problems))
-    kwargs = coerce_params(cls, given)
-    if random_state is not None and "random_state" in accepted_params(cls):
+    wrapped in the search the config asks for (module docstring); the run's
+    ``interaction_weights`` go to the search that rebuilds features from events itself.
+    :class:`ConfigError` names ``[section]`` and the key at fault."""
+    plan = _plan(name, params, section)
+    if "interaction_weights" in dict(params or {}):
+        plan.problems.append(f"[{section}] key 'interaction_weights': set [features] instead")
+    if plan.problems:
+        raise ConfigError("; ".join(plan.problems))
+    kwargs = coerce_params(plan.cls, plan.estimator)
+    if random_state is not None and "random_state" in accepted_params(plan.cls):
         kwargs.setdefault("random_state", random_state)
-    if interaction_weights is not None and "interaction_weights" in accepted_params(cls):
-        if "interaction_weights" in given:
-            raise ConfigError(f"[{section}] key 'interaction_weights': set [features] instead")
-        kwargs["interaction_weights"] = interaction_weights
-    return cls(**kwargs)
+    estimator = plan.cls(**kwargs)
+    if plan.search is None:
+        return estimator
+    search_kwargs = coerce_params(plan.search, plan.search_params)
+    if interaction_weights is not None:
+        search_kwargs["interaction_weights"] = interaction_weights
+    return plan.search(estimator, **search_kwargs)

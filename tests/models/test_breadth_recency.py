@@ -14,8 +14,12 @@ import pytest
 from recommender.data import validate_dataset
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet, build_feature_set
-from recommender.models import RecentPopularityModel, TimeAwareModel
-from recommender.models.recency import BreadthRecencyModel
+from recommender.models import (
+    BreadthRecencyModel,
+    LearnerHistory,
+    RecentPopularityModel,
+    TimeAwareModel,
+)
 
 START = pd.Timestamp("2024-03-01", tz="UTC")
 EARLY_SIDE = ["S1a", "S1b", "S1c"]
@@ -64,12 +68,12 @@ def test_a_broad_learner_gets_what_broad_learners_started_lately(world: FeatureS
 def test_fold_in_places_a_posted_history_in_its_breadth_group(world: FeatureSet) -> None:
     model = BreadthRecencyModel(bins=2).fit(world)
     idx = world.resource_map.indices_of
-    narrow = model.resource_factors_ @ model.fold_in(idx(["Q1"]))
-    broad = model.resource_factors_ @ model.fold_in(idx(["Q1", *EARLY_SIDE]))
+    narrow = model.resource_factors_ @ model.fold_in(LearnerHistory(idx(["Q1"])))
+    broad = model.resource_factors_ @ model.fold_in(LearnerHistory(idx(["Q1", *EARLY_SIDE])))
     assert narrow[idx(["Q2"])[0]] > narrow[idx(["S2"])[0]]
     assert broad[idx(["S2"])[0]] > broad[idx(["Q2"])[0]]
     # A fitted learner's vector is the fold-in of their own history.
-    own = model.fold_in(idx(["Q1", *EARLY_SIDE]))
+    own = model.fold_in(LearnerHistory(idx(["Q1", *EARLY_SIDE])))
     assert (model.learner_factors_[world.learner_map.index_of("b")] == own).all()
 
 

@@ -12,7 +12,13 @@ from recommender.data import validate_dataset
 from recommender.data.sample_world import generate_world
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet, build_feature_set
-from recommender.models import ColdStart, ContentModel, PopularityModel
+from recommender.models import (
+    ColdStart,
+    ContentModel,
+    HistoryAges,
+    LearnerHistory,
+    PopularityModel,
+)
 from recommender.models.content import recency_weights
 
 
@@ -190,17 +196,20 @@ def test_fold_in_with_ages_leans_to_the_recent_topic_as_fit_does(topics: Feature
     history = topics.resource_map.indices_of(["p1", "f1"])
     mixed = topics.learner_map.index_of("mixed")
     confidence = topics.interactions[mixed, history].toarray()[0]
-    recent_phone = model.fold_in(history, confidence, age_days=np.array([0.0, GAP_DAYS]))
+    recent_phone = model.fold_in(
+        LearnerHistory(history, confidence, HistoryAges.same(np.array([0.0, GAP_DAYS]))))
     # The learner's own history and ages reproduce the vector fit gave them.
     np.testing.assert_allclose(recent_phone, model.learner_factors_[mixed], atol=1e-5)
     to_phone, to_farm = _cosines(model, topics, recent_phone)
     assert to_phone > to_farm + 0.1
-    recent_farm = model.fold_in(history, confidence, age_days=np.array([GAP_DAYS, 0.0]))
+    recent_farm = model.fold_in(
+        LearnerHistory(history, confidence, HistoryAges.same(np.array([GAP_DAYS, 0.0]))))
     to_phone, to_farm = _cosines(model, topics, recent_farm)
     assert to_farm > to_phone + 0.1
     # Ages matter only through the gap's half-lives: one half-life, half the weight.
     np.testing.assert_allclose(
-        model.fold_in(history, confidence, age_days=np.array([0.0, HALF_LIFE])),
+        model.fold_in(
+            LearnerHistory(history, confidence, HistoryAges.same(np.array([0.0, HALF_LIFE])))),
         _unit(model.resource_factors_[history[0]] + 0.5 * model.resource_factors_[history[1]]),
         atol=1e-5)
 
@@ -210,6 +219,7 @@ def test_fold_in_without_ages_or_without_decay_counts_both_equally(topics: Featu
     decaying = _model(topics, HALF_LIFE)
     no_decay = _model(topics, None)
     for model, ages in ((decaying, None), (no_decay, np.array([0.0, GAP_DAYS]))):
-        vector = model.fold_in(history, age_days=ages)
+        vector = model.fold_in(LearnerHistory(
+            history, ages=None if ages is None else HistoryAges.same(ages)))
         to_phone, to_farm = _cosines(model, topics, vector)
         assert to_phone == pytest.approx(to_farm, abs=1e-5)

@@ -1,4 +1,5 @@
-"""Hybrid: weighted concatenation of parts, weights chosen on a validation split."""
+"""Hybrid: weighted concatenation of parts under given weights (the weight search is in
+tests/selection/test_hybrid_search.py)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,19 @@ import pytest
 from two_tastes import tiny_tables
 
 from recommender.data import validate_dataset
-from recommender.errors import InvalidParameterError, NotFittedError
+from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet, build_feature_set
 from recommender.models import (
     ALSModel,
     ContentModel,
+    HistoryAges,
     HybridModel,
+    LearnerHistory,
+    ModelPart,
     PopularityModel,
-    choose_hybrid_weights,
+    model_parts,
 )
-from recommender.models.cold_start import fold_in
-from recommender.models.hybrid import score_scale, weight_grid
+from recommender.models.hybrid import score_scale
 
 
 def _als() -> ALSModel:
@@ -45,7 +48,7 @@ def split() -> tuple[FeatureSet, pd.DataFrame]:
 def test_hybrid_score_is_the_weighted_sum_of_normalised_part_scores(split) -> None:
     train, _ = split
     model = _als_content((0.3, 0.7)).fit(train)
-    als, content = (part for _, part in model.parts_)
+    als, content = (part.model for part in model.parts_)
     expected = (
         0.3 * (als.learner_factors_ @ als.resource_factors_.T) / score_scale(als, train)
         + 0.7 * (content.learner_factors_ @ content.resource_factors_.T) / score_scale(content, train)
@@ -61,32 +64,30 @@ def test_hybrid_score_is_the_weighted_sum_of_normalised_part_scores(split) -> No
 def test_parts_are_put_on_one_scale(split) -> None:
     train, _ = split
     model = _als_content((1, 1)).fit(train)
-    for (_, part), scale in zip(model.parts_, model.scales_):
-        scores = part.learner_factors_ @ part.resource_factors_.T / scale
+    for part, scale in zip(model.parts_, model.scales_):
+        scores = part.model.learner_factors_ @ part.model.resource_factors_.T / scale
         assert np.sqrt(np.mean(np.var(scores, axis=1))) == pytest.approx(1.0, rel=1e-4)
     np.testing.assert_allclose(model.weights_, [0.5, 0.5])  # weights are normalised to sum 1
 
 
-def test_weights_are_chosen_on_validation(split) -> None:
-    """Popularity recommends r5 / r2 (wrong), ALS r3 / r6 (right): the search must favour ALS."""
-    train, validation = split
-    parts = [("als", _als()), ("popularity", PopularityModel())]
-    search = choose_hybrid_weights(parts, train, validation)
-    table = search.table
-    assert list(table.columns[:2]) == ["als", "popularity"] and len(table) == len(weight_grid(2))
-    assert search.score == table["ndcg_at_10"].max() == pytest.approx(1.0)
-    als_only = table[(table.als == 1.0)]["ndcg_at_10"].item()
-    popularity_only = table[(table.popularity == 1.0)]["ndcg_at_10"].item()
-    assert als_only == pytest.approx(1.0) and popularity_only < 0.7
-    assert search.weights[0] >= search.weights[1]
-
-
-def test_weights_none_searches_inside_fit(split) -> None:
+def test_parts_protocol_names_each_fitted_part_and_its_weight(split) -> None:
     train, _ = split
-    model = HybridModel(parts=(("als", _als()), ("popularity", PopularityModel()))).fit(train)
-    assert model.weight_search_.metric == "ndcg_at_10"
-    np.testing.assert_allclose(model.weights_, model.weight_search_.weights)
-    assert model.weights_.sum() == pytest.approx(1.0)
+    model = _als_content((0.3, 0.7)).fit(train)
+    assert all(isinstance(part, ModelPart) for part in model.parts_)
+    assert [(part.name, type(part.model), part.weight) for part in model.parts_] == [
+        ("als", ALSModel, pytest.approx(0.3)), ("content", ContentModel, pytest.approx(0.7)),
+    ]
+    assert model_parts(model) == model.parts_
+    als = model.parts_[0].model
+    assert model_parts(als) == [ModelPart("ALSModel", als, 1.0)]  # a plain model: one part
+
+
+def test_weights_are_required(split) -> None:
+    """Choosing them is the selection layer's job: no silent default inside fit."""
+    train, _ = split
+    parts = (("als", _als()), ("popularity", PopularityModel()))
+    with pytest.raises(InvalidParameterError, match="weights"):
+        HybridModel(parts=parts).fit(train)
 
 
 def test_with_weights_reuses_the_fitted_parts(split) -> None:
@@ -94,8 +95,9 @@ def test_with_weights_reuses_the_fitted_parts(split) -> None:
     parts = (("als", _als()), ("popularity", PopularityModel()))
     model = HybridModel(parts=parts, weights=(1, 0)).fit(train)
     other = model.with_weights({"als": 0.0, "popularity": 1.0})
-    assert other.parts_[0][1] is model.parts_[0][1]
-    popularity = model.parts_[1][1]
+    assert other.parts_[0].model is model.parts_[0].model
+    assert [part.weight for part in other.parts_] == [0.0, 1.0]
+    popularity = model.parts_[1].model
     everyone = np.arange(6)
     np.testing.assert_array_equal(
         other.recommend(everyone, k=6)[0], popularity.recommend(everyone, k=6)[0]
@@ -107,11 +109,12 @@ def test_fold_in_concatenates_weighted_part_fold_ins(split) -> None:
     train, _ = split
     model = _als_content((0.4, 0.6)).fit(train)
     row = train.interactions[0]
+    ages = np.arange(row.nnz, dtype=np.float64)
+    history = LearnerHistory(row.indices, row.data, HistoryAges(ages + 5.0, ages))
     expected = np.concatenate([
-        c * fold_in(part, row.indices, row.data)
-        for c, (_, part) in zip(model.coefficients_, model.parts_)
+        c * part.model.fold_in(history) for c, part in zip(model.coefficients_, model.parts_)
     ])
-    np.testing.assert_allclose(model.fold_in(row.indices, row.data), expected, rtol=1e-5)
+    np.testing.assert_allclose(model.fold_in(history), expected, rtol=1e-5)
 
 
 @pytest.mark.parametrize(("parts", "weights", "name"), [
@@ -128,14 +131,3 @@ def test_bad_parts_or_weights_name_the_parameter(split, parts, weights, name) ->
     train, _ = split
     with pytest.raises(InvalidParameterError, match=name):
         HybridModel(parts=parts, weights=weights).fit(train)
-
-
-def test_weight_grid_and_unfitted_search(split) -> None:
-    grid = weight_grid(3, 0.5)
-    assert len(grid) == 6 and all(sum(w) == pytest.approx(1.0) for w in grid)
-    assert grid[0] == (0.0, 0.5, 0.5)  # most balanced first (ties go to mixing)
-    with pytest.raises(InvalidParameterError, match="grid_step"):
-        weight_grid(2, 0.3)
-    train, validation = split
-    with pytest.raises(NotFittedError):
-        choose_hybrid_weights(HybridModel(), train, validation)

@@ -9,7 +9,7 @@ import pytest
 from recommender.data import validate_dataset
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet, build_feature_set
-from recommender.models import GroupPopularityModel, PopularityModel
+from recommender.models import GroupPopularityModel, LearnerHistory, PopularityModel
 
 # Retirees a1..a3 all use r1; rural b1, b2 both use r3; r2 is used by one of each; a1's only
 # contact with r4 is a dismissal (no confidence); c1 (youth) has no events at all.
@@ -68,10 +68,10 @@ def test_global_weight_breaks_ties_within_a_group(features: FeatureSet) -> None:
 
 def test_group_vector_for_newcomers(features: FeatureSet) -> None:
     model = GroupPopularityModel(global_weight=0.1).fit(features)
-    nothing = np.array([], dtype=np.int64)
+    nothing = LearnerHistory(np.array([], dtype=np.int64))
     rural = model.fold_in(nothing, profile={"group": "rural_resident"})
     np.testing.assert_allclose(rural, [0.1, 0.0, 1.0, 0.0])
-    unknown = model.fold_in(np.array([0]), profile={"group": "astronaut"})
+    unknown = model.fold_in(LearnerHistory(np.array([0])), profile={"group": "astronaut"})
     np.testing.assert_allclose(unknown, [0.1, 0, 0, 0])
     no_global = GroupPopularityModel(global_weight=0.0).fit(features)
     np.testing.assert_allclose(no_global.group_vector(None), [1.0, 0, 0, 0])  # global list, not zeros

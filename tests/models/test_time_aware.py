@@ -4,7 +4,7 @@
   lately; after A and B the sequence-aware models answer C, recency answers X;
 - a scheduled resource outside its availability window never appears;
 - a learner's list moves when they post events (fold-in), with no refit;
-- the recency window is chosen on validation data (a world where old popularity misleads);
+- (the recency window and the weights chosen on validation data: tests/selection);
 - a resource whose release is tied to assessment deadlines is forecast right after the next
   deadline, and not mid-cycle.
 """
@@ -17,20 +17,21 @@ import pytest
 
 from recommender.data import validate_dataset
 from recommender.errors import InvalidParameterError
-from recommender.evaluation.rolling import rolling_evaluate, rolling_window
+from recommender.evaluation.rolling import recommend_available, rolling_window
 from recommender.features import FeatureSet, build_feature_set
 from recommender.models import (
     MODELS,
+    BreadthRecencyModel,
     CoAccessModel,
     ColdStart,
+    HistoryAges,
+    LearnerHistory,
+    PeerRecencyModel,
     RecentPopularityModel,
     SequenceModel,
     TimeAwareModel,
-    choose_window_days,
     cohort_position,
-    recommend_available,
 )
-from recommender.models.recency import PeerRecencyModel
 from recommender.models.schedule import (
     ScheduledPopularityModel,
     deadline_phase,
@@ -101,7 +102,7 @@ def test_learners_who_go_a_b_c_get_c_after_a_and_b(chain: FeatureSet) -> None:
 def test_time_aware_hybrid_puts_the_next_step_first(chain: FeatureSet) -> None:
     model = TimeAwareModel(weights=(0.25, 0.5, 0.25)).fit(chain)
     assert model.part_names == ["recent_popularity", "sequence", "co_occurrence"]
-    assert model.weights_source_ == "given"
+    assert [part.weight for part in model.parts_] == [0.25, 0.5, 0.25]
     assert _top(model, chain, "t", k=2) == ["C", "X"]
     assert _top(model, chain, "u", k=3) == ["B", "C", "X"]
 
@@ -110,8 +111,8 @@ def test_fold_in_moves_the_list_without_refitting(chain: FeatureSet) -> None:
     model = SequenceModel().fit(chain)
     resources = model.resource_factors_
     idx = chain.resource_map.indices_of
-    after_a = model.fold_in(idx(["A"]), age_days=np.array([0.0]))
-    after_ab = model.fold_in(idx(["A", "B"]), age_days=np.array([1.0, 0.0]))
+    after_a = model.fold_in(LearnerHistory(idx(["A"]), ages=HistoryAges.same([0.0])))
+    after_ab = model.fold_in(LearnerHistory(idx(["A", "B"]), ages=HistoryAges.same([1.0, 0.0])))
 
     def best(vector: np.ndarray, seen: list[str]) -> str:
         scores = model.resource_factors_ @ vector
@@ -188,48 +189,6 @@ def test_a_resource_outside_its_window_never_appears(scheduled: FeatureSet) -> N
     assert scheduled.resource_map.indices_of(["S"])[0] in window.closed
 
 
-@pytest.fixture(scope="module")
-def shifting() -> FeatureSet:
-    """A new resource W_k each week that every learner starts within two weeks of its
-    release, and a burst of A1..A3 (learners 0..29, days 45-50) that learners 30..39 never
-    open: at the validation cuts (days 58 and 65) a 28-day window ranks the stale A's first
-    for learners 30..39, a 3-day window the W's they have not started yet."""
-    events = []
-    for resource in ("A1", "A2", "A3"):
-        events += [(f"l{i:02d}", resource, 45 + i % 6) for i in range(30)]
-    for week in range(5):
-        release = 31 + 7 * week
-        events += [(f"l{i:02d}", f"W{week}", release + i % 14) for i in range(40)]
-    return _features(events)
-
-
-def test_the_window_is_chosen_on_validation_data(shifting: FeatureSet) -> None:
-    base = RecentPopularityModel(group_column=None)
-    search = choose_window_days(base, shifting, candidates=(3.0, 28.0), n_cuts=2)
-    assert search.window_days == 3.0
-    assert list(search.table["window_days"]) == [3.0, 28.0]
-    assert search.table["ndcg_at_10"].iloc[0] > search.table["ndcg_at_10"].iloc[1]
-    model = RecentPopularityModel(window_days=None, group_column=None,
-                                  window_candidates=(3.0, 28.0), validation_cuts=2)
-    assert model.fit(shifting).window_days_ == 3.0
-    with pytest.raises(InvalidParameterError, match="window_days"):
-        RecentPopularityModel(window_days=-1.0).fit(shifting)
-
-
-def test_time_aware_weights_and_window_come_from_validation(shifting: FeatureSet) -> None:
-    model = TimeAwareModel(window_candidates=(3.0, 28.0), validation_cuts=2, grid_step=0.5)
-    model.fit(shifting)
-    assert model.weights_source_ == "validation"
-    assert model.window_days_ == 3.0
-    assert model.weight_search_.table.shape[0] == 6  # the 3-part grid at step 0.5
-    assert np.isclose(model.weights_.sum(), 1.0)
-    result = rolling_evaluate(
-        shifting, {"time_aware": model, "recent": RecentPopularityModel(group_column=None)},
-        [START + pd.Timedelta(days=50)],
-    )
-    assert set(result.summary()["mean"].index) == {"time_aware", "recent"}
-
-
 def test_recency_is_scoped_to_the_learners_course_and_group() -> None:
     """Course 2's resource Z is the most started lately, but "k" studies course 1."""
     resources = pd.DataFrame({
@@ -243,17 +202,21 @@ def test_recency_is_scoped_to_the_learners_course_and_group() -> None:
                                    global_weight=0.0).fit(world)
     assert _top(scoped, world, "k") == ["Y2"]
     assert _top(RecentPopularityModel(group_column=None).fit(world), world, "k") == ["Z"]
-    vector = scoped.fold_in(world.resource_map.indices_of(["Y1"]))
+    vector = scoped.fold_in(LearnerHistory(world.resource_map.indices_of(["Y1"])))
     assert world.resource_map.id_of(int(np.argmax(scoped.resource_factors_ @ vector))) == "Y2"
     grouped = RecentPopularityModel().fit(world)  # one group here: its recency is global's
     assert grouped.groups_ == ["adult_learner"] and _top(grouped, world, "k") == ["Z"]
 
 
-def test_time_aware_models_are_registered() -> None:
+def test_time_aware_models_and_their_optional_parts_are_registered() -> None:
+    """Every part an option swaps in can be named by a bundle."""
     assert MODELS["recent_popularity"] is RecentPopularityModel
     assert MODELS["sequence"] is SequenceModel
     assert MODELS["co_occurrence"] is CoAccessModel
     assert MODELS["time_aware"] is TimeAwareModel
+    assert MODELS["scheduled_popularity"] is ScheduledPopularityModel
+    assert MODELS["peer_recency"] is PeerRecencyModel
+    assert MODELS["breadth_recency"] is BreadthRecencyModel
 
 
 def test_cohort_position_says_who_is_behind(chain: FeatureSet) -> None:
@@ -333,8 +296,8 @@ def test_fold_in_with_the_anchor_ages_reproduces_the_fitted_vector(model_class, 
     features = _features(events)
     model = model_class(anchor_on=anchor_on).fit(features)
     a, b = features.resource_map.index_of("A"), features.resource_map.index_of("B")
-    ages = {"first_access": [6.0, 4.0], "last_use": [1.0, 4.0]}[anchor_on]
-    folded = model.fold_in(np.array([a, b]), None, None, np.array(ages))
+    ages = HistoryAges(first_access=np.array([6.0, 4.0]), last_use=np.array([1.0, 4.0]))
+    folded = model.fold_in(LearnerHistory(np.array([a, b]), ages=ages))  # reads its own kind
     learner = features.learner_map.index_of("L1")
     np.testing.assert_allclose(folded, model.learner_factors_[learner], rtol=1e-6)
 
@@ -367,12 +330,11 @@ def test_time_aware_with_the_release_forecast_puts_unreleased_resources_first():
     model = TimeAwareModel(
         parts=default_time_aware_parts(release_forecast=True), weights=[1.0, 0.0, 0.0],
     ).fit(features)
-    recency = dict(model.parts_)["recent_popularity"]
+    recency = {part.name: part.model for part in model.parts_}["recent_popularity"]
     forecast = dict(zip(features.resource_map.ids, recency.release_forecast_))
     # "now" is the newest event (day 11), one day after the day-10 deadline, as F1 was: one
     # release (uptake 4/4) per passed deadline, spread over the three unopened resources
     assert forecast == pytest.approx({"F1": 0.0, "F2": 1 / 3, "F3": 1 / 3, "R1": 0.0, "X": 1 / 3})
-    assert model.weights_source_ == "given"
 
 
 def _lagging_world() -> FeatureSet:
@@ -400,8 +362,8 @@ def test_peers_give_a_lagging_learner_what_learners_at_their_position_started() 
         scores[idx(seen)] = -np.inf
         return world.resource_map.id_of(int(np.argmax(scores)))
 
-    assert best(peers.fold_in(idx(["A", "B"])), ["A", "B"]) == "C"
-    assert best(peers.fold_in(idx(["A"])), ["A"]) == "C"  # closest to the laggards too
+    assert best(peers.fold_in(LearnerHistory(idx(["A", "B"]))), ["A", "B"]) == "C"
+    assert best(peers.fold_in(LearnerHistory(idx(["A"]))), ["A"]) == "C"  # near the laggards too
 
 
 def test_peer_weights_are_shares_of_similar_learners() -> None:
@@ -417,15 +379,3 @@ def test_peer_weights_are_shares_of_similar_learners() -> None:
 def test_time_aware_can_add_the_peer_part(chain: FeatureSet) -> None:
     model = TimeAwareModel(peers=True, weights=(0.25, 0.25, 0.25, 0.25)).fit(chain)
     assert model.part_names == ["recent_popularity", "sequence", "co_occurrence", "peers"]
-
-
-def test_time_aware_defaults_search_a_coarse_grid_without_a_one_day_window(
-    shifting: FeatureSet,
-) -> None:
-    """The defaults chosen on OULAD development cuts: weights in steps of 0.5 (six blends of
-    three parts), recency windows of 3 to 28 days."""
-    model = TimeAwareModel(validation_cuts=2).fit(shifting)
-    table = model.weight_search_.table
-    assert table.shape[0] == 6
-    assert set(np.unique(table[model.part_names].to_numpy())) <= {0.0, 0.5, 1.0}
-    assert model.window_days_ in {3.0, 7.0, 14.0, 28.0}
