@@ -26,9 +26,11 @@ from recommender.bundle import Bundle
 from recommender.checks import check_number
 from recommender.delivery.core import DeliveryCore, DeliveryList, ListRequest, PlanRequest
 from recommender.delivery.filters import TimeLike, to_timestamp
+from recommender.delivery.overlay import Overlay
 from recommender.delivery.served import ServedModel
 from recommender.errors import InvalidParameterError
 from recommender.index import SERVING_INDEX
+from recommender.store import Store
 from training.progress import NO_PROGRESS, Progress
 
 SCHEMA = pa.schema([
@@ -102,9 +104,13 @@ def _write_chunks(
     return out, rows
 
 
-def delivery_core(bundle: Bundle, index_factory: str = SERVING_INDEX) -> DeliveryCore:
-    """The delivery core over ``bundle`` alone (no catalog changes), with the served index."""
-    return DeliveryCore(ServedModel.from_bundle(bundle, index_factory))
+def delivery_core(
+    bundle: Bundle, index_factory: str = SERVING_INDEX, store: Store | None = None
+) -> DeliveryCore:
+    """The delivery core over ``bundle`` with the served index, and the catalog changes the
+    serving ``store`` holds (none without one)."""
+    served = ServedModel.from_bundle(bundle, index_factory)
+    return DeliveryCore(served, Overlay.of_store(served, store) if store is not None else None)
 
 
 def moment(now: TimeLike) -> pd.Timestamp:
@@ -138,18 +144,22 @@ def export_delivery_lists(
     index_factory: str = SERVING_INDEX,
     now: TimeLike = None,
     progress: Progress = NO_PROGRESS,
+    store: Store | None = None,
 ) -> DeliveryStats:
     """Write ``learner_id, rank, resource_id, score, reason`` for every learner of ``bundle``:
-    the best ``k`` resources each may take at ``now`` (default: the current time)."""
+    the best ``k`` resources each may take at ``now`` (default: the current time). With the
+    serving ``store``, each list is the API's: catalog changes and the events stored since
+    the bundle count."""
     _check_count("k", k)
     _check_count("chunk_size", chunk_size)
     started = time.perf_counter()
-    core = delivery_core(bundle, index_factory)
+    core = delivery_core(bundle, index_factory, store)
     request = ListRequest(k=k, now=moment(now))
     ids = bundle.learner_map.ids
+    snapshot_of = store.learner_snapshot if store is not None else None
 
     def chunk_table(learner_idx: np.ndarray) -> pa.Table:
-        delivered = core.deliver_many(map(str, ids[learner_idx]), request)
+        delivered = core.deliver_many(map(str, ids[learner_idx]), request, snapshot_of)
         return pa.Table.from_pydict(list_columns(delivered), schema=SCHEMA)
 
     path, rows = _write_chunks(out, SCHEMA, len(bundle.learner_map), chunk_size, progress,
@@ -168,6 +178,7 @@ def export_delivery_plans(
     index_factory: str = SERVING_INDEX,
     now: TimeLike = None,
     progress: Progress = NO_PROGRESS,
+    store: Store | None = None,
 ) -> DeliveryStats:
     """Write every learner's learning plan for ``hours_per_week`` over ``weeks``.
 
@@ -177,6 +188,7 @@ def export_delivery_plans(
     ``shortfall_reason``); a learner with an empty plan gets one row with empty resource
     columns, so every learner's shortfall is on record. The credit requirement is the
     learner's ``credit_hours_required`` (the bundle cannot know what they already earned).
+    With the serving ``store``, plans see the events stored since the bundle, as the API's do.
     """
     hours_per_week = check_number("hours_per_week", hours_per_week, open_low=True)
     if hours_per_week > 168:
@@ -186,14 +198,15 @@ def export_delivery_plans(
         raise InvalidParameterError("weeks", weeks, f"at most {MAX_WEEKS}")
     _check_count("chunk_size", chunk_size)
     started = time.perf_counter()
-    core = delivery_core(bundle, index_factory)
+    core = delivery_core(bundle, index_factory, store)
     request = PlanRequest(hours_per_week=hours_per_week, weeks=weeks, now=moment(now))
     ids = bundle.learner_map.ids
 
     def chunk_table(learner_idx: np.ndarray) -> pa.Table:
         columns: dict[str, list] = {name: [] for name in PLAN_SCHEMA.names}
         for learner_id in map(str, ids[learner_idx]):
-            planned = core.plan(core.learner(learner_id), request)
+            snapshot = store.learner_snapshot(learner_id) if store is not None else None
+            planned = core.plan(core.learner(learner_id, snapshot), request)
             plan = planned.plan
             rows = list(zip(plan.items, planned.picked)) or [(None, None)]
             for order, (item, picked) in enumerate(rows, start=1):

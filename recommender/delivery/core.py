@@ -21,7 +21,7 @@ one sequence of steps, the same for all of them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -142,13 +142,15 @@ class DeliveryCore:
         return DeliveryList(self._picked(view, idx, scores), view.cold_start)
 
     def deliver_many(
-        self, learner_ids: Iterable[str], request: ListRequest
+        self, learner_ids: Iterable[str], request: ListRequest,
+        snapshot_of: Callable[[str], LearnerSnapshot] | None = None,
     ) -> Iterator[tuple[str, DeliveryList]]:
-        """:meth:`deliver` for each learner as the bundle knows them (the batch export, the
-        pyfunc model, evaluation): exactly the list the API gives a learner with nothing
-        stored since the bundle."""
+        """:meth:`deliver` for each learner (the batch export, the pyfunc model): as the
+        bundle knows them, or with what ``snapshot_of`` reads from the store, which gives
+        exactly the API's list."""
         for learner_id in learner_ids:
-            yield learner_id, self.deliver(self.learner(learner_id), request)
+            snapshot = snapshot_of(learner_id) if snapshot_of is not None else None
+            yield learner_id, self.deliver(self.learner(learner_id, snapshot), request)
 
     def similar(self, resource_id: str, request: ListRequest) -> list[Picked]:
         """Resources nearest to ``resource_id`` in the model's space (itself left out)."""

@@ -21,7 +21,7 @@ import pandas as pd
 
 from recommender.delivery.filters import CatalogArrays
 from recommender.delivery.served import ServedModel
-from recommender.store import ResourceRecord
+from recommender.store import ResourceRecord, Store
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,17 @@ class Overlay:
             vectors=np.zeros((0, dim), np.float32), unit_vectors=np.zeros((0, dim), np.float32),
             catalog=None,
         )
+
+    @classmethod
+    def of_store(
+        cls, served: ServedModel, store: Store, signature: tuple[int, int] | None = None
+    ) -> Overlay:
+        """The store's resources as they are now (``signature``: the resources signature a
+        caller already read in the same transaction as the rest of its request)."""
+        signature = store.resources_signature() if signature is None else signature
+        if signature == (0, 0):
+            return cls.empty(served)
+        return cls.build(served, store.all_resources(), signature)
 
     @classmethod
     def build(

@@ -154,11 +154,7 @@ class Runtime:
         if (current is not None and current.served is served
                 and current.overlay.signature == signature):
             return current
-        if signature == (0, 0):
-            overlay = Overlay.empty(served)
-        else:
-            overlay = Overlay.build(served, self.store.all_resources(), signature)
-        fresh = DeliveryCore(served, overlay)
+        fresh = DeliveryCore(served, Overlay.of_store(served, self.store, signature))
         self._core = fresh
         return fresh
 

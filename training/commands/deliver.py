@@ -50,12 +50,17 @@ def deliver_command(
     weeks: Annotated[int | None, typer.Option(min=1, help="Weeks a plan spans, for --plan")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="ISO time at which courses must be open (default: now)")] = None,
+    with_store: Annotated[bool, typer.Option(
+        "--with-store", help="Also apply what the serving database holds (RECOMMENDER_"
+        "DATABASE_URL): resources added, changed or withdrawn through the API and events "
+        "stored since the bundle, so each list is the one the API gives now")] = False,
     workdir: Annotated[Path | None, typer.Option(help=WORKDIR_HELP)] = None,
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
 ) -> None:
     """Write learner_id, rank, resource_id, score, reason for every learner (streamed); with
     --plan, each learner's plan rows (order, start_week, minutes, credit hours, shortfall)."""
     from recommender.bundle import load_bundle
+    from recommender.store import Store
     from training.deliver import export_delivery_lists, export_delivery_plans
     from training.progress import RichProgress
     from training.registry import load_registered_bundle
@@ -75,15 +80,23 @@ def deliver_command(
         else:
             use_registry(resolve_tracking(settings).uri)
             loaded = load_registered_bundle(model_uri(model or ""))
-    with RichProgress(err) as progress:
-        if plan:
-            stats = export_delivery_plans(
-                loaded, out_path, hours_per_week=hours_per_week or 0.0, weeks=weeks or 0,
-                chunk_size=chunk_size or 2_000, index_factory=settings.index_factory, now=moment,
-                progress=progress)
-        else:
-            stats = export_delivery_lists(loaded, out_path, k=k, chunk_size=chunk_size or 10_000,
-                                          index_factory=settings.index_factory, now=moment,
-                                          progress=progress)
+    store = Store.from_url(settings.resolved_database_url()) if with_store else None
+    if store is not None:
+        store.create_schema()
+    try:
+        with RichProgress(err) as progress:
+            if plan:
+                stats = export_delivery_plans(
+                    loaded, out_path, hours_per_week=hours_per_week or 0.0, weeks=weeks or 0,
+                    chunk_size=chunk_size or 2_000, index_factory=settings.index_factory,
+                    now=moment, progress=progress, store=store)
+            else:
+                stats = export_delivery_lists(
+                    loaded, out_path, k=k, chunk_size=chunk_size or 10_000,
+                    index_factory=settings.index_factory, now=moment, progress=progress,
+                    store=store)
+    finally:
+        if store is not None:
+            store.dispose()
     out.print(f"wrote {stats.rows} rows for {stats.learners} learners to {stats.path} "
               f"({stats.rows_per_second:,.0f} rows/s, bundle {loaded.version})")
