@@ -2,7 +2,7 @@
 
 One ALS model is fitted on a temporal split; each test learner gets ``n_candidates`` resources
 that pass their hard constraints (availability during the test window, place, language,
-access; :mod:`recommender.delivery.filters`) and are re-ranked to a top ``k`` at several
+access; :mod:`recommender.features.catalog`) and are re-ranked to a top ``k`` at several
 settings of each knob (:mod:`recommender.delivery.rerank`), one knob at a time, the other at 0.
 Each setting is scored with the library's metrics: accuracy (ndcg@k, recall@k), intra-list
 diversity (category and content-vector), the gap in ndcg@k between the best and worst learner

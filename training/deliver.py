@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from recommender.bundle import Bundle
 from recommender.checks import check_number
 from recommender.delivery.core import DeliveryCore, DeliveryList, ListRequest, PlanRequest
-from recommender.delivery.filters import TimeLike, to_timestamp
+from recommender.features.catalog import TimeLike, to_timestamp
 from recommender.delivery.overlay import Overlay
 from recommender.delivery.served import ServedModel
 from recommender.errors import InvalidParameterError

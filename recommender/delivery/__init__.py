@@ -5,8 +5,9 @@
 * :mod:`~recommender.delivery.served`: a bundle prepared for delivery (index, catalog arrays).
 * :mod:`~recommender.delivery.overlay`: resources added, changed or withdrawn through the API.
 * :mod:`~recommender.delivery.learner`: who the learner is now (vector, exclusions, history).
-* :mod:`~recommender.delivery.filters`: request filters and the learner's hard constraints
-  (availability, place, language, accessibility) as one boolean mask over resource_idx.
+* :mod:`~recommender.features.catalog` (below the models, since evaluation's candidate rules
+  use it too): request filters and the learner's hard constraints (availability, place,
+  language, accessibility) as one boolean mask over resource_idx; re-exported here.
 * :mod:`~recommender.delivery.retrieve`: filtered top-k that never comes back short.
 * :mod:`~recommender.delivery.rerank`: diversity (MMR) and equal-service re-ranking.
 * :mod:`~recommender.delivery.plans`: time-budget and credit-hour learning plans (knapsacks).
@@ -16,7 +17,7 @@ This package's namespace holds the lower steps only; import the core from
 :mod:`recommender.delivery.core` (it needs the bundle and the models, which the steps do not).
 """
 
-from recommender.delivery.filters import (
+from recommender.features.catalog import (
     NEED_GROUPS,
     CatalogArrays,
     LearnerProfile,

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.checks import check_k
-from recommender.delivery.filters import LearnerProfile, RequestFilters
+from recommender.features.catalog import LearnerProfile, RequestFilters
 from recommender.delivery.learner import NO_SNAPSHOT, LearnerView, anonymous_view, learner_view
 from recommender.delivery.overlay import Overlay
 from recommender.delivery.plans import Plan, build_plan

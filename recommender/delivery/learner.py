@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from recommender.delivery.filters import LearnerProfile
+from recommender.features.catalog import LearnerProfile
 from recommender.delivery.reasons import MAX_HISTORY, History
 from recommender.delivery.served import ServedModel
 from recommender.errors import InvalidParameterError, ModelNotLoadedError, UnknownIdError

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from recommender.delivery.filters import CatalogArrays
+from recommender.features.catalog import CatalogArrays
 from recommender.delivery.served import ServedModel
 from recommender.store import ResourceRecord, Store
 

@@ -38,7 +38,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from recommender.data.schema import LEVELS
 from recommender.checks import check_k, check_number, is_missing
-from recommender.delivery.filters import CatalogArrays
+from recommender.features.catalog import CatalogArrays
 from recommender.errors import InvalidParameterError
 
 MAX_UNITS = 20_000  # time-plan DP width cap: coarser units beyond it (Plan.unit_minutes)

@@ -33,7 +33,7 @@ import numpy as np
 from recommender.features.content import CATEGORY_LABELS
 
 if TYPE_CHECKING:
-    from recommender.delivery.filters import CatalogArrays
+    from recommender.features.catalog import CatalogArrays
     from recommender.delivery.overlay import Overlay
     from recommender.delivery.served import ServedModel
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from recommender.checks import check_k as _check_k
 from recommender.checks import check_number
-from recommender.delivery.filters import CatalogArrays
+from recommender.features.catalog import CatalogArrays
 from recommender.errors import InvalidParameterError
 
 COMMUNITY_PROVIDER_TYPES: tuple[str, ...] = (

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.bundle import Bundle
-from recommender.delivery.filters import CatalogArrays
+from recommender.features.catalog import CatalogArrays
 from recommender.delivery.reasons import similar_texts
 from recommender.delivery.retrieve import FilteredRetriever
 from recommender.errors import UnknownIdError

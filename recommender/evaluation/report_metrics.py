@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender.delivery.filters import CatalogArrays, RequestFilters
+from recommender.features.catalog import CatalogArrays, RequestFilters
 from recommender.errors import InvalidParameterError
 from recommender.evaluation.beyond_accuracy import (
     attribute_by_index,

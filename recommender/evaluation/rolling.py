@@ -11,7 +11,7 @@ events before the cut and judged on a fixed horizon after it (e.g. 7 days):
   completed or dismissed resources are excluded, as in serving.
 
 Resources whose availability window does not overlap the horizon are never recommended
-(:mod:`recommender.delivery.filters`) and do not count as misses. Scores are kept per (cut,
+(:mod:`recommender.features.catalog`) and do not count as misses. Scores are kept per (cut,
 learner), so models are compared pairwise over exactly the same rows
 (:func:`recommender.evaluation.significance.paired_comparison`).
 """
@@ -27,7 +27,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from recommender.delivery.filters import CatalogArrays, RequestFilters
+from recommender.features.catalog import CatalogArrays, RequestFilters
 from recommender.errors import InvalidParameterError
 from recommender.evaluation.evaluate import RELEVANT_EVENT_TYPES, relevance_matrix
 from recommender.evaluation.metrics import metrics_at_k

@@ -15,7 +15,7 @@ The search validates on the rolling protocol itself (``evaluation.rolling``) on
 the last weeks of the training events. Availability windows are not a score: a
 resource outside its window is removed from the candidates
 (:func:`evaluation.rolling.recommend_available`, the rolling protocol, and serving
-through :mod:`recommender.delivery.filters`), so it never appears.
+through :mod:`recommender.features.catalog`), so it never appears.
 :func:`cohort_position` says where each learner stands relative to their cohort.
 """
 

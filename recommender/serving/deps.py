@@ -9,7 +9,7 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Depends, Request
 
-from recommender.delivery.filters import RequestFilters
+from recommender.features.catalog import RequestFilters
 from recommender.serving.auth import require_key
 from recommender.serving.runtime import Runtime
 from recommender.serving.schemas import ErrorBody, LearnerId, ListFilters

@@ -19,7 +19,7 @@ from recommender.bundle import build_bundle, load_bundle, save_bundle
 from recommender.data.sample_world import generate_world
 from recommender.delivery.batch import core_for_fit, delivered_matrix
 from recommender.delivery.core import ListRequest
-from recommender.delivery.filters import RequestFilters
+from recommender.features.catalog import RequestFilters
 from recommender.features import build_feature_set
 from recommender.models import ALSModel
 from recommender.serving.app import create_app

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from recommender.delivery.filters import to_timestamp
+from recommender.features.catalog import to_timestamp
 from recommender.errors import InvalidParameterError
 from training.commands.common import (
     TRACKING_HELP,

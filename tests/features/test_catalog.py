@@ -9,7 +9,7 @@ import pytest
 from recommender.data.sample_world import generate_world
 from recommender.data.schema import ACCESSIBILITY_FEATURES, LIST_SEPARATOR
 from recommender.delivery import NEED_GROUPS, CatalogArrays, LearnerProfile, RequestFilters, learner_profiles
-from recommender.delivery.filters import LearnerProfiles
+from recommender.features.catalog import LearnerProfiles
 from recommender.errors import InvalidParameterError
 
 NOW = pd.Timestamp("2024-06-15", tz="UTC")

@@ -1,5 +1,8 @@
 """Catalog filtering: the one place that decides which resources a request may return.
 
+It sits with the features (the catalog as arrays) rather than in :mod:`recommender.delivery`
+because evaluation's candidate rules and the time-aware models judge availability the same way.
+
 The API, the batch export and learning plans all ask the same question, "which resources may
 this learner get for this request?", so it is answered once, here, as a boolean mask over
 ``resource_idx``. :class:`CatalogArrays` turns the catalog frame into per-column numpy arrays
