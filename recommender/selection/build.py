@@ -55,7 +55,9 @@ def _search_of(cls: type[EmbeddingModel], given: dict[str, Any]) -> tuple[
     """The search a config asks for (None: none), its fixed arguments, and the estimator keys
     that only say "choose this" (dropped before the estimator sees them)."""
     if issubclass(cls, TimeAwareModel):
-        choose = [name for name in WINDOW_PARTS if "parts" not in given
+        has_part = {"window_days": True, "breadth_window_days": given.get("breadth_groups")
+                    is not None}  # a window whose default part the model leaves out is moot
+        choose = [name for name in WINDOW_PARTS if "parts" not in given and has_part[name]
                   and given.get(name, CHOOSE_WINDOW) in (None, CHOOSE_WINDOW)]
         weights = given.get("weights") is None
         asking = {name for name in (*WINDOW_PARTS, "weights")
