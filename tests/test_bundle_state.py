@@ -193,3 +193,36 @@ def test_tampered_or_foreign_state_is_refused(round_trips, tmp_path):
 def test_version_one_bundles_still_load_without_a_model(tiny_bundle, tmp_path):
     loaded = load_bundle(save_bundle(tiny_bundle, tmp_path / "b"))
     assert loaded.model is None and not loaded.can_cold_start
+
+
+def test_a_bundle_written_before_the_searches_moved_out_still_loads(round_trips, tmp_path):
+    """Bundles from when the hybrid and recency models searched inside fit name parameters
+    that now belong to the searches (and a recency part's chosen window_days_): dropped on
+    load; any other unknown parameter is still refused."""
+    path = save_bundle(round_trips["time_aware_search"][0], tmp_path / "b")
+    state_path = path / "state.json"
+    state = json.loads(state_path.read_text())
+    model = state["model"]["state"]
+    model["params"].update(validation_cuts=3, horizon_days=7.0, window_candidates=[3, 7],
+                           k=10, grid_step=0.5)
+    model["interaction_weights"] = None
+    recency = model["parts"][0]["model"]["state"]
+    recency["params"].update(window_candidates=[1, 3], validation_cuts=3, horizon_days=7.0)
+    recency["fitted"]["window_days_"] = 3.0
+
+    def write(state: dict) -> None:
+        state_path.write_text(json.dumps(state))
+        manifest = json.loads((path / "manifest.json").read_text())
+        manifest["files"]["state.json"] = __import__("recommender.bundle").bundle._sha256(
+            state_path)
+        (path / "manifest.json").write_text(json.dumps(manifest))
+
+    write(state)
+    loaded = load_bundle(path)
+    np.testing.assert_array_equal(loaded.model.learner_factors_,
+                                  round_trips["time_aware_search"][1].model.learner_factors_)
+    assert not hasattr(loaded.model.parts_[0].model, "window_days_")
+    recency["params"]["mystery"] = 1
+    write(state)
+    with pytest.raises(BundleError, match="mystery"):
+        load_bundle(path)

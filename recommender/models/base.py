@@ -23,7 +23,7 @@ from threadpoolctl import ThreadpoolController
 from recommender.errors import InvalidParameterError, NotFittedError
 from recommender.features import FeatureSet
 from recommender.index import ResourceIndex
-from recommender.models.state import Arrays, Params, State, jsonable
+from recommender.models.state import Arrays, Params, State, jsonable, known_params
 
 
 # A learner profile row: a one-row frame, a Series or a plain mapping of column -> value.
@@ -92,6 +92,10 @@ class EmbeddingModel(BaseEstimator):
     # Which age of a history ``fold_in`` reads for this model (see HistoryAges); None for
     # models that pass the whole history on to their parts (hybrids).
     fold_in_ages: ClassVar[AgeKind | None] = "last_use"
+    # Parameters and fitted attributes an older bundle may still carry that moved to the
+    # selection layer's searches: dropped on load (any other unknown parameter is refused).
+    _moved_params: ClassVar[tuple[str, ...]] = ()
+    _moved_fitted: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def fit(self, features: FeatureSet) -> Self:
@@ -162,9 +166,10 @@ class EmbeddingModel(BaseEstimator):
     @classmethod
     def from_state(cls, params: Params, arrays: Arrays) -> Self:
         """The fitted model again, from what :meth:`state` returned."""
-        model = cls(**params["params"])
+        model = cls(**known_params(cls, params["params"], cls._moved_params))
         for name, value in params.get("fitted", {}).items():
-            setattr(model, name, value)
+            if name not in cls._moved_fitted:
+                setattr(model, name, value)
         for name, value in arrays.items():
             setattr(model, name, value)
         model._check_fitted()

@@ -111,7 +111,7 @@ class HybridModel(EmbeddingModel):
 
     fold_in_ages = None  # the whole history goes on to the parts, each reading its own ages
     # Parameters an older bundle may carry that moved to the selection layer's searches.
-    _moved_params: tuple[str, ...] = (
+    _moved_params = (
         "validation_fraction", "interaction_weights", "grid_step", "validation_cuts",
         "horizon_days", "window_candidates", "k",
     )

@@ -146,6 +146,9 @@ class RecentPopularityModel(EmbeddingModel):
     ``now`` the reference time (None: the newest training event).
     """
 
+    _moved_params = ("window_candidates", "validation_cuts", "horizon_days")
+    _moved_fitted = ("window_days_", "window_search_")
+
     def __init__(
         self,
         window_days: float = 7.0,
