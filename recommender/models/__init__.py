@@ -47,6 +47,10 @@ MODELS: dict[str, type[EmbeddingModel]] = {
     "co_occurrence": CoAccessModel,
     "time_aware": TimeAwareModel,
 }
+# Registered so a bundle can name them, but reached through TimeAwareModel's options
+# (release_forecast, peers, breadth_groups) rather than run on their own in the experiments.
+OPTION_PARTS: frozenset[str] = frozenset({"scheduled_popularity", "peer_recency",
+                                          "breadth_recency"})
 
 __all__ = [
     "ALSModel",
@@ -64,6 +68,7 @@ __all__ = [
     "LearnerVector",
     "MODELS",
     "ModelPart",
+    "OPTION_PARTS",
     "PeerRecencyModel",
     "PopularityModel",
     "RecentPopularityModel",

@@ -22,6 +22,7 @@ from recommender.errors import NotFittedError
 from recommender.features import FeatureSet, build_feature_set
 from recommender.models import (
     MODELS,
+    OPTION_PARTS,
     ALSModel,
     ContentModel,
     EASEModel,
@@ -87,6 +88,7 @@ def fitted(features: FeatureSet) -> dict[str, EmbeddingModel]:
 
 def test_every_registered_class_is_in_the_contract() -> None:
     assert {name for _, name, _ in CASES} == set(MODELS)
+    assert OPTION_PARTS < set(MODELS)
 
 
 @pytest.mark.parametrize("label", LABELS)
