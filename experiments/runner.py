@@ -235,11 +235,11 @@ def _run_model(
         if significance is not None:
             metrics.update(_significance_metrics(significance))
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if _is_number(v)})
-        search = getattr(model, "weight_search_", None)
-        if search is not None:
-            notes["chosen_weights"] = dict(zip(model.part_names, search.weights))
+        chosen = getattr(model, "best_params_", {}).get("weights")  # a weight search's choice
+        if chosen is not None:
+            notes["chosen_weights"] = dict(zip([part.name for part in model.parts_], chosen))
             mlflow.log_params({f"chosen_weight.{k}": v for k, v in notes["chosen_weights"].items()})
-            mlflow.log_table(search.table, "weight_search.json")
+            mlflow.log_table(model.cv_results_, "weight_search.json")
         _log_frames(report, significance)
     return ModelRun(spec=spec, run_id=run.info.run_id, fit_seconds=fit_seconds, report=report,
                     significance=significance, notes=notes)
