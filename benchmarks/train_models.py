@@ -124,9 +124,9 @@ def main() -> None:
         return
     from recommender.data.sample_world import generate_world
     from recommender.features import build_feature_set
-    from recommender.models import MODELS
+    from recommender.models import MODELS, OPTION_PARTS
 
-    names = args.models or list(MODELS)
+    names = args.models or [name for name in MODELS if name not in OPTION_PARTS]
     print(f"generating the sample world ({args.learners:,} learners, "
           f"{args.resources:,} resources) ...", file=sys.stderr, flush=True)
     world = generate_world(args.learners, args.resources, args.seed)
