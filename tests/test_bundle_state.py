@@ -16,6 +16,7 @@ from recommender.features import FeatureSet, build_feature_set
 from recommender.models import (
     ALSModel,
     BPRModel,
+    ColdStart,
     ContentModel,
     EASEModel,
     GroupPopularityModel,
@@ -226,3 +227,17 @@ def test_a_bundle_written_before_the_searches_moved_out_still_loads(round_trips,
     write(state)
     with pytest.raises(BundleError, match="mystery"):
         load_bundle(path)
+
+
+def test_a_cold_start_fitted_around_a_search_is_bundled_around_its_best_estimator(features):
+    """Training fits ColdStart(model) on the fitted search, then bundles both: the bundle holds
+    the chosen estimator and the same mappings around it."""
+    search = MAKERS["hybrid_search"]().fit(features)
+    cold = ColdStart(search).fit(features)
+    bundle = build_bundle(search, cold, features, {"version": "s"})
+    assert bundle.model is search.best_estimator_ and bundle.cold_start.model is bundle.model
+    assert cold.model is search  # the caller's cold start is left as it was
+    np.testing.assert_array_equal(bundle.cold_start.resource_vectors(NEW_RESOURCE).vectors,
+                                  cold.resource_vectors(NEW_RESOURCE).vectors)
+    with pytest.raises(BundleError, match="another model"):
+        build_bundle(search.best_estimator_, cold, features, {"version": "s"})
