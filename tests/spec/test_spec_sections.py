@@ -145,9 +145,12 @@ def test_model_section_builds_through_the_one_builder_with_the_runs_seed() -> No
     own = ModelSection.model_validate({"name": "als", "random_state": 3}).build(random_state=7)
     assert own.random_state == 3  # the section's own seed wins
     weights = InteractionWeights(half_life_days=10.0)
-    hybrid = ModelSection.model_validate({"name": "hybrid"}).build(
-        random_state=0, interaction_weights=weights)
-    assert isinstance(hybrid, HybridModel) and hybrid.interaction_weights == weights
+    search = ModelSection.model_validate({"name": "hybrid"}).build(
+        random_state=0, interaction_weights=weights)  # weights chosen on validation: a search
+    assert search.interaction_weights == weights and isinstance(search.estimator, HybridModel)
+    fixed = ModelSection.model_validate({"name": "hybrid", "weights": [1, 1, 1]}).build(
+        random_state=5, interaction_weights=weights)
+    assert isinstance(fixed, HybridModel) and fixed.random_state == 5
     assert isinstance(ModelSection(name="popularity").build(random_state=1), PopularityModel)
 
 
