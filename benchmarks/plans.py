@@ -3,13 +3,15 @@
 The catalog is the sample world's (generate_world with 100k resources and few events, so it is
 quick to make); the vectors are synthetic 64-d ones with the catalog's structure (a resource
 sits near its category's centre; a learner mixes two or three categories), in a FAISS flat
-inner-product index. Per learner we time:
+inner-product index, served through the delivery core (a vectors-only bundle). Per learner we
+time:
 
 * ``top-k``: ``ResourceIndex.search`` for k=10, no constraints (the baseline);
-* ``filtered top-k``: the learner's constraint mask + filtered retrieval of k=10;
-* ``plan``: mask + filtered retrieval of 100 candidates (for learners who owe credit hours,
-  the 32 best credit-bearing ones among them, or from a second search when fewer than 32 are)
-  + the knapsack. Time plans: 3 h/week for 12 weeks; credit
+* ``filtered top-k``: :meth:`DeliveryCore.ranked` for k=10 (the learner's constraint mask,
+  exclusions, filtered retrieval; no labels or reasons);
+* ``plan``: :meth:`DeliveryCore.plan`: mask + filtered retrieval of 100 candidates (for
+  learners who owe credit hours, the 32 best credit-bearing ones among them, or from a second
+  search when fewer than 32 are) + the knapsack, with labels and reasons. Time plans: 3 h/week for 12 weeks; credit
   plans (learners with ``credit_hours_required``): 2 h/week for 52 weeks.
 
 The target is plans under 3x the cost of top-k. Timings are per learner, single query (the
@@ -28,10 +30,15 @@ import faiss
 import numpy as np
 import pandas as pd
 
+import scipy.sparse as sp
+
+import recommender.delivery.core as core_module
+from recommender.bundle import Bundle
 from recommender.data.sample_world import generate_world
-import recommender.delivery.pipeline as pipeline_module
-from recommender.delivery import CatalogArrays, Delivery, build_plan, learner_profiles
-from recommender.index import ResourceIndex
+from recommender.delivery import build_plan, learner_profiles
+from recommender.delivery.core import DeliveryCore, ListRequest, PlanRequest
+from recommender.delivery.served import ServedModel
+from recommender.features.idmap import IdMap
 
 N_RESOURCES = 100_000
 DIM = 64
@@ -73,21 +80,31 @@ def main() -> None:
     print(f"sample world: {len(world.resources):,} resources, {len(world.learners):,} learners "
           f"({time.perf_counter() - start:.1f} s)")
     resource_vectors, learner_vectors = synthetic_vectors(world.resources, len(world.learners))
+    shape = (len(world.learners), len(world.resources))
+    bundle = Bundle(
+        learner_map=IdMap("learner", world.learners["learner_id"]),
+        resource_map=IdMap("resource", world.resources["resource_id"]),
+        learner_factors=learner_vectors, resource_factors=resource_vectors,
+        exclusions=sp.csr_matrix(shape, dtype=np.float32),
+        interactions=sp.csr_matrix(shape, dtype=np.float32),
+        resources=world.resources, learners=world.learners, manifest={"version": "plans"},
+        regions=world.regions,
+    )
     start = time.perf_counter()
-    catalog = CatalogArrays.build(world.resources, world.regions)
-    built_catalog = time.perf_counter() - start
-    start = time.perf_counter()
-    index = ResourceIndex(resource_vectors)
-    delivery = Delivery(catalog, resource_vectors, index)
-    print(f"catalog arrays {built_catalog * 1e3:.0f} ms, FAISS Flat index {DIM}-d "
+    core = DeliveryCore(ServedModel.from_bundle(bundle, "Flat"))
+    catalog, index = core.served.catalog, core.served.index
+    print(f"served model (catalog arrays, FAISS Flat index {DIM}-d, reasons' facts) "
           f"{(time.perf_counter() - start) * 1e3:.0f} ms, FAISS threads {args.threads}")
 
     profiles = learner_profiles(world.learners)
+    learner_ids = [str(i) for i in world.learners["learner_id"]]
     rng = np.random.default_rng(1)
     sample = rng.choice(len(profiles), size=min(args.learners, len(profiles)), replace=False)
+    time_plan = PlanRequest(hours_per_week=3, weeks=12, now=NOW)
+    credit_plan = PlanRequest(hours_per_week=2, weeks=52, now=NOW)
+    top_k = ListRequest(k=K, now=NOW)
     for learner_idx in sample[:20]:  # warm-up: page in arrays, FAISS threads
-        delivery.plan(learner_vectors[learner_idx], now=NOW, profile=profiles[learner_idx],
-                      hours_per_week=3, weeks=12)
+        core.plan(core.learner(learner_ids[learner_idx]), time_plan)
         index.search(learner_vectors[learner_idx], K)
 
     timings: dict[str, list[float]] = {
@@ -102,11 +119,12 @@ def main() -> None:
         built.append(time.perf_counter() - start)
         return plan
 
-    pipeline_module.build_plan = timed_build_plan  # what Delivery.plan calls
+    core_module.build_plan = timed_build_plan  # what DeliveryCore.plan calls
     topk_of: dict[str, list[float]] = {"time_plan": [], "credit_plan": []}
     shortfalls, plan_sizes, over_budget = [], [], 0
     for learner_idx in sample:
         query, profile = learner_vectors[learner_idx], profiles[learner_idx]
+        view = core.learner(learner_ids[learner_idx])
         owes = bool(profile.credit_hours_required)
         kind = "credit_plan" if owes else "time_plan"
         fastest: dict[str, float] = {}
@@ -114,14 +132,13 @@ def main() -> None:
             t0 = time.perf_counter()
             index.search(query, K)
             t1 = time.perf_counter()
-            delivery.recommend(query, K, now=NOW, profile=profile)
+            core.ranked(view, top_k)
             t2 = time.perf_counter()
             allowed = catalog.mask(None, profile, now=NOW)
             t3 = time.perf_counter()
-            delivery.retriever.search(query, 100, allowed)  # the plan's pool (one search)
+            core.served.retriever.search(query, 100, allowed)  # the plan's pool (one search)
             t4 = time.perf_counter()
-            plan = delivery.plan(query, now=NOW, profile=profile,
-                                 hours_per_week=2 if owes else 3, weeks=52 if owes else 12)
+            plan = core.plan(view, credit_plan if owes else time_plan).plan
             t5 = time.perf_counter()
             for name, seconds in (("topk", t1 - t0), ("filtered", t2 - t1), ("mask", t3 - t2),
                                   ("pool", t4 - t3), (kind, t5 - t4),

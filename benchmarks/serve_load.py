@@ -105,6 +105,7 @@ def floor_app():  # noqa: ANN201 - a uvicorn factory
 
     import faiss
     from fastapi import FastAPI
+    from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
     from threadpoolctl import threadpool_limits
 
@@ -126,8 +127,7 @@ def floor_app():  # noqa: ANN201 - a uvicorn factory
     key = KEY.encode()
 
     def floor_list(learner_id: str) -> bytes:
-        """The floor's work for one learner, blocking (a store read, a search): the JSON body."""
-        store.learner_snapshot(learner_id)
+        """The floor's scoring for one learner (after its store read): the JSON body."""
         row = served.learner_idx(learner_id)
         allowed = all_open.copy()
         allowed[exclusions.indices[exclusions.indptr[row]: exclusions.indptr[row + 1]]] = False
@@ -140,15 +140,15 @@ def floor_app():  # noqa: ANN201 - a uvicorn factory
         return json.dumps({"learner_id": learner_id, "items": items},
                           ensure_ascii=False).encode()  # UTF-8, as FastAPI's
 
-    # The floor's handler. It is ``async def``, so its blocking work runs on the event loop, as
-    # the served list handler's does today; when that handler becomes a sync ``def`` (run in
-    # the threadpool), make this one ``def floor(request)`` too: Starlette then runs it,
-    # key check and all, in its threadpool, and the floor changes the same way (one line).
+    # The floor's handler has the served list handler's shape: the store read leaves the
+    # event loop in one thread-pool hop (as the app's learner dependency does), the search and
+    # the JSON body run on the loop (as the app's scoring and response serialisation do).
     async def floor(request):  # noqa: ANN001, ANN202 - a Starlette endpoint
         if not hmac.compare_digest(request.headers.get("x-api-key", "").encode(), key):
             return Response(status_code=401)
-        return Response(floor_list(request.path_params["learner_id"]),
-                        media_type="application/json")
+        learner_id = request.path_params["learner_id"]
+        await run_in_threadpool(store.learner_snapshot, learner_id)
+        return Response(floor_list(learner_id), media_type="application/json")
 
     app = FastAPI()
     app.add_route("/floor/{learner_id}", floor, methods=["GET"])

@@ -1,5 +1,14 @@
 """What the routes depend on: the /v1 router (with the key check), the worker's runtime, the
-learner's stored snapshot, and the request's filters in the delivery core's terms."""
+learner as the store has them now, and the request's filters in the delivery core's terms.
+
+Blocking work leaves the event loop in one thread-pool hop per request: :func:`learner_context`
+reads the learner's snapshot from the store and places them (a fold-in solve when they have
+new events) off the loop, and the list handlers, ``async def``, then score on the loop (a
+bounded index search and reasons, like FastAPI's own response validation, which also runs on
+the loop for ``async`` handlers). A plain ``def`` handler would cost two more hops (FastAPI
+runs a sync endpoint and then its response validation each in the pool): about 0.15 ms of CPU
+each, a third of a list request (``benchmarks/serve_load.py`` measures the endpoint).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +17,12 @@ from typing import Annotated
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from recommender.features.catalog import RequestFilters
 from recommender.serving.auth import require_key
-from recommender.serving.runtime import Runtime
+from recommender.serving.runtime import LearnerContext, Runtime
 from recommender.serving.schemas import ErrorBody, LearnerId, ListFilters
-from recommender.store import LearnerSnapshot
 
 
 def v1_router(tag: str, unavailable: str = "No model loaded or database busy") -> APIRouter:
@@ -34,13 +43,13 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def learner_snapshot(learner_id: LearnerId, runtime: RuntimeDep) -> LearnerSnapshot:
-    """The learner's stored profile and events and the catalog changes' signature, read in one
-    transaction (a database read: a plain ``def``, so FastAPI runs it off the event loop)."""
-    return runtime.store.learner_snapshot(learner_id)
+async def learner_context(learner_id: LearnerId, runtime: RuntimeDep) -> LearnerContext:
+    """The delivery core and the learner's view, from their snapshot in the store (profile,
+    events, catalog changes' signature: one transaction), worked out in the thread pool."""
+    return await run_in_threadpool(runtime.learner_context, learner_id)
 
 
-SnapshotDep = Annotated[LearnerSnapshot, Depends(learner_snapshot)]
+LearnerDep = Annotated[LearnerContext, Depends(learner_context)]
 
 
 def request_filters(filters: ListFilters) -> RequestFilters:

@@ -1,7 +1,8 @@
 """Delivery lists for learners (known, folded-in, profile-only or anonymous) and learner upserts.
 
-Handlers parse the request, call the delivery core and format its answer; they are plain
-``def`` because a list reads the store and runs BLAS, which must not block the event loop.
+Handlers parse the request, call the delivery core and format its answer; what blocks (store
+reads and writes, a fold-in, a profile's text encoding) runs in the thread pool (see
+:mod:`recommender.serving.deps`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query
+from starlette.concurrency import run_in_threadpool
 
 from recommender.delivery.core import ListRequest
 from recommender.serving.deps import (
+    LearnerDep,
     RuntimeDep,
-    SnapshotDep,
     request_filters,
     utc_now,
     v1_router,
@@ -38,16 +40,14 @@ router = v1_router("recommendations")
     responses={404: {"model": ErrorBody, "description": "Unknown learner and no profile"},
                422: {"description": "A parameter is invalid (the message names it)"}},
 )
-def recommendations(
-    learner_id: LearnerId, query: Annotated[RecommendationQuery, Query()],
-    runtime: RuntimeDep, snapshot: SnapshotDep,
+async def recommendations(
+    learner_id: LearnerId, query: Annotated[RecommendationQuery, Query()], learner: LearnerDep,
 ) -> RecommendationList:
     """The learner's delivery list: the best resources they may take (filters, place,
     language, access, availability), without what they completed or dismissed, each with a
     reason. Events acknowledged by ``POST /v1/events`` count at once, on every worker."""
-    core = runtime.core(snapshot.resources_signature)
-    view = runtime.learner_view(core, snapshot, learner_id)
-    delivered = core.deliver(view, ListRequest(
+    core = learner.core
+    delivered = core.deliver(learner.view, ListRequest(
         k=query.k, now=utc_now(), filters=request_filters(query),
         exclude_ids=tuple(query.exclude or ())))
     return recommendation_list(learner_id, delivered, core.served.version)
@@ -57,19 +57,23 @@ def recommendations(
     "/recommendations/anonymous", response_model=RecommendationList,
     responses={422: {"description": "The profile gives the model nothing to go on"}},
 )
-def anonymous(body: AnonymousRequest, runtime: RuntimeDep) -> RecommendationList:
+async def anonymous(body: AnonymousRequest, runtime: RuntimeDep) -> RecommendationList:
     """A cold-start list for a newcomer described only by a profile (group, age band,
     region, languages, accessibility needs, interests in Chinese or English)."""
-    core = runtime.core()
     profile = {
         "group": body.group, "age_band": body.age_band, "region": body.region,
         "urban_rural": body.urban_rural, "languages": "|".join(body.languages) or None,
         "accessibility_needs": "|".join(body.accessibility_needs) or None,
         "interests": body.interests,
     }
-    delivered = core.deliver(core.anonymous(profile), ListRequest(
-        k=body.k, now=utc_now(), filters=request_filters(body.filters)))
-    return recommendation_list(None, delivered, core.served.version, cold_start=True)
+    request = ListRequest(k=body.k, now=utc_now(), filters=request_filters(body.filters))
+
+    def deliver() -> RecommendationList:  # reads the store's catalog; encodes the interests
+        core = runtime.core()
+        delivered = core.deliver(core.anonymous(profile), request)
+        return recommendation_list(None, delivered, core.served.version, cold_start=True)
+
+    return await run_in_threadpool(deliver)
 
 
 @router.put("/learners/{learner_id}", response_model=UpsertAck, tags=["catalog"],

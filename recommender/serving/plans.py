@@ -15,15 +15,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query
+from starlette.concurrency import run_in_threadpool
 
 from recommender.delivery.core import PlanRequest
-from recommender.serving.deps import (
-    RuntimeDep,
-    SnapshotDep,
-    request_filters,
-    utc_now,
-    v1_router,
-)
+from recommender.serving.deps import LearnerDep, request_filters, utc_now, v1_router
 from recommender.serving.schemas import (
     ErrorBody,
     LearnerId,
@@ -40,20 +35,20 @@ router = v1_router("recommendations")
     responses={404: {"model": ErrorBody, "description": "Unknown learner and no profile"},
                422: {"description": "A parameter is invalid (the message names it)"}},
 )
-def learning_plan(
-    learner_id: LearnerId, query: Annotated[PlanQuery, Query()], runtime: RuntimeDep,
-    snapshot: SnapshotDep,
+async def learning_plan(
+    learner_id: LearnerId, query: Annotated[PlanQuery, Query()], learner: LearnerDep,
 ) -> LearningPlan:
     """A study plan for ``hours_per_week`` over ``weeks``: the best-scored resources the learner
     may take whose durations fit the time (never over it), covering their remaining credit
     hours when they owe some (or saying by how much and why it falls short), in study order
     (topic by topic, beginner to advanced) with the week each one starts."""
-    core = runtime.core(snapshot.resources_signature)
-    view = runtime.learner_view(core, snapshot, learner_id)
-    planned = core.plan(view, PlanRequest(
+    core = learner.core
+    request = PlanRequest(
         hours_per_week=query.hours_per_week, weeks=query.weeks, now=utc_now(),
         filters=request_filters(query), exclude_ids=tuple(query.exclude or ()),
-        credit_required=query.credit_required, credit_completed=query.credit_completed))
+        credit_required=query.credit_required, credit_completed=query.credit_completed)
+    # a knapsack over up to 132 candidates: milliseconds, so off the loop
+    planned = await run_in_threadpool(core.plan, learner.view, request)
     plan = planned.plan
     items = [
         PlannedResource(

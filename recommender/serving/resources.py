@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query
+from starlette.concurrency import run_in_threadpool
 
 from recommender.delivery.core import ListRequest
 from recommender.serving.deps import RuntimeDep, request_filters, utc_now, v1_router
@@ -25,15 +26,15 @@ router = v1_router("catalog")
 
 @router.get("/resources/{resource_id}/similar", response_model=SimilarList,
             responses={404: {"model": ErrorBody, "description": "Unknown or withdrawn resource"}})
-def similar(
+async def similar(
     resource_id: ResourceId, query: Annotated[SimilarQuery, Query()], runtime: RuntimeDep
 ) -> SimilarList:
     """Resources nearest to this one in the model's space (filters apply; withdrawn ones and
     the resource itself are left out)."""
-    core = runtime.core()
-    picked = core.similar(resource_id, ListRequest(k=query.k, now=utc_now(),
-                                                   filters=request_filters(query)))
-    return SimilarList(resource_id=resource_id, items=recommended(picked),
+    request = ListRequest(k=query.k, now=utc_now(), filters=request_filters(query))
+    core = await run_in_threadpool(runtime.core)  # reads the catalog changes' signature
+    return SimilarList(resource_id=resource_id, items=recommended(core.similar(resource_id,
+                                                                               request)),
                        model_version=core.served.version)
 
 

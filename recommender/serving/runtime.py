@@ -29,6 +29,15 @@ VIEW_CACHE_SIZE = 20_000  # learner views kept per worker (about 1 kB each)
 
 
 @dataclass(frozen=True)
+class LearnerContext:
+    """What a learner's request works from: the delivery core as the store has the catalog
+    now, and the learner as the store has them now."""
+
+    core: DeliveryCore
+    view: LearnerView
+
+
+@dataclass(frozen=True)
 class ServingOptions:
     """What the app needs from the settings (built by an entry point, or by hand in tests)."""
 
@@ -159,6 +168,13 @@ class Runtime:
         return fresh
 
     # --- learners ------------------------------------------------------------------------------
+
+    def learner_context(self, learner_id: str) -> LearnerContext:
+        """The learner's snapshot read from the store (blocking: call it off the event loop),
+        the core for the catalog changes it saw, and the learner's view."""
+        snapshot = self.store.learner_snapshot(learner_id)
+        core = self.core(snapshot.resources_signature)
+        return LearnerContext(core, self.learner_view(core, snapshot, learner_id))
 
     def learner_view(
         self, core: DeliveryCore, snapshot: LearnerSnapshot, learner_id: str
