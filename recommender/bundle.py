@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from recommender.errors import BundleError, RecommenderError
 from recommender.features import FeatureSet, IdMap, InteractionWeights
 from recommender.models import ColdStart, EmbeddingModel
+from recommender.models.cold_start import PROFILE_COLUMNS  # the profile fields a bundle carries
 from recommender.models.state import FACTOR_ARRAYS, jsonable, model_state, restore_model
 from recommender.selection.base import SearchCV
 
@@ -45,11 +46,6 @@ STATE_FILES = ("state.json", "state.npz")
 REGIONS_FILE = "regions.parquet"
 STATE_FORMAT = 1  # version of the state.json layout inside a format-2 bundle
 
-# Learner profile fields a bundle carries (reasons, filters, cold start).
-PROFILE_COLUMNS = (
-    "learner_id", "group", "age_band", "region", "urban_rural", "education_level", "languages",
-    "accessibility_needs", "interests", "credit_hours_required",
-)
 # Catalog fields a bundle carries (titles, filters, reasons).
 CATALOG_COLUMNS = (
     "resource_id", "title", "language", "category", "tags", "provider", "provider_type", "mode",

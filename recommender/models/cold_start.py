@@ -61,6 +61,12 @@ from recommender.models.state import (
 )
 
 COLD_START_PATHS: tuple[str, ...] = ("fold_in", "profile", "content_mapping")
+# Learner profile fields a cold start reads and a bundle carries (reasons, filters, cold start):
+# fresh from fit or restored from a bundle, a cold start sees the same profile row.
+PROFILE_COLUMNS: tuple[str, ...] = (
+    "learner_id", "group", "age_band", "region", "urban_rural", "education_level", "languages",
+    "accessibility_needs", "interests", "credit_hours_required",
+)
 
 
 
@@ -160,7 +166,9 @@ class ColdStart(BaseEstimator):
         self.learner_map_ = features.learner_map
         self.resource_map_ = features.resource_map
         self.interactions_ = sp.csr_matrix(features.interactions)
-        self.learners_ = features.learners.reset_index(drop=True)
+        learners = features.learners
+        self.learners_ = learners[[c for c in PROFILE_COLUMNS if c in learners]].reset_index(
+            drop=True)
         data = self.interactions_.data
         self.pseudo_confidence_ = float(np.median(data)) if data.size else 1.0
         events = features.events
