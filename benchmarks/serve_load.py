@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hmac
 import json
 import os
 import random
@@ -61,8 +62,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+from fastapi import Depends, HTTPException, Query
+from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
+
+from recommender.serving.schemas import (
+    LearnerId,
+    RecommendationList,
+    RecommendationQuery,
+    RecommendedResource,
+)
 
 HERE = Path(__file__).resolve().parent
 LIST_FLOOR_TARGET = 1.75  # issue 14: the list endpoint's server CPU per request over the floor's
@@ -101,11 +113,9 @@ def floor_app():  # noqa: ANN201 - a uvicorn factory
     scores as JSON. No filters, fold-in, reasons, metrics or middleware of the app's, and no
     FastAPI parameter solving (a bare Starlette route). Its throughput beside the bare
     endpoint's bounds what a list endpoint built from these parts could reach here."""
-    import hmac
 
     import faiss
     from fastapi import FastAPI
-    from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
     from threadpoolctl import threadpool_limits
 
@@ -126,17 +136,20 @@ def floor_app():  # noqa: ANN201 - a uvicorn factory
     all_open = np.ones(served.n_resources, dtype=bool)
     key = KEY.encode()
 
-    def floor_list(learner_id: str) -> bytes:
-        """The floor's scoring for one learner (after its store read): the JSON body."""
+    def floor_items(learner_id: str) -> list[tuple[str, str, float]]:
+        """The floor's scoring for one learner (after its store read): id, title, score."""
         row = served.learner_idx(learner_id)
         allowed = all_open.copy()
         allowed[exclusions.indices[exclusions.indptr[row]: exclusions.indptr[row + 1]]] = False
         found = served.retriever.search(vectors[row], 10, allowed)
         idx = found.resource_idx
+        return list(zip(served.resource_ids[idx].tolist(), served.titles[idx].tolist(),
+                        found.scores.tolist()))
+
+    def floor_list(learner_id: str) -> bytes:
+        """The floor's JSON body for one learner."""
         items = [{"rank": rank, "resource_id": resource_id, "title": title, "score": score}
-                 for rank, (resource_id, title, score) in enumerate(zip(
-                     served.resource_ids[idx].tolist(), served.titles[idx].tolist(),
-                     found.scores.tolist()), 1)]
+                 for rank, (resource_id, title, score) in enumerate(floor_items(learner_id), 1)]
         return json.dumps({"learner_id": learner_id, "items": items},
                           ensure_ascii=False).encode()  # UTF-8, as FastAPI's
 
@@ -152,7 +165,42 @@ def floor_app():  # noqa: ANN201 - a uvicorn factory
 
     app = FastAPI()
     app.add_route("/floor/{learner_id}", floor, methods=["GET"])
+    _add_idiom_floor(app, store, floor_items, key)
     return app
+
+
+def _add_idiom_floor(app, store, floor_items, key: bytes) -> None:  # noqa: ANN001
+    """The floor's work (the same store read in one thread-pool hop, the same search) in the
+    list route's FastAPI idiom: the key as a security dependency, the learner as a dependency,
+    the list's query model, a response model. What it costs over the floor is what the idiom
+    costs any list endpoint; what the list endpoint costs over it is what filters, fold-in,
+    reasons and metrics add. (Its handlers are module-level functions, so FastAPI can resolve
+    their annotations; this fills in what they work with.)"""
+    _IDIOM.update(store=store, floor_items=floor_items, key=key)
+    app.add_api_route("/idiom/{learner_id}", _idiom_list, methods=["GET"],
+                      response_model=RecommendationList, dependencies=[Depends(_idiom_key)])
+
+
+_IDIOM: dict = {}
+_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+async def _idiom_key(given: Annotated[str | None, Depends(_KEY_HEADER)]) -> None:
+    if not given or not hmac.compare_digest(given.encode(), _IDIOM["key"]):
+        raise HTTPException(401)
+
+
+async def _idiom_learner(learner_id: LearnerId) -> str:
+    await run_in_threadpool(_IDIOM["store"].learner_snapshot, learner_id)
+    return learner_id
+
+
+async def _idiom_list(query: Annotated[RecommendationQuery, Query()],
+                      learner_id: Annotated[str, Depends(_idiom_learner)]) -> RecommendationList:
+    return RecommendationList(learner_id=learner_id, model_version="floor", items=[
+        RecommendedResource(rank=rank, resource_id=resource_id, title=title, score=score,
+                            reason="", reason_kind="")
+        for rank, (resource_id, title, score) in enumerate(_IDIOM["floor_items"](learner_id), 1)])
 
 
 # --- load generator (runs in its own process) ---------------------------------------------------
@@ -179,6 +227,9 @@ def _requests(spec: dict):  # noqa: ANN202 - (worker, n, rng) -> (payload, event
         if kind == "floor":
             learner = rng.choice(learners)
             return f"GET /floor/{learner} HTTP/1.1\r\n{headers}\r\n".encode(), None
+        if kind == "idiom":
+            learner = rng.choice(learners)
+            return f"GET /idiom/{learner}?k=10 HTTP/1.1\r\n{headers}\r\n".encode(), None
         if kind == "recommend":
             learner = rng.choice(learners)
             return (f"GET /v1/learners/{learner}/recommendations?k=10 HTTP/1.1\r\n"
@@ -678,6 +729,8 @@ def main() -> None:
                                       args.workdir, timeout, bare))
         floor_result = summarise(drive({**common, "port": floor_port, "kind": "floor"},
                                        args.workdir, timeout, floor))
+        idiom_result = summarise(drive({**common, "port": floor_port, "kind": "idiom"},
+                                       args.workdir, timeout, floor))
         recs = summarise(drive({**common, "port": port, "kind": "recommend"}, args.workdir,
                                timeout, server))
         # One offered rate for the three GET endpoints, a share of the slowest list endpoint's
@@ -686,6 +739,7 @@ def main() -> None:
         list_rate = args.open_loop_share * min(floor_result["rps"], recs["rps"])
         opened = {"bare": open_loop("bare", bare_port, list_rate, bare),
                   "floor": open_loop("floor", floor_port, list_rate, floor),
+                  "idiom": open_loop("idiom", floor_port, list_rate, floor),
                   "recommend": open_loop("recommend", port, list_rate, server)}
         stop(bare)
         stop(floor)
@@ -697,7 +751,8 @@ def main() -> None:
         stop(bare)
         stop(floor)
     durability = kill_during_ingestion(args, server, port, database, common)
-    report(args, figures, bare_result, floor_result, recs, ingest, durability, opened)
+    report(args, figures, bare_result, floor_result, recs, ingest, durability, opened,
+           idiom_result)
 
 
 def kill_during_ingestion(args: argparse.Namespace, server: subprocess.Popen, port: int,
@@ -723,10 +778,10 @@ def kill_during_ingestion(args: argparse.Namespace, server: subprocess.Popen, po
 
 
 def report(args: argparse.Namespace, figures: list[dict], bare: dict, floor: dict, recs: dict,
-           ingest: dict, durability: dict, opened: dict[str, dict]) -> None:
+           ingest: dict, durability: dict, opened: dict[str, dict], idiom: dict) -> None:
     ratio = recs["rps"] / bare["rps"] if bare["rps"] else float("nan")
     floor_ratio = floor["rps"] / bare["rps"] if bare["rps"] else float("nan")
-    errors = (bare["errors"] + floor["errors"] + recs["errors"] + ingest["errors"]
+    errors = (bare["errors"] + floor["errors"] + idiom["errors"] + recs["errors"] + ingest["errors"]
               + sum(row["errors"] for row in opened.values()))
     print()
     print(f"server: uvicorn, {args.workers} workers, index {args.index_factory} "
@@ -754,6 +809,7 @@ def report(args: argparse.Namespace, figures: list[dict], bare: dict, floor: dic
     print(f"{'endpoint':<44} {closed_columns} | {open_columns}")
     for name, row, key in (("bare FastAPI (fixed 10-item JSON)", bare, "bare"),
                            ("floor: key + store read + FAISS, 10 items", floor, "floor"),
+                           ("floor in FastAPI's idiom (deps, models)", idiom, "idiom"),
                            ("GET /v1/learners/{id}/recommendations k=10", recs, "recommend"),
                            ("POST /v1/events (one event, fsync)", ingest, "ingest")):
         fixed = opened[key]
@@ -780,6 +836,14 @@ def report(args: argparse.Namespace, figures: list[dict], bare: dict, floor: dic
                    if args.open_loop_share > 0 else "")
     print(f"list/floor server CPU per request: {list_floor:.2f}x (target <= {LIST_FLOOR_TARGET}x;"
           f" closed loop{at_one_rate})")
+    idiom_floor = over(idiom["server_cpu_ms"], floor["server_cpu_ms"])
+    list_idiom = over(recs["server_cpu_ms"], idiom["server_cpu_ms"])
+    open_idiom_floor = over(opened["idiom"]["server_cpu_ms"], opened["floor"]["server_cpu_ms"])
+    open_list_idiom = over(opened["recommend"]["server_cpu_ms"],
+                           opened["idiom"]["server_cpu_ms"])
+    print(f"of which the idiom (the floor's work as a FastAPI route like the list's) "
+          f"{idiom_floor:.2f}x the floor, and the list {list_idiom:.2f}x that (open loop: "
+          f"{open_idiom_floor:.2f}x and {open_list_idiom:.2f}x)")
     if args.open_loop_share > 0:
         print("open loop, per endpoint: requests in flight at most (queued for a connection too) "
               "/ connections; sends after their scheduled time p50/p99 ms (in the latencies; below "
@@ -788,11 +852,13 @@ def report(args: argparse.Namespace, figures: list[dict], bare: dict, floor: dic
                           f"{row['lag_p50_ms']:.2f}/{row['lag_p99_ms']:.2f}, "
                           f"{row['loadgen_cpu_ms']:.3f}"
                           for label, row in (("bare", opened["bare"]), ("floor", opened["floor"]),
+                                             ("idiom floor", opened["idiom"]),
                                              ("recommendations", opened["recommend"]),
                                              ("events", opened["ingest"]))))
     print("server CPU by process, busiest first: "
           + "; ".join(f"{label} {'/'.join(f'{share}%' for share in row['cpu_shares'])}"
                       for label, row in (("bare", bare), ("floor", floor),
+                                         ("idiom floor", idiom),
                                          ("recommendations", recs),
                                          ("events", ingest))))
     print(f"{'raw index, one query, k=10, 1 thread':<44} {'p50 us':>9} {'p99 us':>8} "

@@ -43,9 +43,10 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def learner_context(learner_id: LearnerId, runtime: RuntimeDep) -> LearnerContext:
+async def learner_context(learner_id: LearnerId, request: Request) -> LearnerContext:
     """The delivery core and the learner's view, from their snapshot in the store (profile,
     events, catalog changes' signature: one transaction), worked out in the thread pool."""
+    runtime: Runtime = request.app.state.runtime
     return await run_in_threadpool(runtime.learner_context, learner_id)
 
 

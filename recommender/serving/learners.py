@@ -41,7 +41,7 @@ router = v1_router("recommendations")
                422: {"description": "A parameter is invalid (the message names it)"}},
 )
 async def recommendations(
-    learner_id: LearnerId, query: Annotated[RecommendationQuery, Query()], learner: LearnerDep,
+    query: Annotated[RecommendationQuery, Query()], learner: LearnerDep
 ) -> RecommendationList:
     """The learner's delivery list: the best resources they may take (filters, place,
     language, access, availability), without what they completed or dismissed, each with a
@@ -50,7 +50,7 @@ async def recommendations(
     delivered = core.deliver(learner.view, ListRequest(
         k=query.k, now=utc_now(), filters=request_filters(query),
         exclude_ids=tuple(query.exclude or ())))
-    return recommendation_list(learner_id, delivered, core.served.version)
+    return recommendation_list(learner.learner_id, delivered, core.served.version)
 
 
 @router.post(

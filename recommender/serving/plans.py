@@ -21,7 +21,6 @@ from recommender.delivery.core import PlanRequest
 from recommender.serving.deps import LearnerDep, request_filters, utc_now, v1_router
 from recommender.serving.schemas import (
     ErrorBody,
-    LearnerId,
     LearningPlan,
     PlannedResource,
     PlanQuery,
@@ -36,7 +35,7 @@ router = v1_router("recommendations")
                422: {"description": "A parameter is invalid (the message names it)"}},
 )
 async def learning_plan(
-    learner_id: LearnerId, query: Annotated[PlanQuery, Query()], learner: LearnerDep,
+    query: Annotated[PlanQuery, Query()], learner: LearnerDep
 ) -> LearningPlan:
     """A study plan for ``hours_per_week`` over ``weeks``: the best-scored resources the learner
     may take whose durations fit the time (never over it), covering their remaining credit
@@ -60,7 +59,7 @@ async def learning_plan(
         for order, (item, picked) in enumerate(zip(plan.items, planned.picked), start=1)
     ]
     return LearningPlan(
-        learner_id=learner_id, items=items, hours_per_week=query.hours_per_week,
+        learner_id=learner.learner_id, items=items, hours_per_week=query.hours_per_week,
         weeks=query.weeks, budget_minutes=plan.budget_minutes, total_minutes=plan.total_minutes,
         credit_hours=plan.credit_hours, credit_required=plan.credit_required,
         shortfall_hours=plan.shortfall_hours,

@@ -33,6 +33,7 @@ class LearnerContext:
     """What a learner's request works from: the delivery core as the store has the catalog
     now, and the learner as the store has them now."""
 
+    learner_id: str
     core: DeliveryCore
     view: LearnerView
 
@@ -174,7 +175,7 @@ class Runtime:
         the core for the catalog changes it saw, and the learner's view."""
         snapshot = self.store.learner_snapshot(learner_id)
         core = self.core(snapshot.resources_signature)
-        return LearnerContext(core, self.learner_view(core, snapshot, learner_id))
+        return LearnerContext(learner_id, core, self.learner_view(core, snapshot, learner_id))
 
     def learner_view(
         self, core: DeliveryCore, snapshot: LearnerSnapshot, learner_id: str
