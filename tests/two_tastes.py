@@ -41,3 +41,20 @@ def tiny_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
                     "timestamp": f"2024-01-{1 + day // 24:02d}T{day % 24:02d}:00:00Z",
                 })
     return learners, resources, pd.DataFrame(rows)
+
+
+def tiny_validation_split():  # noqa: ANN201 - (FeatureSet, validation events)
+    """Features of the tiny world and a validation set on which a2 goes on to r3 and b2 to
+    r6, their group's third resource: a model with taste gets them right, popularity does not."""
+    import numpy as np
+
+    from recommender.data import validate_dataset
+    from recommender.features import build_feature_set
+
+    world = validate_dataset(*tiny_tables())
+    validation = pd.DataFrame({
+        "event_id": ["v1", "v2"], "learner_id": ["a2", "b2"], "resource_id": ["r3", "r6"],
+        "event_type": ["view", "view"], "value": [np.nan, np.nan],
+        "timestamp": pd.to_datetime(["2024-02-01T00:00Z", "2024-02-01T01:00Z"]),
+    })
+    return build_feature_set(world), validation

@@ -8,12 +8,11 @@ one Q2, also when their history is only posted (fold-in), with no refit.
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
+from time_worlds import dated_features
 
-from recommender.data import validate_dataset
 from recommender.errors import InvalidParameterError
-from recommender.features import FeatureSet, build_feature_set
+from recommender.features import FeatureSet
 from recommender.models import (
     BreadthRecencyModel,
     LearnerHistory,
@@ -21,7 +20,6 @@ from recommender.models import (
     TimeAwareModel,
 )
 
-START = pd.Timestamp("2024-03-01", tz="UTC")
 EARLY_SIDE = ["S1a", "S1b", "S1c"]
 
 
@@ -36,20 +34,7 @@ def world() -> FeatureSet:
         events += [(f"w{i}", r, d) for r, d in zip(["Q1", *EARLY_SIDE], (0, 1, 2, 3))]
         events += [(f"w{i}", "S2" if i < 4 else "Q2", 20 + i % 3)]
     events += [("b", r, d) for r, d in zip(["Q1", *EARLY_SIDE], (1, 2, 3, 4))]
-    frame = pd.DataFrame(events, columns=["learner_id", "resource_id", "day"])
-    ids = sorted(frame["resource_id"].unique())
-    resources = pd.DataFrame({"resource_id": ids, "title": ids, "category": "digital_literacy",
-                              "mode": "online"})
-    learner_ids = sorted(frame["learner_id"].unique())
-    learners = pd.DataFrame({"learner_id": learner_ids, "group": "adult_learner",
-                             "interests": "learning"})
-    rows = pd.DataFrame({
-        "event_id": [f"e{i}" for i in range(len(frame))],
-        "learner_id": frame["learner_id"], "resource_id": frame["resource_id"],
-        "event_type": "view", "value": 1.0,
-        "timestamp": [(START + pd.Timedelta(days=d)).isoformat() for d in frame["day"]],
-    })
-    return build_feature_set(validate_dataset(learners, resources, rows))
+    return dated_features(events)
 
 
 def _top(model, features: FeatureSet, learner_id: str) -> str:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from two_tastes import tiny_tables
+from two_tastes import tiny_validation_split
 
-from recommender.data import validate_dataset
 from recommender.errors import InvalidParameterError
-from recommender.features import FeatureSet, build_feature_set
+from recommender.features import FeatureSet
 from recommender.models import (
     ALSModel,
     ContentModel,
@@ -35,14 +34,7 @@ def _als_content(weights: tuple[float, float]) -> HybridModel:
 
 @pytest.fixture(scope="module")
 def split() -> tuple[FeatureSet, pd.DataFrame]:
-    """Train on the tiny world; validation: a2 goes on to r3 and b2 to r6, their group's third."""
-    world = validate_dataset(*tiny_tables())
-    validation = pd.DataFrame({
-        "event_id": ["v1", "v2"], "learner_id": ["a2", "b2"], "resource_id": ["r3", "r6"],
-        "event_type": ["view", "view"], "value": [np.nan, np.nan],
-        "timestamp": pd.to_datetime(["2024-02-01T00:00Z", "2024-02-01T01:00Z"]),
-    })
-    return build_feature_set(world), validation
+    return tiny_validation_split()
 
 
 def test_hybrid_score_is_the_weighted_sum_of_normalised_part_scores(split) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from two_tastes import tiny_tables
+from two_tastes import tiny_validation_split
 
-from recommender.data import validate_dataset
 from recommender.errors import InvalidParameterError, NotFittedError
-from recommender.features import FeatureSet, build_feature_set
+from recommender.features import FeatureSet
 from recommender.models import ALSModel, HybridModel, LearnerHistory, PopularityModel
 from recommender.selection import HybridWeightSearch, build_model, weight_grid
 from recommender.selection.hybrid import score_weight_grid
@@ -22,14 +21,7 @@ def _parts() -> tuple[tuple[str, object], ...]:
 
 @pytest.fixture(scope="module")
 def split() -> tuple[FeatureSet, pd.DataFrame]:
-    """Train on the tiny world; validation: a2 goes on to r3 and b2 to r6, their group's third."""
-    world = validate_dataset(*tiny_tables())
-    validation = pd.DataFrame({
-        "event_id": ["v1", "v2"], "learner_id": ["a2", "b2"], "resource_id": ["r3", "r6"],
-        "event_type": ["view", "view"], "value": [np.nan, np.nan],
-        "timestamp": pd.to_datetime(["2024-02-01T00:00Z", "2024-02-01T01:00Z"]),
-    })
-    return build_feature_set(world), validation
+    return tiny_validation_split()
 
 
 def test_grid_scores_favour_the_part_that_is_right(split) -> None:
