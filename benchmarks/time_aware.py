@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from recommender.features import FeatureSet, IdMap, build_exclusion_matrix, build_interaction_matrix
-from recommender.index import SERVING_INDEX, ResourceIndex
+from recommender.index import SERVING_INDEX
+from recommender.retrieval import FilteredRetriever
 from recommender.models import (
     ALSModel,
     CoAccessModel,
@@ -113,13 +114,20 @@ def histories(features: FeatureSet, learner_idx: np.ndarray) -> list[tuple[np.nd
     return out
 
 
-def recall(index: ResourceIndex, exact: ResourceIndex, queries: list[np.ndarray],
+def retriever(vectors: np.ndarray, factory: str) -> FilteredRetriever:
+    """The library's retrieval (exclusions, ties) over an index of ``factory``."""
+    from recommender.index import ResourceIndex
+
+    return FilteredRetriever(vectors, ResourceIndex(vectors, factory))
+
+
+def recall(index: FilteredRetriever, exact: FilteredRetriever, queries: list[np.ndarray],
            history: list[tuple[np.ndarray, ...]]) -> float:
     """Mean share of the exact top ``K`` (same exclusions) that ``index`` returns."""
     shares = []
     for query, (resource_idx, _, _) in zip(queries, history):
-        found = index.search(query, K, [resource_idx])[0][0]
-        truth = exact.search(query, K, [resource_idx])[0][0]
+        found = index.search_many(query, K, exclude=[resource_idx])[0][0]
+        truth = exact.search_many(query, K, exclude=[resource_idx])[0][0]
         shares.append(len(set(found.tolist()) & set(truth.tolist())) / K)
     return float(np.mean(shares))
 
@@ -156,16 +164,16 @@ def main() -> None:
     print(f"fitted ALS and the time-aware hybrid ({time.perf_counter() - started:.1f} s); "
           f"vector width {als.resource_factors_.shape[1]} -> {hybrid.resource_factors_.shape[1]}")
     started = time.perf_counter()
-    plain_index = ResourceIndex(als.resource_factors_, args.factory)
-    hybrid_index = ResourceIndex(hybrid.resource_factors_, args.factory)
+    plain_index = retriever(als.resource_factors_, args.factory)
+    hybrid_index = retriever(hybrid.resource_factors_, args.factory)
     print(f"built two {args.factory} indexes ({time.perf_counter() - started:.1f} s)")
 
     rng = np.random.default_rng(1)
     warm = np.flatnonzero(np.diff(features.interactions.indptr) > 0)
     sample = np.sort(rng.choice(warm, size=min(args.learners, len(warm)), replace=False))
     history = histories(features, sample)
-    exact_plain = (ResourceIndex(als.resource_factors_, "Flat"), [])
-    exact_hybrid = (ResourceIndex(hybrid.resource_factors_, "Flat"), [])
+    exact_plain = (retriever(als.resource_factors_, "Flat"), [])
+    exact_hybrid = (retriever(hybrid.resource_factors_, "Flat"), [])
     names = ("ALS fold-in (shared)", "plain search", "plain request", "time parts fold-in",
              "time-aware search", "time-aware request", "added per request")
     timings: dict[str, list[float]] = {name: [] for name in names}
@@ -180,13 +188,13 @@ def main() -> None:
             learner = LearnerHistory(resource_idx, confidence, HistoryAges.same(ages))
             als_vector = als.fold_in(learner)
             t1 = time.perf_counter()
-            plain_index.search(als_vector, K, exclude)
+            plain_index.search_many(als_vector, K, exclude=exclude)
             t2 = time.perf_counter()
             vector = np.concatenate([weights[0] * als_vector] + [
                 c * part.model.fold_in(learner) for c, part in zip(weights[1:], parts)
             ])
             t3 = time.perf_counter()
-            hybrid_index.search(vector, K, exclude)
+            hybrid_index.search_many(vector, K, exclude=exclude)
             t4 = time.perf_counter()
             if repeat == 0 and not timings["plain search"]:  # the same vector as the library's
                 expected = hybrid.fold_in(learner)

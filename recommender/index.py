@@ -1,8 +1,8 @@
-"""Top-k retrieval over resource vectors with FAISS, shared by offline evaluation and serving.
+"""Inner-product indexes over resource vectors: FAISS, or norm-pruned exact search.
 
-One implementation of "score every resource by inner product, drop the excluded ones, keep the
-best k", so an offline metric sees exactly the candidate lists the API would return. The index
-type is a FAISS factory string ("Flat" exact; "HNSW32,Flat" approximate), which is the seam for
+Exclusions and masks are not the index's business: :mod:`recommender.retrieval` builds the one
+filtered top-k on top of it, which serving, the batch export, evaluation and the models'
+``recommend`` share. The index type is a FAISS factory string ("Flat" exact; "HNSW32,Flat" approximate), which is the seam for
 scaling out (e.g. "IVF4096,Flat") without code changes, or "NormPrunedFlat": exact search that
 skips resources whose vector norm cannot win (:mod:`recommender.norm_index`), the fast choice
 for matrix-factorisation vectors, whose norms are too unequal for HNSW's recall, or
@@ -13,11 +13,8 @@ sample of the allowed resources (the serving default; recall@10 above 0.99 on th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import faiss
 import numpy as np
-import scipy.sparse as sp
 
 from recommender.errors import InvalidParameterError
 from recommender.norm_index import NormPrunedFlat
@@ -46,20 +43,8 @@ def _norm_pruned_params(params: str) -> dict[str, float]:
             raise InvalidParameterError("params", params, "head_share=<a number>") from None
     return out
 
-ExclusionRows = sp.csr_matrix | Sequence[np.ndarray] | None
-
-
 def _as_float32(matrix: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(matrix, dtype=np.float32)
-
-
-def _exclusion_rows(exclude: ExclusionRows, n_queries: int) -> list[np.ndarray]:
-    if exclude is None:
-        return [np.empty(0, dtype=np.int64)] * n_queries
-    if sp.issparse(exclude):
-        csr = sp.csr_matrix(exclude)
-        return [csr.indices[csr.indptr[i]: csr.indptr[i + 1]] for i in range(csr.shape[0])]
-    return [np.asarray(row, dtype=np.int64) for row in exclude]
 
 
 class ResourceIndex:
@@ -100,62 +85,41 @@ class ResourceIndex:
             self._exact = faiss.IndexFlatIP(self.dim)
             self._exact.add(vectors)
 
-    def search(
-        self, queries: np.ndarray, k: int, exclude: ExclusionRows = None,
-        exclude_all: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Best ``k`` resources per query row, skipping each row's excluded resource indices
-        and ``exclude_all`` (resource indices dropped for every row: one mask, not a copy per
-        row, so a catalog-wide exclusion such as closed courses costs one lookup per hit).
+    @property
+    def keeps_exact(self) -> bool:
+        """An approximate FAISS index (HNSW, IVF) keeps a flat copy, so rows it leaves short
+        can be searched again exactly (:meth:`search_exact`); exact and norm-pruned indexes
+        never leave a row short."""
+        return self._exact is not None
 
-        Returns ``(resource_idx, score)``, both shaped ``(n_queries, k)``; where fewer than ``k``
-        resources remain after exclusion the tail is padded with -1 and ``-inf``.
-        """
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best resources per query row, ``(resource_idx, score)`` each shaped
+        ``(n_queries, k)``, equal scores in resource-index order among those fetched, -1 and
+        ``-inf`` where the index returns fewer. No exclusions: that is
+        :class:`recommender.retrieval.FilteredRetriever`'s job."""
+        return self._ordered(self._index, queries, k)
+
+    def search_exact(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` by a full scan (an approximate index's rows it left short)."""
+        return self._ordered(self._exact if self._exact is not None else self._index,
+                             queries, k)
+
+    def _ordered(self, index: object, queries: np.ndarray, k: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
         if k < 1:
             raise InvalidParameterError("k", k, "an integer >= 1")
         queries = _as_float32(np.atleast_2d(queries))
-        rows = _exclusion_rows(exclude, len(queries))
-        if len(rows) != len(queries):
-            raise InvalidParameterError("exclude", len(rows), f"{len(queries)} rows, one per query")
-        blocked = None
-        if exclude_all is not None and len(exclude_all):
-            everywhere = np.asarray(exclude_all, dtype=np.int64)
-            if everywhere.min() < 0 or everywhere.max() >= self.n_resources:
-                raise InvalidParameterError(
-                    "exclude_all", everywhere, f"resource indices in [0, {self.n_resources})")
-            blocked = np.zeros(self.n_resources, dtype=bool)
-            blocked[everywhere] = True
-        longest = max((len(r) for r in rows), default=0)
-        # One spare hit beyond what the list needs shows whether a score tie runs past the cut.
-        n_blocked = 0 if blocked is None else int(np.count_nonzero(blocked))
-        fetch = min(self.n_resources, k + longest + n_blocked + 1)
-        scores, found = self._index.search(queries, fetch)
-        out_idx, out_scores = _drop_excluded(found, scores, rows, k, blocked)
-        tied = np.flatnonzero(_tied_at_cut(scores, out_scores))
-        width = fetch
-        while tied.size and width < self.n_resources:
-            # A score tie runs past what was fetched for these rows: fetch further, for them
-            # only, so equal scores are settled by resource index whatever the batch
-            # (evaluation = serving).
-            width = min(self.n_resources, 2 * width)
-            scores, found = self._index.search(queries[tied], width)
-            out_idx[tied], out_scores[tied] = _drop_excluded(
-                found, scores, [rows[i] for i in tied], k, blocked
-            )
-            tied = tied[_tied_at_cut(scores, out_scores[tied])]
-        if self._exact is not None:
-            # An approximate index may return fewer than `fetch` hits; redo those rows exactly.
-            # Rows with a gap, kept only where k resources remain open (counted for those alone).
-            short = np.flatnonzero((out_idx < 0).any(axis=1))
-            short = np.array([i for i in short.tolist() if self.n_resources - n_blocked - (
-                len(rows[i]) if blocked is None else np.count_nonzero(~blocked[rows[i]])) >= k],
-                dtype=np.int64)
-            if short.size:
-                s, f = self._exact.search(queries[short], fetch)
-                fixed_idx, fixed_scores = _drop_excluded(f, s, [rows[i] for i in short], k,
-                                                         blocked)
-                out_idx[short], out_scores[short] = fixed_idx, fixed_scores
-        return out_idx, out_scores
+        scores, found = index.search(queries, min(k, self.n_resources))  # type: ignore[attr-defined]
+        order = np.lexsort((found, -scores.astype(np.float64)), axis=1)
+        found = np.take_along_axis(found, order, axis=1).astype(np.int64)
+        scores = np.take_along_axis(scores, order, axis=1).astype(np.float32)
+        missing = found < 0
+        scores[missing] = -np.inf
+        if found.shape[1] < k:
+            pad = ((0, 0), (0, k - found.shape[1]))
+            found = np.pad(found, pad, constant_values=-1)
+            scores = np.pad(scores, pad, constant_values=-np.inf)
+        return found, scores
 
     def search_allowed(
         self, query: np.ndarray, k: int, allowed: np.ndarray
@@ -183,43 +147,3 @@ class ResourceIndex:
         if len(scores) > k and scores[k] >= scores[k - 1]:
             return None  # a tie at the cut may continue among resources not fetched
         return found[:k], scores[:k].astype(np.float32)
-
-
-def _tied_at_cut(fetched_scores: np.ndarray, kept_scores: np.ndarray) -> np.ndarray:
-    """Rows whose full list ends on a score the last fetched hit still has: a tie that may
-    continue among resources not fetched."""
-    boundary = kept_scores[:, -1]
-    return np.isfinite(boundary) & (fetched_scores[:, -1] >= boundary)
-
-
-def _drop_excluded(
-    found: np.ndarray, scores: np.ndarray, rows: list[np.ndarray], k: int,
-    blocked: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Remove excluded (per row, or ``blocked`` for all) and missing (-1) hits, keeping
-    FAISS's order, and cut to ``k``."""
-    n, width = found.shape
-    # Equal scores in resource-index order (FAISS returns ties in no fixed order).
-    tie_order = np.lexsort((found, -scores.astype(np.float64)), axis=1)
-    found = np.take_along_axis(found, tie_order, axis=1)
-    scores = np.take_along_axis(scores, tie_order, axis=1)
-    drop = found < 0
-    if blocked is not None:
-        drop |= blocked[np.maximum(found, 0)]
-    row_of = np.repeat(np.arange(n, dtype=np.int64), [len(r) for r in rows])
-    if len(row_of):  # (row, resource) codes, looked up in the sorted excluded codes
-        excluded_codes = np.sort(row_of * (1 << 32) + np.concatenate(rows).astype(np.int64))
-        hit_codes = np.arange(n, dtype=np.int64)[:, None] * (1 << 32) + found
-        at = np.minimum(np.searchsorted(excluded_codes, hit_codes), len(excluded_codes) - 1)
-        drop |= excluded_codes[at] == hit_codes
-    order = np.argsort(drop, axis=1, kind="stable")[:, :k]
-    kept_idx = np.take_along_axis(found, order, axis=1)
-    kept_scores = np.take_along_axis(scores, order, axis=1).astype(np.float32)
-    kept_drop = np.take_along_axis(drop, order, axis=1)
-    kept_idx = np.where(kept_drop, -1, kept_idx)
-    kept_scores = np.where(kept_drop, -np.inf, kept_scores)
-    if width < k:
-        pad = k - width
-        kept_idx = np.pad(kept_idx, ((0, 0), (0, pad)), constant_values=-1)
-        kept_scores = np.pad(kept_scores, ((0, 0), (0, pad)), constant_values=-np.inf)
-    return kept_idx.astype(np.int64), kept_scores

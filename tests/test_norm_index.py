@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from recommender.errors import InvalidParameterError
+from recommender.retrieval import FilteredRetriever
 from recommender.index import ResourceIndex
 from recommender.norm_index import NormPrunedFlat
 
@@ -38,8 +39,10 @@ def test_same_answer_as_a_full_scan(skewed, k):
 def test_exclusions_and_small_catalogs(skewed):
     vectors, queries = skewed
     done = [np.arange(0, 3000, 7)] * len(queries)
-    a = ResourceIndex(vectors, "Flat").search(queries[:20], 5, done[:20])
-    b = ResourceIndex(vectors, "NormPrunedFlat").search(queries[:20], 5, done[:20])
+    a = FilteredRetriever(vectors, ResourceIndex(vectors, "Flat")).search_many(
+        queries[:20], 5, exclude=done[:20])
+    b = FilteredRetriever(vectors, ResourceIndex(vectors, "NormPrunedFlat")).search_many(
+        queries[:20], 5, exclude=done[:20])
     np.testing.assert_array_equal(a[0], b[0])
     tiny = NormPrunedFlat(vectors[:3], head_share=0.5)
     scores, found = tiny.search(queries[:2], 5)

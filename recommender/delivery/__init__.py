@@ -8,7 +8,8 @@
 * :mod:`~recommender.features.catalog` (below the models, since evaluation's candidate rules
   use it too): request filters and the learner's hard constraints (availability, place,
   language, accessibility) as one boolean mask over resource_idx; re-exported here.
-* :mod:`~recommender.delivery.retrieve`: filtered top-k that never comes back short.
+* :mod:`~recommender.retrieval` (below the models, whose ``recommend`` uses it too): filtered
+  top-k that never comes back short; re-exported here.
 * :mod:`~recommender.delivery.rerank`: diversity (MMR) and equal-service re-ranking.
 * :mod:`~recommender.delivery.plans`: time-budget and credit-hour learning plans (knapsacks).
 * :mod:`~recommender.delivery.reasons`: a short reason per recommended resource.
@@ -33,7 +34,7 @@ from recommender.delivery.rerank import (
     rerank_many,
     served_by_community,
 )
-from recommender.delivery.retrieve import FilteredRetriever, Retrieved
+from recommender.retrieval import FilteredRetriever, Retrieved
 
 __all__ = [
     "COMMUNITY_PROVIDER_TYPES",

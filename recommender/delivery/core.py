@@ -13,7 +13,7 @@ one sequence of steps, the same for all of them:
    resolved to the copy actually served (:meth:`Overlay.active`: a bundle resource
    re-described through the API is excluded as its new copy);
 3. **retrieval**: one filtered top-k over the bundle's index
-   (:class:`~recommender.delivery.retrieve.FilteredRetriever`, the one over-fetch and fallback)
+   (:class:`~recommender.retrieval.FilteredRetriever`, the one over-fetch and fallback)
    merged exactly with the API's own resources;
 4. **re-ranking**: optional diversity / equal-service re-ranking of the candidates;
 5. **reasons**: :func:`recommender.delivery.reasons.explain`.

@@ -17,7 +17,7 @@ import pandas as pd
 from recommender.bundle import Bundle
 from recommender.features.catalog import CatalogArrays
 from recommender.delivery.reasons import similar_texts
-from recommender.delivery.retrieve import FilteredRetriever
+from recommender.retrieval import FilteredRetriever
 from recommender.errors import UnknownIdError
 from recommender.index import SERVING_INDEX, ResourceIndex
 

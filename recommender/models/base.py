@@ -22,7 +22,7 @@ from threadpoolctl import ThreadpoolController
 
 from recommender.errors import InvalidParameterError, NotFittedError
 from recommender.features import FeatureSet
-from recommender.index import ResourceIndex
+from recommender.retrieval import FilteredRetriever
 from recommender.models.state import Arrays, Params, State, jsonable, known_params
 
 
@@ -126,12 +126,9 @@ class EmbeddingModel(BaseEstimator):
         n_learners = self.learner_factors_.shape[0]
         if learner_idx.size and (learner_idx.min() < 0 or learner_idx.max() >= n_learners):
             raise InvalidParameterError("learner_idx", learner_idx, f"indices in [0, {n_learners})")
-        rows: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(learner_idx)
-        if exclude is not None:
-            sub = sp.csr_matrix(exclude)[learner_idx]
-            rows = [sub.indices[sub.indptr[i]: sub.indptr[i + 1]] for i in range(sub.shape[0])]
-        return self._index.search(self.learner_factors_[learner_idx], k, rows,
-                                  exclude_all=exclude_resources)
+        rows = None if exclude is None else sp.csr_matrix(exclude)[learner_idx]
+        return self._retriever.search_many(self.learner_factors_[learner_idx], k, exclude=rows,
+                                           exclude_all=exclude_resources)
 
     @abstractmethod
     def fold_in(self, history: LearnerHistory, profile: Profile | None = None) -> np.ndarray:
@@ -176,10 +173,12 @@ class EmbeddingModel(BaseEstimator):
         return model
 
     @property
-    def _index(self) -> ResourceIndex:
+    def _retriever(self) -> FilteredRetriever:
+        """The one filtered top-k (:mod:`recommender.retrieval`) over an exact index of the
+        current resource vectors, built on first use and again when they change."""
         cached = self.__dict__.get("_resource_index")
         if cached is None or cached[0] is not self.resource_factors_:
-            cached = (self.resource_factors_, ResourceIndex(self.resource_factors_))
+            cached = (self.resource_factors_, FilteredRetriever(self.resource_factors_))
             self.__dict__["_resource_index"] = cached
         return cached[1]
 

@@ -166,13 +166,14 @@ def test_ties_resolve_by_resource_index_whatever_the_batch():
     """A batch fetches for its longest exclusion row, serving for one learner's; tied scores
     must not make the two lists differ."""
     from recommender.index import ResourceIndex
+    from recommender.retrieval import FilteredRetriever
 
     vectors = np.array([[2], [3], [1], [1], [1], [1], [2], [1], [0], [1]], dtype=np.float32)
-    index = ResourceIndex(vectors)
+    index = FilteredRetriever(vectors, ResourceIndex(vectors))
     queries = np.ones((3, 1), dtype=np.float32)
     rows = [np.array([1]), np.array([0, 1, 2, 3, 4]), np.array([], dtype=np.int64)]
-    batch, _ = index.search(queries, 4, rows)
+    batch, _ = index.search_many(queries, 4, exclude=rows)
     for i, row in enumerate(rows):
-        alone, _ = index.search(queries[i], 4, [row])
+        alone, _ = index.search_many(queries[i], 4, exclude=[row])
         assert list(batch[i]) == list(alone[0])
     assert list(batch[0]) == [0, 6, 2, 3]  # ties (score 1) in index order

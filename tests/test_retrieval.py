@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.delivery import FilteredRetriever
+from recommender.retrieval import FilteredRetriever
 from recommender.errors import InvalidParameterError
 from recommender.index import ResourceIndex
 
