@@ -51,6 +51,7 @@ class ServingOptions:
     default_k: int = 10
     poll_seconds: float = 2.0
     access_log: bool = True  # one line per request (method, route template, status, ms)
+    max_body_bytes: int = 2 * 1024 * 1024  # larger request bodies: 413 while reading
 
 
 class Runtime:
