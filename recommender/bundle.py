@@ -10,6 +10,13 @@ and named arrays, see :mod:`recommender.models.state`) so serving can fold in ne
 new resources from their content and place new learners from their profile without retraining,
 and the region adjacency table (``regions.parquet``) for the place filter. Format 1 bundles
 (vectors only) still load, without those powers.
+
+Format 3 covers the manifest itself: ``manifest_sha256`` is the sha256 of the rest of the
+manifest in canonical JSON, so an edited ``version``, ``dim`` or count is refused like an edited
+array. Formats 1 and 2 have no such field; for them (and for every format) loading checks what
+the manifest says against the arrays (counts, id-list lengths, dimension, model state). The
+bundle's content checksum (:attr:`Bundle.checksum`: that same digest, which covers every file's
+sha256) is what serving records as the accepted bundle.
 """
 
 from __future__ import annotations
@@ -36,9 +43,11 @@ from recommender.models.cold_start import PROFILE_COLUMNS  # the profile fields 
 from recommender.models.state import FACTOR_ARRAYS, jsonable, model_state, restore_model
 from recommender.selection.base import SearchCV
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+COVERED_SINCE = 3  # the first format whose manifest carries its own checksum
 MANIFEST = "manifest.json"
+MANIFEST_CHECKSUM = "manifest_sha256"
 _FILES = (
     "learners.parquet", "resources.parquet", "vectors.npz", "exclusions.npz", "interactions.npz",
 )
@@ -84,6 +93,12 @@ class Bundle:
     @property
     def version(self) -> str:
         return str(self.manifest.get("version", "unversioned"))
+
+    @property
+    def checksum(self) -> str:
+        """The content checksum: sha256 of the manifest (which holds every file's sha256), so
+        two bundles with the same checksum are the same bundle, byte for byte."""
+        return manifest_checksum(self.manifest)
 
     def check(self) -> None:
         """Raise :class:`BundleError` if the parts do not line up."""
@@ -136,6 +151,15 @@ class Bundle:
                 f"the bundled cold start embeds resources in {probe.shape[1]} dimensions, "
                 f"the bundle's vectors have {self.resource_factors.shape[1]}"
             )
+
+
+def manifest_checksum(manifest: dict[str, Any]) -> str:
+    """sha256 of ``manifest`` without its own checksum field, in canonical JSON (sorted keys,
+    no spaces): the same for the manifest written and the manifest read back."""
+    body = {key: value for key, value in manifest.items() if key != MANIFEST_CHECKSUM}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _sha256(path: Path) -> str:
@@ -195,6 +219,7 @@ def save_bundle(bundle: Bundle, path: str | os.PathLike[str]) -> Path:
     try:
         _write_parts(bundle, staging)
         manifest = dict(bundle.manifest)
+        manifest.pop(MANIFEST_CHECKSUM, None)  # a loaded bundle's, for other contents
         manifest.setdefault("created_at", datetime.now(UTC).isoformat())
         manifest.setdefault(
             "version", f"{manifest.get('model', {}).get('name', 'model')}-"
@@ -208,7 +233,9 @@ def save_bundle(bundle: Bundle, path: str | os.PathLike[str]) -> Path:
             model_state=bundle.model is not None,
             files={name: _sha256(staging / name) for name in _present(staging)},
         )
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+        manifest = json.loads(json.dumps(manifest, default=str))  # exactly what is read back
+        manifest[MANIFEST_CHECKSUM] = manifest_checksum(manifest)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
         bundle.manifest = manifest
         old = None
         if path.exists():
@@ -238,7 +265,45 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"bundle {path} has format_version {version!r}; this code reads "
             f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
+    if version >= COVERED_SINCE:
+        stored = manifest.get(MANIFEST_CHECKSUM)
+        if stored is None:
+            raise BundleError(f"bundle {path}: the format {version} manifest has no "
+                              f"{MANIFEST_CHECKSUM}")
+        if stored != manifest_checksum(manifest):
+            raise BundleError(f"bundle {path}: {MANIFEST} does not match its checksum "
+                              f"({MANIFEST_CHECKSUM}): the manifest was edited")
     return manifest
+
+
+def _check_manifest(path: Path, manifest: dict[str, Any], bundle: Bundle) -> None:
+    """What the manifest says about the arrays is what the arrays are (any format): counts,
+    id-list lengths, dimension and whether a model is carried."""
+    said = {"n_learners": manifest.get("n_learners"), "n_resources": manifest.get("n_resources"),
+            "dim": manifest.get("dim")}
+    found = {
+        "n_learners": {"learner ids": len(bundle.learners),
+                       "learner vectors": bundle.learner_factors.shape[0]},
+        "n_resources": {"resource ids": len(bundle.resources),
+                        "resource vectors": bundle.resource_factors.shape[0]},
+        "dim": {"learner vectors": bundle.learner_factors.shape[1],
+                "resource vectors": bundle.resource_factors.shape[1]},
+    }
+    for key, value in said.items():
+        if type(value) is not int:
+            raise BundleError(f"bundle {path}: the manifest's {key} is {value!r}, not an integer")
+        for part, actual in found[key].items():
+            if actual != value:
+                raise BundleError(f"bundle {path}: the manifest says {key}={value}, but its "
+                                  f"{part} have {actual}")
+    carried = bool(manifest.get("model_state"))
+    if carried != all(name in manifest.get("files", {}) for name in STATE_FILES):
+        raise BundleError(f"bundle {path}: the manifest's model_state={carried} disagrees with "
+                          "its list of files")
+    version = manifest.get("version")
+    if version is not None and (not isinstance(version, str) or not version):
+        raise BundleError(f"bundle {path}: the manifest's version {version!r} is not a "
+                          "non-empty string")
 
 
 def load_bundle(path: str | os.PathLike[str]) -> Bundle:
@@ -281,6 +346,7 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         manifest=manifest,
         regions=regions,
     )
+    _check_manifest(path, manifest, bundle)
     if manifest.get("model_state"):
         bundle.model, bundle.cold_start = _read_state(path, bundle)
     bundle.check()

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.bundle import build_bundle, load_bundle, save_bundle
+from recommender.bundle import build_bundle, load_bundle, manifest_checksum, save_bundle
 from recommender.data import Dataset, validate_dataset
 from recommender.errors import BundleError
 from recommender.features import FeatureSet, build_feature_set
@@ -104,7 +104,7 @@ def round_trips(features, tmp_path_factory):
 @pytest.mark.parametrize("name", sorted(MAKERS))
 def test_model_and_cold_start_round_trip_exactly(name, round_trips, features):
     built, loaded = round_trips[name]
-    assert loaded.manifest["format_version"] == 2 and loaded.can_cold_start
+    assert loaded.manifest["format_version"] == 3 and loaded.can_cold_start
     assert loaded.model.learner_factors_ is loaded.learner_factors  # stored once
     assert not isinstance(loaded.model, SearchCV)
     if name.endswith("_search"):  # the plain estimator with the chosen parameters
@@ -188,6 +188,7 @@ def test_tampered_or_foreign_state_is_refused(round_trips, tmp_path):
         load_bundle(path)
     manifest["files"]["state.json"] = __import__("recommender.bundle").bundle._sha256(
         path / "state.json")
+    manifest["manifest_sha256"] = manifest_checksum(manifest)  # a consistent re-seal
     (path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="model kind 'mystery'"):
         load_bundle(path)
@@ -218,6 +219,7 @@ def test_a_bundle_written_before_the_searches_moved_out_still_loads(round_trips,
         manifest = json.loads((path / "manifest.json").read_text())
         manifest["files"]["state.json"] = __import__("recommender.bundle").bundle._sha256(
             state_path)
+        manifest["manifest_sha256"] = manifest_checksum(manifest)
         (path / "manifest.json").write_text(json.dumps(manifest))
 
     write(state)
