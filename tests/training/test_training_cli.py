@@ -118,9 +118,9 @@ def test_serve_runs_uvicorn_with_the_given_bundle_host_and_port(
     tmp_path: Path, uvicorn_calls
 ) -> None:
     os.environ["RECOMMENDER_API_KEYS"] = "key-one, key-two"
-    bundle = tmp_path / "bundle"
+    bundle = tmp_path / "bundle"  # not there yet: --wait-for-bundle starts anyway
     result = CliRunner().invoke(app, ["serve", "--bundle", str(bundle), "--host", "0.0.0.0",
-                                      "--port", "9123"])
+                                      "--port", "9123", "--wait-for-bundle"])
     assert result.exit_code == 0, result.output
     (call,) = uvicorn_calls
     assert call["app"] == FACTORY and call["factory"] is True

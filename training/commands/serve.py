@@ -1,16 +1,32 @@
-"""``recommender serve`` and ``recommender demo``: the HTTP API, alone or end to end."""
+"""``recommender serve`` and ``recommender demo``: the HTTP API, alone or end to end.
+
+Both refuse to start rather than serve nothing: ``serve`` checks its bundle loads before any
+worker starts (``--wait-for-bundle`` starts anyway, for a bundle an admin reload brings later);
+``demo`` reserves its port before the training run, so a busy port costs seconds, not a run.
+"""
 
 from __future__ import annotations
 
+import secrets
+import socket
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from recommender.errors import BundleError, ConfigError
 from training.commands.common import err, fails_cleanly, out, resolve_tracking, settings_from
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from recommender.bundle import Bundle
+    from recommender.serving.bundle_source import BundleSource
+    from recommender.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -23,11 +39,86 @@ def serve_command(
     bundle: Annotated[Path | None, typer.Option(help="Bundle directory to serve")] = None,
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
+    wait_for_bundle: Annotated[bool, typer.Option(
+        "--wait-for-bundle",
+        help="Start even if the bundle cannot be loaded now: /ready says why and lists get 503 "
+        "until POST /v1/admin/reload loads one")] = False,
 ) -> None:
     """Start the production HTTP API (uvicorn, RECOMMENDER_WORKERS processes) from the settings."""
+    from recommender.serving.app import options_from_settings
     from recommender.serving.server import serve
 
-    serve(settings_from(bundle_path=bundle, host=host, port=port))
+    settings = settings_from(bundle_path=bundle, host=host, port=port)
+    _, source = options_from_settings(settings)  # refuses a server without keys first
+    if not wait_for_bundle:
+        check_bundle_source(source)
+    serve(settings)
+
+
+def check_bundle_source(source: BundleSource) -> None:
+    """Load the configured bundle once (and drop it) so a typo'd or broken one stops the
+    command here, naming what to fix, instead of starting workers that answer 503."""
+    if not source.configured:
+        raise ConfigError("no bundle to serve: pass --bundle or set RECOMMENDER_BUNDLE_PATH "
+                          "(or RECOMMENDER_REGISTERED_MODEL), or start anyway with "
+                          "--wait-for-bundle")
+    setting = ("RECOMMENDER_REGISTERED_MODEL" if source.registered_model is not None
+               else "--bundle / RECOMMENDER_BUNDLE_PATH")
+    try:
+        source.load()
+    except BundleError as exc:
+        raise BundleError(f"cannot serve {source.describe()} ({setting}): {exc}; fix the "
+                          "setting or start anyway with --wait-for-bundle") from None
+
+
+def reserve_port(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` but not yet listening (connections are refused until
+    the API starts), so a busy port is reported before the training run and nobody can take
+    it meanwhile."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot bind {host!r}: {exc.strerror}; choose another --host") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise _port_error(host, port, exc) from None
+    return sock
+
+
+def start_listening(sock: socket.socket, host: str, port: int) -> None:
+    """Listen on the reserved socket (the bind's second check: listening can still clash)."""
+    try:
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise _port_error(host, port, exc) from None
+
+
+def _port_error(host: str, port: int, exc: OSError) -> ConfigError:
+    return ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}): another program "
+                       "may be using it; stop it or choose another port with --port")
+
+
+def demo_app(bundle: Bundle, settings: Settings, api_key: str, admin_key: str) -> FastAPI:
+    """The demo's API: the freshly trained bundle, keys required, events kept durably in the
+    settings' database (by default SQLite under the work directory, as ``serve`` keeps them)."""
+    from recommender.serving.app import create_app
+    from recommender.serving.bundle_source import BundleSource
+    from recommender.serving.runtime import ServingOptions
+
+    options = ServingOptions(
+        index_factory=settings.index_factory, index_params=settings.index_params,
+        database_url=settings.resolved_database_url(), api_keys=(api_key,),
+        admin_keys=(admin_key,), max_k=settings.max_k, default_k=settings.default_k,
+        access_log=settings.access_log,
+    )
+    return create_app(bundle=bundle, options=options,
+                      source=BundleSource(path=settings.workdir / "bundle"))
 
 
 @fails_cleanly
@@ -37,54 +128,73 @@ def demo_command(
     port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
     seed: Annotated[int, typer.Option(help="Seed for the sample world and the model")] = 0,
 ) -> None:
-    """Generate the sample world, train (configs/sample.toml), serve, print a delivery list."""
+    """Generate the sample world, train (configs/sample.toml), serve with a generated API key,
+    print a delivery list and the key."""
     import httpx
     import uvicorn
 
     from recommender.data import write_dataset
-    from recommender.serving.app import create_app
-    from training.defaults import DEFAULT_CONFIG
     from training.config import parse_config, read_config_file
     from training.data_source import load_dataset
+    from training.defaults import DEFAULT_CONFIG
     from training.pipeline import train
     from training.progress import RichProgress
 
-    raw = read_config_file(DEFAULT_CONFIG)
-    raw["seed"] = seed
-    config = parse_config(raw, source=str(DEFAULT_CONFIG), base_dir=DEFAULT_CONFIG.parent)
     settings = settings_from(workdir=workdir, host=host, port=port)
-    tracking = resolve_tracking(settings, config.tracking.uri)
-    with err.status("generating the sample world"):
-        world = load_dataset(config)
-        write_dataset(world, workdir / "sample_world")
-    out.print(f"sample world: {len(world.learners)} learners, {len(world.resources)} "
-              f"resources, {len(world.events)} events -> {workdir / 'sample_world'}")
-    with RichProgress(err) as progress:
-        result = train(config, world, tracking, bundle_root=workdir / "bundles",
-                       bundle_path=workdir / "bundle", progress=progress)
-    out.print(f"trained {result.bundle.version}: ndcg@10={result.metrics['ndcg_at_10']:.3f}, "
-              f"recall@10={result.metrics['recall_at_10']:.3f} (MLflow run {result.run_id}, "
-              f"registered version {result.version})")
+    sock = reserve_port(host, port)  # before the long run: a busy port fails in a second
+    try:
+        raw = read_config_file(DEFAULT_CONFIG)
+        raw["seed"] = seed
+        config = parse_config(raw, source=str(DEFAULT_CONFIG), base_dir=DEFAULT_CONFIG.parent)
+        tracking = resolve_tracking(settings, config.tracking.uri)
+        with err.status("generating the sample world"):
+            world = load_dataset(config)
+            write_dataset(world, workdir / "sample_world")
+        out.print(f"sample world: {len(world.learners)} learners, {len(world.resources)} "
+                  f"resources, {len(world.events)} events -> {workdir / 'sample_world'}")
+        with RichProgress(err) as progress:
+            result = train(config, world, tracking, bundle_root=workdir / "bundles",
+                           bundle_path=workdir / "bundle", progress=progress)
+        out.print(f"trained {result.bundle.version}: ndcg@10={result.metrics['ndcg_at_10']:.3f}, "
+                  f"recall@10={result.metrics['recall_at_10']:.3f} (MLflow run {result.run_id}, "
+                  f"registered version {result.version})")
 
-    counts = world.events["learner_id"].value_counts()
-    learner_id = str(counts.index[len(counts) // 2])
-    base_url = f"http://{host}:{port}"
-    server = uvicorn.Server(uvicorn.Config(create_app(bundle=result.bundle), host=host,
-                                           port=port, log_level="warning"))
+        # Keys live only in this process and on the console: never in a file or a log line.
+        api_key, admin_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        counts = world.events["learner_id"].value_counts()
+        learner_id = str(counts.index[len(counts) // 2])
+        base_url = f"http://{host}:{port}"
+        list_url = f"{base_url}/v1/learners/{learner_id}/recommendations?k=10"
+        app = demo_app(result.bundle, settings, api_key, admin_key)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
 
-    def show_sample_list() -> None:
-        while not server.started:
-            time.sleep(0.05)
-        url = f"{base_url}/v1/learners/{learner_id}/recommendations?k=10"
-        body = httpx.get(url, timeout=10).json()
-        table = Table(title=f"GET {url}")
-        for column in ("rank", "resource_id", "title", "score", "reason"):
-            table.add_column(column)
-        for item in body["items"]:
-            table.add_row(str(item["rank"]), item["resource_id"], item["title"],
-                          f"{item['score']:.3f}", item["reason"])
-        out.print(table)
-        out.print(f"API running at {base_url} (docs: {base_url}/docs); Ctrl-C stops it.")
+        def show_sample_list() -> None:
+            while not server.started:
+                if server.should_exit:
+                    return
+                time.sleep(0.05)
+            try:
+                body = httpx.get(list_url, headers={"X-API-Key": api_key}, timeout=10).json()
+                table = Table(title=f"GET {list_url}")
+                for column in ("rank", "resource_id", "title", "score", "reason"):
+                    table.add_column(column)
+                for item in body["items"]:
+                    table.add_row(str(item["rank"]), item["resource_id"], item["title"],
+                                  f"{item['score']:.3f}", item["reason"])
+                out.print(table)
+            finally:
+                out.print(f"API running at {base_url} (docs: {base_url}/docs); every /v1 request "
+                          "needs the header X-API-Key. Ctrl-C stops it.", highlight=False)
+                out.print(f"API key:   {escape(api_key)}\nadmin key: {escape(admin_key)} "
+                          "(for /v1/admin)", highlight=False)
+                out.print(f"try: curl -H 'X-API-Key: {escape(api_key)}' '{escape(list_url)}'",
+                          highlight=False)
+                where = (settings.workdir / "serving.db" if settings.database_url is None
+                         else "the database RECOMMENDER_DATABASE_URL names")
+                out.print(f"events are stored durably in {where}", highlight=False)
 
-    threading.Thread(target=show_sample_list, daemon=True).start()
-    server.run()
+        start_listening(sock, host, port)
+        threading.Thread(target=show_sample_list, daemon=True).start()
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
