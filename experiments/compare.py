@@ -77,6 +77,7 @@ def _headline(runs: pd.DataFrame) -> pd.DataFrame:
         difference = run.get(f"metrics.vs_baseline.ndcg_at_{k}.mean_difference")
         significant = run.get(f"metrics.vs_baseline.ndcg_at_{k}.significant")
         row[f"Δndcg@{k}"] = None if pd.isna(difference) else f"{difference:+.4f}{' *' if significant else ''}"
+        row[f"index recall@{k}"] = run.get(f"metrics.index_recall_at_{k}")
         row["fit s"] = run.get("metrics.fit_seconds")
         row["run"] = run["run_id"][:8]
         rows.append(row)

@@ -42,6 +42,7 @@ from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
 from recommender.models import ColdStart
 from recommender.models.base import EmbeddingModel
+from recommender.selection import SearchCV
 from recommender.spec import RollingSplit
 from recommender.tracking import default_tracking_uri, use_experiment
 
@@ -205,17 +206,18 @@ def _run_model(
         model.fit(prepared.train)
         fit_seconds = time.perf_counter() - started
         notes: dict[str, Any] = {}
+        served = model  # what a bundle of this fit serves (a search: its best estimator)
         if evaluation.cold_resources == "content_mapping":
-            model, n_mapped = _map_cold_resources(model, prepared.train, prepared.weights)
+            served, n_mapped = _map_cold_resources(model, prepared.train, prepared.weights)
             notes["n_cold_resources_mapped"] = n_mapped
         step(f"[{position}/{len(config.models)}] {spec.key}: evaluating")
         started = time.perf_counter()
-        recommended, index_recall = _served_lists(model, prepared, max(evaluation.k_values),
+        recommended, index_recall = _served_lists(served, prepared, max(evaluation.k_values),
                                                   evaluation.main_k)
         report = report_metrics(
             recommended, prepared.train, prepared.test, evaluation.k_values,
             main_k=evaluation.main_k, exclude_resources=prepared.exclude_resources,
-            resource_vectors=(model.resource_factors_ if prepared.vectors is None
+            resource_vectors=(served.resource_factors_ if prepared.vectors is None
                               else prepared.vectors),
             exposure_columns=evaluation.exposure_attributes,
             group_attributes=evaluation.group_attributes, min_group_size=evaluation.min_group_size,
@@ -270,7 +272,10 @@ def _map_cold_resources(
     model: EmbeddingModel, train: FeatureSet, weights: InteractionWeights
 ) -> tuple[EmbeddingModel, int]:
     """Give resources without training interactions the vectors serving would give a new
-    resource (:class:`ColdStart` content mapping), in a shallow copy of the fitted model."""
+    resource (:class:`ColdStart` content mapping), in a shallow copy of the fitted model; a
+    fitted search is mapped as the estimator it chose, which is what its bundle serves."""
+    if isinstance(model, SearchCV):
+        model = model.best_estimator_
     seen = np.asarray((sp.csr_matrix(train.interactions) != 0).sum(axis=0)).ravel() > 0
     cold = np.flatnonzero(~seen)
     if len(cold) == 0 or seen.sum() < 2:

@@ -33,7 +33,8 @@ def _labels(result: ExperimentResult) -> list[str]:
 
 def summary_frame(result: ExperimentResult) -> pd.DataFrame:
     """One row per model at ``main_k``: accuracy, beyond-accuracy, test against the baseline,
-    the largest group gap of the report metric, and fit time."""
+    the largest group gap of the report metric, the served index's recall against exact
+    search, and fit time."""
     k = result.config.evaluation.main_k
     metric = f"{result.config.evaluation.report_metric}_at_{k}"
     baseline = result.baseline.spec.key
@@ -47,6 +48,8 @@ def summary_frame(result: ExperimentResult) -> pd.DataFrame:
             if name == result.config.evaluation.report_metric:
                 row[f"Δ{name}@{k} vs {baseline} [{confidence}% CI]"] = _difference(run, metric)
         row[f"largest group gap ({metric.replace('_at_', '@')})"] = largest_gap(run, metric)
+        # the served index's lists against an exact search's (evaluation scores the former)
+        row[f"index recall@{k}"] = summary.get(f"index_recall_at_{k}", np.nan)
         row["fit s"] = run.fit_seconds
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
