@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Response
+from starlette.concurrency import run_in_threadpool
 
 from recommender.errors import DataValidationError, Problem
 from recommender.serving.deps import RuntimeDep, v1_router
@@ -29,7 +30,8 @@ router = v1_router("events", "Database busy: retry, nothing stored")
         422: {"description": "An event is invalid (the message names the item and field)"},
     },
 )
-def post_events(response: Response, body: EventIn | EventBatch, runtime: RuntimeDep) -> IngestAck:
+async def post_events(response: Response, body: EventIn | EventBatch,
+                      runtime: RuntimeDep) -> IngestAck:
     """Store one event or a batch. The acknowledgement (201, or 200 when all were duplicates)
     is sent only after the database committed; sending the same event again is harmless; the
     learner's next list, on any worker, reflects it."""
@@ -39,8 +41,11 @@ def post_events(response: Response, body: EventIn | EventBatch, runtime: Runtime
     # validation costs ~9 ms a call, most of an event's budget.
     records = [EventRecord.of(e.event_id, e.learner_id, e.resource_id, e.event_type, e.value,
                               e.timestamp) for e in events]
-    _check_references(runtime, records)
-    result = runtime.store.add_events(records)
+    # On the loop, waiting for the group commit without a thread; the store is read (in the
+    # thread pool) only for ids the bundle does not know.
+    if not _known_to_bundle(runtime, records):
+        await run_in_threadpool(_check_references, runtime, records)
+    result = await runtime.store.add_events_async(records)
     EVENTS_INGESTED.inc(result.n_stored)
     if result.n_stored == 0:
         response.status_code = 200
@@ -49,6 +54,15 @@ def post_events(response: Response, body: EventIn | EventBatch, runtime: Runtime
         results=[EventResult(event_id=event_id, status="stored" if stored else "duplicate")
                  for event_id, stored in zip(result.event_ids, result.stored)],
     )
+
+
+def _known_to_bundle(runtime: Runtime, records: list[EventRecord]) -> bool:
+    """Whether no reference needs the store (no model loaded, or all ids in the bundle)."""
+    served = runtime.served
+    if served is None:
+        return True
+    learners, resources = served.bundle.learner_map, served.bundle.resource_map
+    return all(r.learner_id in learners and r.resource_id in resources for r in records)
 
 
 def _check_references(runtime: Runtime, records: list[EventRecord]) -> None:

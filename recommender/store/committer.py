@@ -5,6 +5,10 @@ transaction per request caps ingestion at a few hundred requests a second whatev
 A single writer thread per store instead takes every request waiting at that moment and commits
 them together; each request still gets its own all-or-nothing, idempotent outcome (a conflict
 in one request fails that request only) and is answered only after the commit returned.
+
+The group is taken once the transaction has begun, i.e. after the writer got the database's
+write lock: the requests that arrived while another process (worker) held it join this
+commit instead of waiting for the next one.
 """
 
 from __future__ import annotations
@@ -48,10 +52,16 @@ class GroupCommitter:
 
     def submit(self, events: dict[str, EventRecord]) -> set[str]:
         """Store ``events`` (unique ids) with the next group; the ids stored now, or raise."""
+        return self.enqueue(events).result()
+
+    def enqueue(self, events: dict[str, EventRecord]) -> Future:
+        """Queue ``events`` (unique ids) for the next group: a future of the ids stored now,
+        resolved only after the commit returned (an ``async`` caller awaits it without a
+        thread). Cancelled before its group is written, nothing of it is stored."""
         pending = _Pending(events)
         self._ensure_thread()
         self._queue.put(pending)
-        return pending.future.result()
+        return pending.future
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -64,13 +74,19 @@ class GroupCommitter:
 
     def _run(self) -> None:
         while True:
-            group = [self._queue.get()]
-            while len(group) < MAX_GROUP:
-                try:
-                    group.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._commit(group)
+            pending = self._queue.get()
+            if pending.future.set_running_or_notify_cancel():  # False: its caller gave up
+                self._commit([pending])
+
+    def _join(self, group: list[_Pending]) -> None:
+        """Add the requests waiting now to ``group`` (in place), up to MAX_GROUP."""
+        while len(group) < MAX_GROUP:
+            try:
+                pending = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if pending.future.set_running_or_notify_cancel():
+                group.append(pending)
 
     def _commit(self, group: list[_Pending]) -> None:
         for attempt in range(2):  # another process inserted one of the ids meanwhile: redo
@@ -93,9 +109,11 @@ class GroupCommitter:
                 pending.future.set_result(outcome)
 
     def _write(self, group: list[_Pending]) -> list[set[str] | BaseException]:
-        ids = list(dict.fromkeys(i for pending in group for i in pending.events))
+        """One transaction for ``group`` and whatever joins it once the lock is held."""
         outcomes: list[set[str] | BaseException] = []
         with self._transaction() as connection:
+            self._join(group)
+            ids = list(dict.fromkeys(i for pending in group for i in pending.events))
             claimed = self._existing(connection, ids)
             rows: list[EventRecord] = []
             for pending in group:

@@ -7,6 +7,7 @@ batch is stored; a batch is stored whole or not at all.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from recommender.errors import RecommenderError
 from recommender.store import tables
 from recommender.store.committer import GroupCommitter
-from recommender.store.engine import WRITE, make_engine
+from recommender.store.engine import WRITE, WriteLock, WriteLockError, make_engine
 from recommender.store.records import EventRecord, LearnerRecord, ResourceRecord
 
 _CHUNK = 500  # ids per IN (...) lookup
@@ -124,6 +125,7 @@ class Store:
         self.engine = engine
         self._events_of = _Prepared(_EVENTS_OF, engine)
         self._profile_and_signature = _Prepared(_PROFILE_AND_SIGNATURE, engine)
+        self._write_lock = WriteLock.for_engine(engine)
         self._committer = GroupCommitter(self._writing, self._existing, self._insert_events,
                                          EventConflictError)
 
@@ -154,18 +156,32 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._write_lock.close()
 
     # --- events -------------------------------------------------------------------------------
 
     def add_events(self, records: Sequence[EventRecord]) -> IngestResult:
         """Store a batch durably (committed before returning); duplicates are acknowledged."""
+        return self._result(records, self._committer.submit(self._unique(records)))
+
+    async def add_events_async(self, records: Sequence[EventRecord]) -> IngestResult:
+        """:meth:`add_events` for the event loop: the request waits for its group's commit
+        without holding a thread (no thread-pool hop per request)."""
+        fresh = await asyncio.wrap_future(self._committer.enqueue(self._unique(records)))
+        return self._result(records, fresh)
+
+    @staticmethod
+    def _unique(records: Sequence[EventRecord]) -> dict[str, EventRecord]:
         unique: dict[str, EventRecord] = {}
         for record in records:
             seen = unique.get(record.event_id)
             if seen is not None and not seen.same_payload(record):
                 raise EventConflictError(record.event_id)
             unique[record.event_id] = record
-        fresh = self._committer.submit(unique)
+        return unique
+
+    @staticmethod
+    def _result(records: Sequence[EventRecord], fresh: set[str]) -> IngestResult:
         ids = [r.event_id for r in records]
         first: dict[str, int] = {}
         for position, event_id in enumerate(ids):
@@ -386,11 +402,15 @@ class Store:
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """One write transaction, committed when the block ends without error."""
+        """One write transaction, committed when the block ends without error; writers wait
+        their turn on the database's write lock (see :class:`WriteLock`)."""
         try:
-            with self.engine.connect().execution_options(**WRITE) as connection:
-                with connection.begin():
-                    yield connection
+            with self._write_lock.hold():
+                with self.engine.connect().execution_options(**WRITE) as connection:
+                    with connection.begin():
+                        yield connection
+        except WriteLockError as exc:
+            raise StoreError(f"the store cannot take writes now: {exc}") from exc
         except OperationalError as exc:
             raise StoreError(f"the store cannot take writes now: {exc.orig!r}") from exc
 
