@@ -21,7 +21,9 @@ async def health(runtime: RuntimeDep) -> Health:
 
 @router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
 def ready(runtime: RuntimeDep) -> Response:
-    """Readiness: a bundle is loaded and the database answers (503 otherwise)."""
+    """Readiness: the accepted bundle is loaded, the database answers and takes writes (a
+    rolled-back write, at most every few seconds); 503 with the reason otherwise. Runs in the
+    thread pool: it reads the store."""
     ok, detail = runtime.ready()
     body = Ready(ready=ok, detail=detail,
                  bundle_version=runtime.served.version if runtime.served else None)

@@ -206,8 +206,15 @@ class Runtime:
         return view
 
     def ready(self) -> tuple[bool, str]:
+        """Whether this worker can serve lists and take writes (blocking: a store read, and
+        at most every few seconds a rolled-back write); a not-ready worker also looks for a
+        reload to follow, so it recovers once another worker accepted a bundle."""
+        self._poll()
         if self.served is None:
             return False, self.load_error or "no model bundle is loaded"
         if not self.store.ping():
             return False, "the database does not answer"
+        problem = self.store.write_problem()
+        if problem is not None:
+            return False, problem
         return True, "ok"

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Executable, Row, Table, bindparam, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.pool import StaticPool
 
 from recommender.errors import RecommenderError
 from recommender.store import tables
@@ -25,6 +26,8 @@ from recommender.store.engine import WRITE, WriteLock, WriteLockError, make_engi
 from recommender.store.records import EventRecord, LearnerRecord, ResourceRecord
 
 _CHUNK = 500  # ids per IN (...) lookup
+WRITE_PROBE_SECONDS = 2.0  # how long a write probe's answer is reused
+_WRITE_PROBE_KEY = "write_probe"  # a serving_state row only ever written and rolled back
 
 
 class StoreError(RecommenderError):
@@ -125,6 +128,7 @@ class Store:
         self.engine = engine
         self._events_of = _Prepared(_EVENTS_OF, engine)
         self._profile_and_signature = _Prepared(_PROFILE_AND_SIGNATURE, engine)
+        self._write_probe: tuple[float, str | None] | None = None  # (when, problem)
         self._write_lock = WriteLock.for_engine(engine)
         self._committer = GroupCommitter(self._writing, self._existing, self._insert_events,
                                          EventConflictError)
@@ -153,6 +157,44 @@ class Store:
         except OperationalError:
             return False
         return True
+
+    def write_problem(self, max_age_s: float = WRITE_PROBE_SECONDS) -> str | None:
+        """Why the store would refuse a write now (None: it takes writes), for readiness: a
+        database that answers reads may still refuse every write (a read-only file or
+        replica, a full disk). The answer is reused for ``max_age_s`` so probes stay cheap."""
+        now = time.monotonic()
+        cached = self._write_probe
+        if cached is not None and now - cached[0] < max_age_s:
+            return cached[1]
+        problem = self._probe_write()
+        self._write_probe = (now, problem)
+        return problem
+
+    def _probe_write(self) -> str | None:
+        """A real write (a serving_state row) in a transaction that is rolled back: it takes
+        the write lock and touches a page like any write, but commits and fsyncs nothing. An
+        in-memory SQLite database (one connection shared by every thread) is not probed: a
+        probe there could roll back another thread's transaction, and it takes writes while
+        the process lives."""
+        if isinstance(self.engine.pool, StaticPool):
+            return None
+        state = tables.serving_state
+        try:
+            with self._write_lock.hold():  # in turn with the other writers, as they write
+                with self.engine.connect().execution_options(**WRITE) as connection:
+                    transaction = connection.begin()
+                    try:
+                        connection.execute(state.insert().values(
+                            key=_WRITE_PROBE_KEY, value={}, revision=0))
+                    finally:
+                        transaction.rollback()
+        except IntegrityError:  # the insert got as far as the key: writes are taken
+            return None
+        except WriteLockError as exc:
+            return f"the store does not accept writes: {exc}"
+        except DBAPIError as exc:
+            return f"the store does not accept writes: {exc.orig!r}"
+        return None
 
     def dispose(self) -> None:
         self.engine.dispose()
