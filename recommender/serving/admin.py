@@ -1,4 +1,8 @@
-"""Admin: reload the served bundle from the configured source (atomic; a bad one is refused)."""
+"""Admin: reload the served bundle from the configured source (atomic; a bad one is refused).
+
+A reload is how a bundle is accepted: only what a reload verified (or what a worker found at
+its source on a store that had accepted nothing for it) is ever served, by this worker, the
+others, and any worker that starts later (see :mod:`recommender.serving.runtime`)."""
 
 from __future__ import annotations
 
@@ -18,13 +22,14 @@ router = APIRouter(
 
 
 @router.post("/admin/reload", response_model=ReloadResult, responses={
-    503: {"model": ErrorBody, "description": "The new bundle failed verification; the old one "
-          "keeps serving"}})
+    503: {"model": ErrorBody, "description": "The new bundle failed verification (or the store "
+          "could not record it); the old one keeps serving and stays the accepted one"}})
 def reload(runtime: RuntimeDep) -> ReloadResult:
     """Load the bundle the configured source names now (the registered model's alias, or the
-    bundle path), verify and index it, and swap it in at once; every other worker follows
-    within seconds. A bundle that fails verification is refused and the old one keeps
-    serving."""
+    bundle path), verify and index it, record it as the accepted bundle and swap it in at
+    once; every other worker follows within seconds, and a worker that (re)starts later serves
+    it too. A bundle that fails verification is refused, never served later, and the old one
+    keeps serving."""
     previous = runtime.served.version if runtime.served is not None else None
     served = runtime.reload()
     set_model_version(served.version)

@@ -3,7 +3,18 @@
 Routes read ``runtime.served`` once per request and use that object to the end, so a reload
 (one reference assignment) is atomic for every request. A reload in one worker is recorded in
 the database; the other workers notice on their next request (at most every
-``poll_seconds``) and load the same source in the background, then swap.
+``poll_seconds``) and load the same bundle in the background, then swap.
+
+Which bundle a worker serves: the **accepted** one, recorded in the store (``served_bundle``:
+version, content checksum, source and exactly where it came from). A bundle is accepted when an
+admin reload verified it, or when a worker starts on a store that has no accepted bundle for the
+configured source yet (a fresh store, a record from before checksums, or a changed source
+setting). A starting or following worker loads the accepted one from where it came from and
+serves it only if its checksum is the accepted checksum; a bundle that was refused, or that
+merely appeared at the source, is never served until a reload accepts it. A registered model's
+alias is pinned to the version it pointed at, so that version is served even after the alias
+moved on; a plain path holds only its current content, so once that is something else the
+accepted bundle cannot be had: the worker is then not ready, and says why.
 """
 
 from __future__ import annotations
@@ -13,15 +24,18 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from recommender.delivery.core import DeliveryCore
 from recommender.delivery.learner import LearnerView
 from recommender.delivery.overlay import Overlay
 from recommender.delivery.served import ServedModel
+from recommender.bundle import Bundle
 from recommender.errors import BundleError, ModelNotLoadedError, RecommenderError
 from recommender.index import SERVING_INDEX
 from recommender.serving.bundle_source import BundleSource
-from recommender.store import LearnerSnapshot, Store
+from recommender.store import LearnerSnapshot, Store, StoreError
 
 log = logging.getLogger(__name__)
 BUNDLE_STATE_KEY = "served_bundle"
@@ -79,8 +93,8 @@ class Runtime:
             raise ModelNotLoadedError(self.load_error or "no model bundle is loaded")
         return served
 
-    def _build(self, source: BundleSource) -> ServedModel:
-        return ServedModel.from_bundle(source.load(), self.options.index_factory,
+    def _serve(self, bundle: Bundle) -> ServedModel:
+        return ServedModel.from_bundle(bundle, self.options.index_factory,
                                        self.options.index_params)
 
     def install(self, served: ServedModel) -> None:
@@ -95,20 +109,51 @@ class Runtime:
         gc.freeze()
 
     def reload(self, source: BundleSource | None = None) -> ServedModel:
-        """Load, verify and index the source's bundle, then swap; on any failure the old model
-        keeps serving and :class:`BundleError` says why."""
+        """Load, verify and index what the source holds now, record it as the accepted bundle,
+        then swap; on any failure the old model keeps serving, nothing is recorded, and
+        :class:`BundleError` (or :class:`StoreError`, when it cannot be recorded) says why."""
         source = source or self.source
         with self._reload_lock:
-            served = self._build(source)
+            bundle, origin = source.load_pinned()
+            served = self._serve(bundle)
+            record = {"version": served.version, "checksum": bundle.checksum,
+                      "source": source.describe(), "origin": origin,
+                      "accepted_at": datetime.now(UTC).isoformat()}
+            self._generation = self.store.set_state(BUNDLE_STATE_KEY, record)
             self.install(served)
-            self._generation = self.store.set_state(
-                BUNDLE_STATE_KEY, {"version": served.version, "source": source.describe()})
-        log.info("serving bundle %s from %s", served.version, source.describe())
+        log.info("serving bundle %s from %s (accepted)", served.version, origin)
         return served
 
+    def _accepted(self, state: tuple[dict, int] | None) -> dict[str, Any] | None:
+        """The store's accepted bundle for the configured source, or None when it has none
+        (no record, a record without a checksum, or one for another source)."""
+        if state is None:
+            return None
+        record = state[0]
+        if not isinstance(record.get("checksum"), str) or not isinstance(record.get("origin"), str):
+            return None
+        return record if record.get("source") == self.source.describe() else None
+
+    def _load_accepted(self, record: dict[str, Any]) -> ServedModel:
+        """The accepted bundle, from exactly where it came from and with exactly its
+        checksum; anything else is a :class:`BundleError` saying what the source holds."""
+        accepted = f"the accepted bundle {record.get('version')!r}"
+        try:
+            bundle, origin = self.source.load_pinned(record["origin"])
+        except BundleError as error:
+            raise BundleError(f"{accepted} cannot be loaded from {record['origin']}: "
+                              f"{error}") from error
+        if bundle.checksum != record["checksum"]:
+            raise BundleError(
+                f"{origin} now holds bundle {bundle.version!r} (checksum "
+                f"{bundle.checksum[:12]}), not {accepted} (checksum {record['checksum'][:12]}); "
+                "it is not served until POST /v1/admin/reload accepts it")
+        return self._serve(bundle)
+
     def load_initial(self, served: ServedModel | None) -> None:
-        """At startup: the given model, else the configured source (a failure is reported by
-        /ready and 503s, not a crash)."""
+        """At startup: the given model (in-process use: not recorded), else the accepted
+        bundle, else (no bundle accepted for this source yet) what the source holds, which is
+        then recorded as accepted. A failure is reported by /ready and 503s, not a crash."""
         state = self.store.get_state(BUNDLE_STATE_KEY)
         self._generation = state[1] if state else 0
         if served is not None:
@@ -117,9 +162,14 @@ class Runtime:
         if not self.source.configured:
             self.load_error = "no bundle source is configured"
             return
+        record = self._accepted(state)
         try:
-            self.install(self._build(self.source))
-        except BundleError as error:
+            if record is None:
+                self.reload()
+            else:
+                with self._reload_lock:
+                    self.install(self._load_accepted(record))
+        except (BundleError, StoreError) as error:
             self.load_error = str(error)
             log.error("no bundle loaded: %s", error)
 
@@ -137,20 +187,35 @@ class Runtime:
             return
         if self._background is not None and self._background.is_alive():
             return
-        self._background = threading.Thread(target=self._follow, args=(state[1],), daemon=True)
+        self._background = threading.Thread(target=self._follow, args=(state,), daemon=True)
         self._background.start()
 
-    def _follow(self, generation: int) -> None:
+    def _follow(self, state: tuple[dict, int]) -> None:
+        """Serve the bundle another worker accepted (exactly it: see :meth:`_load_accepted`);
+        if this worker cannot, it keeps what it serves and says why once."""
+        generation = state[1]
+        record = self._accepted(state)
+        served = self.served
         try:
-            served = self._build(self.source)
+            if record is None:
+                raise BundleError(
+                    f"the store's accepted bundle {state[0].get('version')!r} comes from "
+                    f"{state[0].get('source')!r}, not this worker's source "
+                    f"{self.source.describe()}")
+            if served is not None and served.bundle.checksum == record["checksum"]:
+                self._generation = generation  # already serving it (e.g. this worker's own)
+                return
+            fresh = self._load_accepted(record)
         except BundleError as error:
             log.error("another worker reloaded, but this one cannot: %s", error)
+            if self.served is None:
+                self.load_error = str(error)
             self._generation = generation  # do not retry a broken source on every request
             return
         with self._reload_lock:
-            self.install(served)
+            self.install(fresh)
             self._generation = generation
-        log.info("followed a reload: serving bundle %s", served.version)
+        log.info("followed a reload: serving bundle %s", fresh.version)
 
     # --- resources added through the API ------------------------------------------------------
 
