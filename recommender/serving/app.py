@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from recommender import __version__
 from recommender.bundle import Bundle
@@ -23,10 +24,14 @@ from recommender.errors import ConfigError
 from recommender.index import SERVING_INDEX
 from recommender.serving import admin, events, learners, ops, resources
 from recommender.serving import plans as learning_plans
+from recommender.serving.auth import KeyGate
 from recommender.serving.bundle_source import BundleSource
-from recommender.serving.errors import install_error_handlers
+from recommender.serving.docs import install_docs
+from recommender.serving.errors import UnexpectedErrors, install_error_handlers
+from recommender.serving.limits import BodyLimit
 from recommender.serving.metrics import MetricsMiddleware, set_model_version
 from recommender.serving.runtime import Runtime, ServingOptions
+from recommender.serving.schemas import ErrorBody
 from recommender.settings import Settings, load_settings
 from recommender.store import Store
 
@@ -35,8 +40,15 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """Personal delivery lists of learning resources for every learner.
 
 Every endpoint except `/health`, `/ready` and `/metrics` needs an `X-API-Key` header; admin
-endpoints need an admin key. Errors come as `{"detail": "..."}` naming the field at fault.
+endpoints need an admin key. The key is checked before the body is read. Errors come as
+`{"detail": "..."}` naming the field at fault; a request that fails validation gets FastAPI's
+list of problems (location, message, a short excerpt of the input), at most 20 of them.
 """
+
+BODY_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody, "description": "The body cannot be read as JSON (e.g. not UTF-8)"},
+    413: {"model": ErrorBody, "description": "The body is larger than the server accepts"},
+}
 
 
 def create_app(
@@ -86,15 +98,30 @@ def create_app(
         # Metrics are Prometheus's (/metrics) and logs the app's own: FastAPI's OpenTelemetry
         # hooks would only ask, on every request, whether a provider was configured.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None, redoc_url=None,  # /docs from the package's files (install_docs)
     )
     app.state.metrics_dir = metrics_dir
     install_error_handlers(app)
     app.include_router(ops.router)
-    for module in (learners, events, resources, admin):  # each router carries its /v1 prefix
+    for module in (learners, events, resources, admin, learning_plans):  # each carries /v1
+        _document_body_errors(module.router)
         app.include_router(module.router)
-    app.include_router(learning_plans.router)
+    install_docs(app)
+    # Outermost last: metrics see every answer, the last 500s included; the key is checked
+    # before anything reads the body, whose size is checked while it is read.
+    app.add_middleware(BodyLimit, max_body_bytes=options.max_body_bytes)
+    app.add_middleware(KeyGate, api_keys=options.api_keys, admin_keys=options.admin_keys)
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(MetricsMiddleware, access_log=options.access_log)
     return app
+
+
+def _document_body_errors(router: APIRouter) -> None:
+    """Routes that take a body may answer 400 (not JSON) and 413 (too large): say so."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.body_field is not None:
+            for status, response in BODY_RESPONSES.items():
+                route.responses.setdefault(status, response)
 
 
 def options_from_settings(settings: Settings) -> tuple[ServingOptions, BundleSource]:
@@ -113,6 +140,7 @@ def options_from_settings(settings: Settings) -> tuple[ServingOptions, BundleSou
         max_k=settings.max_k,
         default_k=settings.default_k,
         access_log=settings.access_log,
+        max_body_bytes=settings.max_body_bytes,
     )
     source = BundleSource(
         path=settings.bundle_path, registered_model=settings.registered_model,

@@ -6,11 +6,20 @@ the store validates every write again with the contract's own rules.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from recommender.data.schema import ACCESSIBILITY_FEATURES, EVENT_TYPES, LEVELS, MODES, URBAN_RURAL
 
@@ -31,16 +40,38 @@ UrbanRural = Literal[URBAN_RURAL]  # type: ignore[valid-type]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
+# ISO 8601 as the API takes it: a date, or a date and time (seconds and fraction optional), with
+# ``Z`` or an offset or neither (then UTC); years 1900-2199 (wider is a typo, and beyond what the
+# catalog's clocks represent). Numbers and numeric strings are refused: pydantic would read them
+# as Unix times, so ``0`` or ``"-99999999999"`` would pass as dates.
+MOMENT_PATTERN = (r"^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}"
+                  r"([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:?[0-9]{2})?)?$")
+_MOMENT = re.compile(MOMENT_PATTERN)
+_MOMENT_RULE = "an ISO 8601 date-time string between 1900 and 2199, e.g. 2025-03-01T08:30:00Z"
+
+
+def _iso_string(value: object) -> object:
+    """Only ISO 8601 strings (and, from Python callers, datetimes) reach pydantic's parser."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _MOMENT.match(value):
+        raise ValueError(f"must be {_MOMENT_RULE}")
+    return value
+
+
 def _in_range(value: datetime) -> datetime:
-    """Times between 1900 and 2200 (UTC when no zone): wider is a typo, and beyond what the
-    catalog's clocks represent."""
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    if not datetime(1900, 1, 1, tzinfo=UTC) <= aware <= datetime(2200, 1, 1, tzinfo=UTC):
-        raise ValueError("must lie between 1900-01-01 and 2200-01-01")
-    return aware
+    """Years 1900-2199 as written (UTC when no zone), the bound the pattern states."""
+    if not 1900 <= value.year <= 2199:
+        raise ValueError(f"must be {_MOMENT_RULE}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-Moment = Annotated[datetime, AfterValidator(_in_range)]
+Moment = Annotated[
+    datetime, BeforeValidator(_iso_string), AfterValidator(_in_range),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": MOMENT_PATTERN,
+                    "description": f"{_MOMENT_RULE[0].upper()}{_MOMENT_RULE[1:]} "
+                    "(no zone: UTC)"}),
+]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
@@ -184,7 +215,8 @@ class ResourceIn(Strict):
     accessibility: list[Feature] = Field(default_factory=list, max_length=6)
     available_from: Moment | None = None
     available_until: Moment | None = None
-    withdrawn: bool = Field(False, description="True takes the resource out of every list now")
+    withdrawn: bool = Field(False, strict=True,  # JSON true/false only, not 0 or "yes"
+                            description="True takes the resource out of every list now")
 
 
 class UpsertAck(BaseModel):
