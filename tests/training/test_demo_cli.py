@@ -193,3 +193,23 @@ def test_serve_with_a_loadable_bundle_starts(tmp_path: Path, uvicorn_calls, bund
     result = CliRunner().invoke(app, ["serve", "--bundle", str(path)])
     assert result.exit_code == 0, result.output
     assert len(uvicorn_calls) == 1
+
+
+@pytest.mark.usefixtures("bare_environment")
+def test_a_serve_worker_hands_the_gil_over_often(tmp_path: Path) -> None:
+    """The worker factory builds the settings' app with a short switch interval, so the event
+    writer gets the GIL back from a busy event loop quickly inside its locked transaction."""
+    import sys
+
+    from recommender.serving.server import FACTORY, SWITCH_INTERVAL_S, create_worker_app
+
+    assert FACTORY.endswith(":create_worker_app")
+    os.environ["RECOMMENDER_API_KEYS"] = "key-one"
+    os.environ["RECOMMENDER_WORKDIR"] = str(tmp_path)
+    before = sys.getswitchinterval()
+    try:
+        application = create_worker_app()
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
+        assert "/v1/events" in application.openapi()["paths"]
+    finally:
+        sys.setswitchinterval(before)
