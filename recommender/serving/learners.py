@@ -80,11 +80,14 @@ async def anonymous(body: AnonymousRequest, runtime: RuntimeDep) -> Recommendati
             responses={422: {"description": "A field is invalid (the message names it)"}})
 def put_learner(learner_id: LearnerId, body: LearnerIn, runtime: RuntimeDep) -> UpsertAck:
     """Create or replace a learner's profile; their next list uses it (a learner the model
-    never saw gets a cold-start list from it)."""
+    never saw gets a cold-start list from it). A profile the served model cannot use (its
+    list would be a 422) is refused now, with a 422 naming ``group``, and not stored; with no
+    model loaded it is stored unchecked (the platform's data is never dropped)."""
     row = body.model_dump()
     row["learner_id"] = learner_id
     row["languages"] = "|".join(body.languages) or None
     row["accessibility_needs"] = "|".join(body.accessibility_needs) or None
     record = LearnerRecord.validate(row)
+    runtime.check_profile(learner_id, record.profile)
     created = runtime.store.upsert_learner(record)
     return UpsertAck(id=learner_id, created=created)

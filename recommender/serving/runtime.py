@@ -23,6 +23,7 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,12 @@ from recommender.delivery.learner import LearnerView
 from recommender.delivery.overlay import Overlay
 from recommender.delivery.served import ServedModel
 from recommender.bundle import Bundle
-from recommender.errors import BundleError, ModelNotLoadedError, RecommenderError
+from recommender.errors import (
+    BundleError,
+    InvalidParameterError,
+    ModelNotLoadedError,
+    RecommenderError,
+)
 from recommender.index import SERVING_INDEX
 from recommender.serving.bundle_source import BundleSource
 from recommender.store import LearnerSnapshot, Store, StoreError
@@ -40,6 +46,9 @@ from recommender.store import LearnerSnapshot, Store, StoreError
 log = logging.getLogger(__name__)
 BUNDLE_STATE_KEY = "served_bundle"
 VIEW_CACHE_SIZE = 20_000  # learner views kept per worker (about 1 kB each)
+# Profile fields a cold start can place a learner by (named when none of them is usable).
+PLACING_FIELDS = ("group", "age_band", "region", "urban_rural", "education_level", "languages",
+                  "accessibility_needs", "interests")
 
 
 @dataclass(frozen=True)
@@ -269,6 +278,40 @@ class Runtime:
                     cache.clear()
             cache[key] = view
         return view
+
+    def check_profile(self, learner_id: str, profile: Mapping[str, object]) -> None:
+        """Refuse a profile the served model could not use, before it is stored: with it, the
+        learner's list would be a 422 (the cold start finds nothing it knows in the profile,
+        and the learner has no trained vector or usable events). Raises
+        :class:`InvalidParameterError` naming ``group`` (the one field every profile has)
+        and listing the fields sent, never their values. Blocking: a store read and a
+        placement.
+
+        With no model loaded, or one that cannot place new learners at all (format 1),
+        nothing is checked and the profile is stored: it is the platform's data, and lists
+        answer 503 until a model that can use it is served. A later bundle may know less
+        than this one; its lists then say so."""
+        served = self.served
+        if served is None:
+            return
+        snapshot = self.store.learner_snapshot(learner_id)
+        trial = LearnerSnapshot(dict(profile), snapshot.events, snapshot.resources_signature)
+        core = self.core(snapshot.resources_signature)
+        try:
+            core.learner(learner_id, trial)
+        except ModelNotLoadedError:
+            return  # a format-1 bundle places no new learner, whatever the profile
+        except InvalidParameterError as error:
+            if error.name != "profile":
+                raise
+            sent = [name for name in PLACING_FIELDS if profile.get(name) not in (None, "")]
+            raise InvalidParameterError(
+                "group", "(not shown)",
+                f"a group the served model ({served.version}) knows, or another field it "
+                f"can place the learner by; none of the fields sent ({', '.join(sent)}) is "
+                "one it knows: send a known group, age_band, region, ... or interests it can "
+                "read",
+            ) from None
 
     def ready(self) -> tuple[bool, str]:
         """Whether this worker can serve lists and take writes (blocking: a store read, and
