@@ -72,11 +72,13 @@ class WriteLockError(RecommenderError):
 class WriteLock:
     """One writer at a time per SQLite file, across the threads and processes of a machine:
     a thread lock, then ``flock`` on ``<database>-writer.lock`` (its own file: SQLite's
-    POSIX locks on the database would be dropped when any descriptor of it closes). For
-    other databases (PostgreSQL, in-memory SQLite) it holds only the thread lock."""
+    POSIX locks on the database would be dropped when any descriptor of it closes). An
+    in-memory SQLite database (one connection shared by every thread) takes only the thread
+    lock; PostgreSQL, which runs concurrent writers itself, takes none."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, serialise: bool = True) -> None:
         self.path = path
+        self.serialise = serialise
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
         self._pid = 0
@@ -84,13 +86,18 @@ class WriteLock:
     @classmethod
     def for_engine(cls, engine: Engine) -> WriteLock:
         url = engine.url
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        if url.get_backend_name() != "sqlite":
+            return cls(None, serialise=False)
+        if url.database in (None, "", ":memory:"):
             return cls(None)
         return cls(Path(f"{url.database}-writer.lock"))
 
     @contextmanager
     def hold(self) -> Iterator[None]:
         """Wait for the lock (sleeping, not polling) and hold it for the block."""
+        if not self.serialise:
+            yield
+            return
         with self._thread_lock:
             if self.path is None:
                 yield

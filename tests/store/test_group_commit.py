@@ -178,3 +178,44 @@ def test_kill_9_loses_no_acknowledged_event(url: str) -> None:
     store = Store.from_url(url)
     assert store.existing_event_ids(acked) == set(acked)
     store.dispose()
+
+
+def test_the_write_lock_is_per_file_and_left_to_postgresql(tmp_path: Path) -> None:
+    """SQLite files: a lock file beside the database, taken across stores (workers);
+    in-memory SQLite: the thread lock only; PostgreSQL serialises nothing here."""
+    from recommender.store.engine import WriteLock, make_engine
+
+    file_lock = WriteLock.for_engine(make_engine(f"sqlite:///{tmp_path / 's.db'}"))
+    assert file_lock.path == Path(f"{tmp_path / 's.db'}-writer.lock") and file_lock.serialise
+    memory = WriteLock.for_engine(make_engine("sqlite://"))
+    assert memory.path is None and memory.serialise
+    postgres = WriteLock.for_engine(make_engine("postgresql+psycopg://u:p@localhost:1/db"))
+    assert not postgres.serialise
+    with postgres.hold(), postgres.hold():  # nothing held: nesting cannot block
+        pass
+    other = WriteLock.for_engine(make_engine(f"sqlite:///{tmp_path / 's.db'}"))
+    entered = threading.Event()
+    with file_lock.hold():
+        def take() -> None:
+            with other.hold():
+                entered.set()
+
+        waiter = threading.Thread(target=take)
+        waiter.start()
+        assert not entered.wait(0.3)  # the other store waits while this one holds it
+    assert entered.wait(5)
+    waiter.join(5)
+    file_lock.close()
+    other.close()
+
+
+def test_an_unopenable_write_lock_is_a_store_error(tmp_path: Path) -> None:
+    from recommender.store import StoreError
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 's.db'}")
+    store.create_schema()
+    store._write_lock.path = tmp_path / "missing-dir" / "s.db-writer.lock"
+    store._write_lock.close()
+    with pytest.raises(StoreError, match="write lock"):
+        store.add_events([record("e1")])
+    store.dispose()
