@@ -18,19 +18,23 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
+    ValidationError,
     WithJsonSchema,
 )
 
 from recommender.data.schema import ACCESSIBILITY_FEATURES, EVENT_TYPES, LEVELS, MODES, URBAN_RURAL
 
-# Ids and labels: printable, no control characters (they end up in paths, logs and SQL).
-# Surrounding white space is stripped, as the data contract strips cells.
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
-                                      pattern=r"^[^\x00-\x1f\x7f]+$")]
+# Ids and labels: printable, no control characters (they end up in paths, logs and SQL), and
+# not only white space. Surrounding white space is stripped, as the data contract strips cells,
+# after the checks: the schema's lengths and pattern hold for what the client sent.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE),
+               AfterValidator(str.strip)]
 LearnerId = Annotated[Id, Path(description="The platform's learner id")]
 ResourceId = Annotated[Id, Path(description="The platform's resource id")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
-                                         pattern=r"^[^\x00-\x1f\x7f]+$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=PRINTABLE),
+                  AfterValidator(str.strip)]
 Text = Annotated[str, StringConstraints(max_length=5000, pattern=r"^[^\x00]*$")]
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 Mode = Literal[MODES]  # type: ignore[valid-type]
@@ -38,6 +42,14 @@ Level = Literal[LEVELS]  # type: ignore[valid-type]
 Feature = Literal[ACCESSIBILITY_FEATURES]  # type: ignore[valid-type]
 UrbanRural = Literal[URBAN_RURAL]  # type: ignore[valid-type]
 Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def _whole(value: object) -> object:
+    """``17.0`` is an integer to JSON Schema; a strict body takes it as 17."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]  # an integer in a strict JSON body
 
 
 # ISO 8601 as the API takes it: a date, or a date and time (seconds and fraction optional), with
@@ -50,13 +62,20 @@ _MOMENT = re.compile(MOMENT_PATTERN)
 _MOMENT_RULE = "an ISO 8601 date-time string between 1900 and 2199, e.g. 2025-03-01T08:30:00Z"
 
 
+_DATETIME = TypeAdapter(datetime)
+
+
 def _iso_string(value: object) -> object:
-    """Only ISO 8601 strings (and, from Python callers, datetimes) reach pydantic's parser."""
+    """Only ISO 8601 strings (and, from Python callers, datetimes) are read as date-times,
+    by pydantic's own parser (so strict body models, which take only datetimes, take them)."""
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str) or not _MOMENT.match(value):
         raise ValueError(f"must be {_MOMENT_RULE}")
-    return value
+    try:
+        return _DATETIME.validate_python(value)
+    except ValidationError as error:  # e.g. month 13: say why, without echoing the value
+        raise ValueError(f"must be {_MOMENT_RULE} ({error.errors()[0]['msg']})") from None
 
 
 def _in_range(value: datetime) -> datetime:
@@ -76,7 +95,17 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Strict(BaseModel):
+    """Query parameters: no unknown names (values arrive as text and are parsed)."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+class StrictBody(BaseModel):
+    """JSON bodies: no unknown names, and no coercion: a number is not a string or a boolean
+    (``false`` is not 0), a boolean not a number, an integer not ``"5"`` (but ``5.0``, as JSON
+    Schema has it, where the type is :data:`Whole`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # --- recommendations ---------------------------------------------------------------------------
@@ -137,7 +166,13 @@ class SimilarQuery(ListFilters):
     k: int = Field(10, ge=1, le=200)
 
 
-class AnonymousRequest(Strict):
+class BodyFilters(ListFilters):
+    """:class:`ListFilters` inside a JSON body: as strict as the body."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class AnonymousRequest(StrictBody):
     """A newcomer described by a profile; nothing is stored."""
 
     group: Label | None = Field(None, examples=["retiree"])
@@ -147,8 +182,8 @@ class AnonymousRequest(Strict):
     languages: list[Label] = Field(default_factory=list, max_length=20, examples=[["zh"]])
     accessibility_needs: list[Feature] = Field(default_factory=list, max_length=6)
     interests: Text | None = Field(None, examples=["想学用智能手机和微信视频通话 smartphone"])
-    k: int = Field(10, ge=1, le=200)
-    filters: ListFilters = Field(default_factory=ListFilters)
+    k: Whole = Field(10, ge=1, le=200)
+    filters: BodyFilters = Field(default_factory=BodyFilters)
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "group": "retiree", "age_band": "65+", "region": "R01", "languages": ["zh"],
@@ -158,7 +193,7 @@ class AnonymousRequest(Strict):
 
 # --- events ----------------------------------------------------------------------------------
 
-class EventIn(Strict):
+class EventIn(StrictBody):
     event_id: Id = Field(examples=["evt-000123"])
     learner_id: Id = Field(examples=["L000042"])
     resource_id: Id = Field(examples=["R00017"])
@@ -168,7 +203,7 @@ class EventIn(Strict):
                                 examples=["2025-03-01T08:30:00Z"])
 
 
-class EventBatch(Strict):
+class EventBatch(StrictBody):
     events: list[EventIn] = Field(min_length=1, max_length=1000)
 
 
@@ -185,7 +220,7 @@ class IngestAck(BaseModel):
 
 # --- upserts ---------------------------------------------------------------------------------
 
-class LearnerIn(Strict):
+class LearnerIn(StrictBody):
     group: Label = Field(examples=["retiree"])
     age_band: Label | None = None
     region: Label | None = None
@@ -198,7 +233,7 @@ class LearnerIn(Strict):
     created_at: Moment | None = None
 
 
-class ResourceIn(Strict):
+class ResourceIn(StrictBody):
     title: Annotated[str, StringConstraints(min_length=1, max_length=500,
                                             pattern=r"^[^\x00]*\S[^\x00]*$")]
     description: Text | None = None

@@ -90,7 +90,7 @@ def test_a_batch_over_the_limit_is_refused_before_its_events_are_validated(make_
     assert not [p for p in detail if any(isinstance(part, int) for part in p["loc"])], detail
 
 
-def test_an_unknown_key_with_a_surrogate_is_named_safely(client):
+def test_a_lone_surrogate_in_a_key_is_echoed_escaped_and_short(client):
     response = client.put("/v1/learners/x1", headers={**KEY, "Content-Type": "application/json"},
                           content=b'{"group": "retiree", "\\ud800' + b"k" * 5000 + b'": 1}')
     assert response.status_code == 422
@@ -110,15 +110,27 @@ def test_an_unknown_key_with_a_surrogate_is_named_safely(client):
     ("put", "/v1/resources/x1", RESOURCE, "withdrawn", 0),
     ("put", "/v1/resources/x1", RESOURCE, "withdrawn", 1),
     ("put", "/v1/resources/x1", RESOURCE, "withdrawn", "true"),
+    ("put", "/v1/learners/x1", LEARNER, "credit_hours_required", False),
+    ("put", "/v1/learners/x1", LEARNER, "credit_hours_required", "5"),
+    ("post", "/v1/events", EVENT, "value", "1"),
+    ("post", "/v1/recommendations/anonymous", ANONYMOUS, "k", "5"),
+    ("post", "/v1/recommendations/anonymous", ANONYMOUS, "k", True),
+    ("post", "/v1/recommendations/anonymous", ANONYMOUS, "k", 2.5),
+    ("put", "/v1/learners/x1", LEARNER, "group", "\u00a0 "),  # white space only
+    ("put", "/v1/learners/x1", LEARNER, "region", " " * 100 + "R1"),  # too long as sent
 ])
-def test_date_times_are_iso_strings_and_booleans_are_booleans(client, method, path, body, field,
-                                                               value):
+def test_strict_types_dates_are_iso_strings_and_nothing_is_coerced(
+        client, method, path, body, field, value):
     response = client.request(method, path, json={**body, field: value}, headers=KEY)
     assert response.status_code == 422, (value, response.text)
     assert field in response.json()["detail"][0]["loc"]
 
 
 def test_iso_date_times_in_the_range_and_json_booleans_are_taken(client):
+    """What the schema allows is taken (17.0 is an integer to JSON Schema)."""
+    response = client.post("/v1/recommendations/anonymous", json={**ANONYMOUS, "k": 3.0},
+                           headers=KEY)
+    assert response.status_code == 200 and len(response.json()["items"]) == 3
     for stamp in ("1900-01-01T00:00:00Z", "2199-12-31T23:59:59+08:00", "2025-03-01",
                   "2025-03-01T08:30:00.123456Z", "2025-03-01 08:30"):
         response = client.put("/v1/learners/x1", json={**LEARNER, "created_at": stamp},

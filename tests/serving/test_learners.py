@@ -212,5 +212,7 @@ def test_the_list_route_documents_its_key_and_path_parameter(client):
     assert path == [{"name": "learner_id", "in": "path", "required": True,
                      "description": "The platform's learner id",
                      "schema": {"type": "string", "minLength": 1, "maxLength": 200,
-                                "pattern": "^[^\\x00-\\x1f\\x7f]+$", "title": "Learner Id",
+                                "pattern": "^[^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f]"
+                                           "[^\\x00-\\x1f\\x7f]*$",
+                                "title": "Learner Id",
                                 "description": "The platform's learner id"}}]
