@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import reprlib
+import traceback
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -141,10 +143,12 @@ async def _recommender_error(request: Request, error: Exception) -> JSONResponse
 
 
 def _log_unexpected(scope: Scope, error: BaseException) -> None:
-    # The type and route only: the message, its chain and the traceback's frames could quote
-    # request values (learner attributes).
-    log.error("unhandled %s on %s %s", type(error).__name__, scope.get("method", "?"),
-              getattr(scope.get("route"), "path", "?"))
+    """Type, route and the code location that raised: never the message or its chain, which
+    could quote request values (learner attributes)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+    log.error("unhandled %s on %s %s (raised at %s)", type(error).__name__,
+              scope.get("method", "?"), getattr(scope.get("route"), "path", "?"), where)
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:

@@ -9,12 +9,11 @@ import logging
 
 import pytest
 from fastapi.testclient import TestClient
-from serving_world import ADMIN, KEY
+from serving_world import ADMIN, ADMIN_KEY, API_KEY, KEY
 
 from recommender.serving.app import create_app
 from recommender.serving.bundle_source import BundleSource
 from recommender.serving.runtime import ServingOptions
-from serving_world import ADMIN_KEY, API_KEY
 
 MARK = "Zq7-marker-do-not-log"  # unique: any log line holding it leaked a request value
 
@@ -99,7 +98,8 @@ def test_a_marker_in_every_field_never_reaches_the_log(app_client, caplog, monke
     assert statuses == [200, 200, 200, 201, 200, 404, 404, 409, 422, 422, 422, 422, 422, 413,
                         500, 200], statuses
     logged = everything_logged(caplog)
-    assert "unhandled RuntimeError on PUT /v1/learners/{learner_id}" in logged
+    assert ("unhandled RuntimeError on PUT /v1/learners/{learner_id} (raised at "
+            "test_hardening_logs.py:") in logged
     assert MARK not in logged
 
 
