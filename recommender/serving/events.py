@@ -12,8 +12,8 @@ from recommender.serving.runtime import Runtime
 from recommender.serving.schemas import (
     ErrorBody,
     EventBatch,
-    EventIn,
     EventResult,
+    EventsBody,
     IngestAck,
 )
 from recommender.store import EventRecord
@@ -30,7 +30,7 @@ router = v1_router("events", "Database busy: retry, nothing stored")
         422: {"description": "An event is invalid (the message names the item and field)"},
     },
 )
-async def post_events(response: Response, body: EventIn | EventBatch,
+async def post_events(response: Response, body: EventsBody,
                       runtime: RuntimeDep) -> IngestAck:
     """Store one event or a batch. The acknowledgement (201, or 200 when all were duplicates)
     is sent only after the database committed; sending the same event again is harmless; the

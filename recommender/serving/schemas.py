@@ -16,8 +16,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
@@ -205,6 +207,18 @@ class EventIn(StrictBody):
 
 class EventBatch(StrictBody):
     events: list[EventIn] = Field(min_length=1, max_length=1000)
+
+
+def _event_or_batch(value: object) -> str:
+    """An object with ``events`` is a batch: its errors are then the batch's alone, not a mix
+    of both shapes' (and its length is checked before any of its events)."""
+    return "batch" if isinstance(value, dict) and "events" in value else "event"
+
+
+EventsBody = Annotated[
+    Annotated[EventIn, Tag("event")] | Annotated[EventBatch, Tag("batch")],
+    Discriminator(_event_or_batch),
+]
 
 
 class EventResult(BaseModel):

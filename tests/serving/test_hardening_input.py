@@ -75,7 +75,7 @@ def test_a_huge_invalid_batch_gets_a_small_422(make_client):
     assert len(response.content) < 8000
     detail = response.json()["detail"]
     assert len(detail) <= 21 and detail[-1]["type"] == "too_many_errors"
-    assert any(p["loc"][-3:] == ["events", 0, "event_type"] for p in detail), detail
+    assert detail[0]["loc"] == ["body", "batch", "events", 0, "event_type"], detail
     assert "x" * 41 not in response.text
 
 
@@ -86,8 +86,7 @@ def test_a_batch_over_the_limit_is_refused_before_its_events_are_validated(make_
                                json={"events": [{**EVENT, "event_type": "x"}] * 1001})
     assert response.status_code == 422
     detail = response.json()["detail"]
-    assert [p["loc"][-1] for p in detail if p["type"] == "too_long"] == ["events"]
-    assert not [p for p in detail if any(isinstance(part, int) for part in p["loc"])], detail
+    assert [(p["loc"], p["type"]) for p in detail] == [(["body", "batch", "events"], "too_long")]
 
 
 def test_a_lone_surrogate_in_a_key_is_echoed_escaped_and_short(client):
