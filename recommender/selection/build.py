@@ -136,7 +136,8 @@ def build_model(
 ) -> EmbeddingModel:
     """An unfitted estimator: ``MODELS[name]`` with ``params`` (checked, coerced), the seed,
     wrapped in the search the config asks for (module docstring); the run's
-    ``interaction_weights`` go to the search that rebuilds features from events itself.
+    ``interaction_weights`` go to a search that rebuilds features from events itself (the
+    hybrid's; the recency and time-aware searches judge on raw events and take none).
     :class:`ConfigError` names ``[section]`` and the key at fault."""
     plan = _plan(name, params, section)
     if "interaction_weights" in dict(params or {}):
@@ -150,6 +151,6 @@ def build_model(
     if plan.search is None:
         return estimator
     search_kwargs = coerce_params(plan.search, plan.search_params)
-    if interaction_weights is not None:
+    if interaction_weights is not None and "interaction_weights" in accepted_params(plan.search):
         search_kwargs["interaction_weights"] = interaction_weights
     return plan.search(estimator, **search_kwargs)
