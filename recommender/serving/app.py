@@ -31,7 +31,7 @@ from recommender.serving.errors import UnexpectedErrors, install_error_handlers
 from recommender.serving.limits import BodyLimit
 from recommender.serving.metrics import MetricsMiddleware, set_model_version
 from recommender.serving.runtime import Runtime, ServingOptions
-from recommender.serving.schemas import ErrorBody
+from recommender.serving.schemas import ErrorBody, Unprocessable
 from recommender.settings import Settings, load_settings
 from recommender.store import Store
 
@@ -104,7 +104,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(ops.router)
     for module in (learners, events, resources, admin, learning_plans):  # each carries /v1
-        _document_body_errors(module.router)
+        _document_errors(module.router)
         app.include_router(module.router)
     install_docs(app)
     # Outermost last: metrics see every answer, the last 500s included; the key is checked
@@ -116,10 +116,17 @@ def create_app(
     return app
 
 
-def _document_body_errors(router: APIRouter) -> None:
-    """Routes that take a body may answer 400 (not JSON) and 413 (too large): say so."""
+def _document_errors(router: APIRouter) -> None:
+    """Say what the error handlers answer: 422 in either of its shapes on every route, 400
+    (not JSON) and 413 (too large) on those that take a body."""
     for route in router.routes:
-        if isinstance(route, APIRoute) and route.body_field is not None:
+        if not isinstance(route, APIRoute):
+            continue
+        unprocessable = route.responses.get(422, {})
+        route.responses[422] = {"description": "The request failed validation (a list of "
+                                "problems) or a rule beyond the schema (one message)",
+                                **unprocessable, "model": Unprocessable}
+        if route.body_field is not None:
             for status, response in BODY_RESPONSES.items():
                 route.responses.setdefault(status, response)
 

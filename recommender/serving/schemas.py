@@ -296,6 +296,25 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+class ValidationProblem(BaseModel):
+    """One problem of a request that failed validation (FastAPI's shape, bounded)."""
+
+    loc: list[str | int] = Field(description="Where: body, query or path, then the field")
+    msg: str
+    type: str
+    input: str | None = Field(None, description="A short excerpt of the value sent")
+
+
+class ValidationErrorBody(BaseModel):
+    detail: list[ValidationProblem] = Field(
+        description="At most 20 problems (then one saying how many more)")
+
+
+# A 422: the request failed validation (a list of problems), or a rule beyond the schema
+# (an unknown learner named by an event, a profile the model cannot place: one message).
+Unprocessable = ValidationErrorBody | ErrorBody
+
+
 # --- learning plans ----------------------------------------------------------------------------
 
 MAX_PLAN_WEEKS = 104  # two years: the longest period a continuing-education requirement spans

@@ -156,6 +156,10 @@ def test_the_schema_states_the_date_time_rule_and_the_error_bodies(client):
         assert {"400", "413", "422"} <= set(responses), responses.keys()
     assert "400" not in schema["paths"]["/v1/learners/{learner_id}/recommendations"]["get"][
         "responses"]
+    unprocessable = schema["paths"]["/v1/resources/{resource_id}/similar"]["get"]["responses"][
+        "422"]["content"]["application/json"]["schema"]["anyOf"]
+    assert {option["$ref"].rsplit("/", 1)[1] for option in unprocessable} == {
+        "ValidationErrorBody", "ErrorBody"}  # a list of problems, or one message
 
 
 def test_a_body_that_is_not_utf8_is_a_documented_400(client):
