@@ -6,6 +6,7 @@ session and copied for each test that needs its own.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from recommender.data import Dataset
 from recommender.data.sample_world import generate_world
+from recommender.settings import Settings
 from training import toml_writer
 from training.config import TrainConfig, load_config
 from training.tracking import Tracking
@@ -83,3 +85,33 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def small_config(write_config: Callable[..., Path]) -> TrainConfig:
     return load_config(write_config())
+
+
+@pytest.fixture
+def bare_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """No RECOMMENDER_* variables and no .env; whatever a command exports is undone after."""
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.startswith("RECOMMENDER_") or name == "PROMETHEUS_MULTIPROC_DIR":
+            del os.environ[name]
+    monkeypatch.chdir(tmp_path)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """uvicorn.run replaced: records its arguments and what a worker would see, binds nothing."""
+    import uvicorn
+
+    calls: list[dict] = []
+
+    def fake_run(app_path: str, **kwargs) -> None:
+        metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        calls.append({"app": app_path, **kwargs, "worker_settings": Settings(),
+                      "metrics_dir": metrics_dir,
+                      "metrics_dir_exists": bool(metrics_dir) and Path(metrics_dir).is_dir()})
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    return calls

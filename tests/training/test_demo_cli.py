@@ -21,29 +21,6 @@ from training.cli import app
 from training.commands.serve import demo_app, reserve_port, start_listening
 
 
-@pytest.fixture
-def bare_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """No RECOMMENDER_* variables and no .env; whatever a command exports is undone after."""
-    saved = dict(os.environ)
-    for name in list(os.environ):
-        if name.startswith("RECOMMENDER_") or name == "PROMETHEUS_MULTIPROC_DIR":
-            del os.environ[name]
-    monkeypatch.chdir(tmp_path)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-@pytest.fixture
-def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
-    """uvicorn.run replaced: records that the server would have started, binds nothing."""
-    import uvicorn
-
-    calls: list[dict] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app_path, **kwargs: calls.append(kwargs))
-    return calls
-
-
 @pytest.fixture(scope="module")
 def bundle():  # noqa: ANN201 - a small trained bundle
     from recommender.data import validate_dataset

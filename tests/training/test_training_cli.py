@@ -74,36 +74,6 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
 # --------------------------------------------------------------------------- serve
 
 
-@pytest.fixture
-def bare_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """No RECOMMENDER_* variables and no .env; whatever serve exports is undone afterwards."""
-    saved = dict(os.environ)
-    for name in list(os.environ):
-        if name.startswith("RECOMMENDER_") or name == "PROMETHEUS_MULTIPROC_DIR":
-            del os.environ[name]
-    monkeypatch.chdir(tmp_path)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-@pytest.fixture
-def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
-    """uvicorn.run replaced: records its arguments and what a worker would see, binds nothing."""
-    import uvicorn
-
-    calls: list[dict] = []
-
-    def fake_run(app_path: str, **kwargs) -> None:
-        metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-        calls.append({"app": app_path, **kwargs, "worker_settings": Settings(),
-                      "metrics_dir": metrics_dir,
-                      "metrics_dir_exists": bool(metrics_dir) and Path(metrics_dir).is_dir()})
-
-    monkeypatch.setattr(uvicorn, "run", fake_run)
-    return calls
-
-
 @pytest.mark.usefixtures("bare_environment")
 def test_serve_without_api_keys_names_the_variable(tmp_path: Path, uvicorn_calls) -> None:
     result = CliRunner().invoke(app, ["serve", "--bundle", str(tmp_path / "bundle")])
