@@ -3,7 +3,6 @@ POST /v1/recommendations/anonymous and PUT /v1/learners/{id}."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from serving_world import KEY, ids
 
