@@ -7,6 +7,7 @@ its own protocol (:mod:`recommender.evaluation.rolling`), so its section only ca
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -66,8 +67,9 @@ class HoldoutSplit(Section):
         name = f"{result.name}[{','.join(self.test_event_types)}]"
         return Split(train=result.train, test=test, name=name, report=report)
 
+    @abstractmethod
     def _split(self, events: pd.DataFrame) -> Split:
-        raise NotImplementedError  # every registered kind overrides it
+        """The kind's own split of ``events`` (the library function it names)."""
 
     def test_window(self, result: Split) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """``[cut, horizon_end)`` of a time cut; ``None`` for kinds without one."""
