@@ -34,7 +34,7 @@ from recommender.delivery.learner import NO_SNAPSHOT, LearnerView, anonymous_vie
 from recommender.delivery.overlay import Overlay
 from recommender.delivery.plans import Plan, build_plan
 from recommender.delivery.reasons import History, Reason, explain
-from recommender.delivery.rerank import COMMUNITY_PROVIDER_TYPES, rerank
+from recommender.delivery.rerank import rerank, served_by_community
 from recommender.delivery.served import ServedModel
 from recommender.errors import InvalidParameterError, UnknownIdError
 from recommender.store import LearnerSnapshot
@@ -291,20 +291,13 @@ class DeliveryCore:
         """Step 4: diversity (MMR over unit vectors) and the equal-service boost, on
         positions in the candidate list; the model scores of the chosen are kept."""
         positions, _ = rerank(
-            np.arange(len(idx)), scores, request.k, resource_vectors=self._units(idx),
+            np.arange(len(idx)), scores, request.k,
+            resource_vectors=self.overlay.unit_vectors_of(self.served, idx),
             diversity=request.diversity, served=self._community(view, idx),
             equal_service=request.equal_service,
         )
         positions = positions[positions >= 0]
         return idx[positions], scores[positions]
-
-    def _units(self, idx: np.ndarray) -> np.ndarray:
-        n_main = self.served.n_resources
-        side = idx >= n_main
-        units = self.served.unit_vectors[np.where(side, 0, idx)]
-        if side.any():
-            units[side] = self.overlay.unit_vectors[idx[side] - n_main]
-        return units
 
     def _community(self, view: LearnerView, idx: np.ndarray) -> np.ndarray:
         """Per candidate: from a community-type provider, or held in person in the learner's
@@ -315,13 +308,8 @@ class DeliveryCore:
             (self.served.catalog, idx, idx < n_main),
             (self.overlay.catalog, idx - n_main, idx >= n_main),
         ):
-            if catalog is None or not where.any():
-                continue
-            row = rows[where]
-            community = catalog.provider_type.isin(COMMUNITY_PROVIDER_TYPES)[row]
-            code = catalog.region_code(view.region)
-            local = catalog.in_person[row] & (catalog.region.codes[row] == code) & (code >= 0)
-            out[where] = community | local
+            if catalog is not None and where.any():
+                out[where] = served_by_community(catalog, rows[where], view.region)
         return out
 
     def _labels(self, idx: np.ndarray) -> tuple[list[str], list[str]]:

@@ -56,6 +56,17 @@ class Overlay:
         object.__setattr__(self, "redescribed_as",
                            np.where(position >= 0, position + n_main, -1))
 
+    def unit_vectors_of(self, served: ServedModel, global_idx: np.ndarray) -> np.ndarray:
+        """Unit vectors of served indices (bundle resources, then the API's), as reasons and
+        the diversity re-ranking compare them."""
+        global_idx = np.asarray(global_idx, dtype=np.int64)
+        n_main = served.n_resources
+        side = global_idx >= n_main
+        units = served.unit_vectors[np.where(side, 0, global_idx)]
+        if side.any():
+            units[side] = self.unit_vectors[global_idx[side] - n_main]
+        return units
+
     def active(self, global_idx: np.ndarray) -> np.ndarray:
         """The served index of each resource in ``global_idx``: a bundle resource re-described
         through the API becomes its side copy, a withdrawn one -1, anything else itself."""

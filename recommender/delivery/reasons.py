@@ -247,19 +247,9 @@ def explain_general(served: ServedModel, overlay: Overlay, picked: np.ndarray,
         return []
 
     picked_list = picked.tolist()
-    any_side = picked_list and max(picked_list) >= n_main
-
-    def unit_of(idx: np.ndarray) -> np.ndarray:
-        if not any_side:  # history is bundle resources; so are the slots here
-            return served.unit_vectors[idx]
-        side = idx >= n_main
-        units = served.unit_vectors[np.where(side, 0, idx)]
-        if side.any():
-            units[side] = overlay.unit_vectors[idx[side] - n_main]
-        return units
-
     items = np.asarray(history.resource_idx, dtype=np.int64)
-    because = most_similar_row(unit_of(np.maximum(picked, 0)), unit_of(items), picked,
+    because = most_similar_row(overlay.unit_vectors_of(served, np.maximum(picked, 0)),
+                               overlay.unit_vectors_of(served, items), picked,
                                items)[None, :]
     positive = history.positive or frozenset(items.tolist())
     own = np.array([[i in positive for i in picked_list]])
