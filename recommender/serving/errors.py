@@ -10,8 +10,10 @@ shape (``{"detail": [{"loc", "msg", "type", "input"}]}``), but bounded: at most
 short excerpt (a bounded ``repr``), so a non-finite number, a lone surrogate or a megabyte of
 input is answered in a few kB and never breaks the JSON encoder.
 
-Only a busy database (:class:`StoreError`) is transient and carries ``Retry-After``; the other
-errors are answered the same on a retry.
+Only a busy or unreachable database (:class:`StoreError`) is transient and carries
+``Retry-After``; a database that refuses writes for good (:class:`StoreRefusedError`: read-only,
+full, no permission) is a 503 without it, as are the other errors, which are answered the same on
+a retry.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from recommender.errors import (
     RecommenderError,
     UnknownIdError,
 )
-from recommender.store import EventConflictError, StoreError
+from recommender.store import EventConflictError, StoreError, StoreRefusedError
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,13 @@ STATUS_BY_ERROR: tuple[tuple[type[RecommenderError], int], ...] = (
     (BundleError, 503),
     (StoreError, 503),
 )
-TRANSIENT: tuple[type[RecommenderError], ...] = (StoreError,)  # worth a retry: Retry-After
+PERMANENT: tuple[type[RecommenderError], ...] = (StoreRefusedError,)  # same answer on a retry
+
+
+def is_transient(error: RecommenderError) -> bool:
+    """Worth a retry (``Retry-After``): a busy or unreachable database, not one that refuses
+    writes until an operator acts."""
+    return isinstance(error, StoreError) and not isinstance(error, PERMANENT)
 INTERNAL_ERROR = {"detail": "internal error; see server log"}
 
 MAX_PROBLEMS = 20  # validation problems listed in one 422
@@ -137,7 +145,7 @@ async def _recommender_error(request: Request, error: Exception) -> JSONResponse
     if not isinstance(error, RecommenderError):  # registered for RecommenderError only
         return await _unexpected_error(request, error)
     status = status_for(error)
-    headers = {"Retry-After": "1"} if isinstance(error, TRANSIENT) else None
+    headers = {"Retry-After": "1"} if is_transient(error) else None
     return JSONResponse(status_code=status, content={"detail": message_for(error)},
                         headers=headers)
 

@@ -12,6 +12,7 @@ from recommender.store.store import (
     LearnerSnapshot,
     Store,
     StoreError,
+    StoreRefusedError,
 )
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "ResourceRecord",
     "Store",
     "StoreError",
+    "StoreRefusedError",
     "make_engine",
 ]

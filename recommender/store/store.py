@@ -34,6 +34,40 @@ class StoreError(RecommenderError):
     """The database cannot answer now (locked, unreachable); the caller may retry."""
 
 
+class StoreRefusedError(StoreError):
+    """The database refuses writes until an operator acts (a read-only file, volume or replica,
+    a full disk, missing permissions): a retry gets the same answer, so callers are not told to
+    retry."""
+
+
+# Why a write was refused for good: SQLite primary result codes (an extended code's low byte)
+# and PostgreSQL SQLSTATEs. Anything else (a lock held, a connection lost) is worth a retry.
+_SQLITE_REFUSALS = {3: "SQLITE_PERM", 8: "SQLITE_READONLY", 13: "SQLITE_FULL",
+                    14: "SQLITE_CANTOPEN"}
+_POSTGRES_REFUSALS = {"25006": "read_only_sql_transaction", "53100": "disk_full",
+                      "42501": "insufficient_privilege"}
+
+
+def write_refusal(error: BaseException) -> str | None:
+    """The name of the permanent condition a DBAPI error reports, or None when a retry may
+    succeed."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in _SQLITE_REFUSALS:
+        return _SQLITE_REFUSALS[code & 0xFF]
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate in _POSTGRES_REFUSALS:
+        return _POSTGRES_REFUSALS[sqlstate]
+    return None
+
+
+def _write_error(error: DBAPIError) -> StoreError:
+    """A refused write as the error that says whether a retry can help."""
+    refusal = write_refusal(error.orig)
+    if refusal is not None:
+        return StoreRefusedError(f"the store refuses writes ({refusal}): {error.orig!r}")
+    return StoreError(f"the store cannot take writes now: {error.orig!r}")
+
+
 class EventConflictError(RecommenderError):
     """An event id already stored (or repeated in the batch) with a different payload."""
 
@@ -451,10 +485,12 @@ class Store:
                 with self.engine.connect().execution_options(**WRITE) as connection:
                     with connection.begin():
                         yield connection
-        except WriteLockError as exc:
-            raise StoreError(f"the store cannot take writes now: {exc}") from exc
-        except OperationalError as exc:
-            raise StoreError(f"the store cannot take writes now: {exc.orig!r}") from exc
+        except WriteLockError as exc:  # the lock file cannot be made: a read-only directory
+            raise StoreRefusedError(f"the store refuses writes: {exc}") from exc
+        except DBAPIError as exc:
+            if isinstance(exc, OperationalError) or write_refusal(exc.orig) is not None:
+                raise _write_error(exc) from exc
+            raise  # a constraint or a programming error: the caller's to handle
 
 
 def _is_disconnect(engine: Engine, error: Exception) -> bool:

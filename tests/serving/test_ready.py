@@ -61,6 +61,12 @@ def test_ready_is_503_naming_the_store_when_it_refuses_writes(make_client, datab
             # what /ready now predicts: the writes themselves are refused
             put = client.put("/v1/learners/newcomer", json=LEARNER, headers=KEY)
             assert put.status_code == 503
+            assert "SQLITE_READONLY" in put.json()["detail"]
+            assert "Retry-After" not in put.headers  # a retry gets the same answer
+            events = client.post("/v1/events", json={"events": [{
+                "event_id": "ro-1", "learner_id": "d0", "resource_id": "r01",
+                "event_type": "complete", "timestamp": "2025-03-01T08:30:00Z"}]}, headers=KEY)
+            assert events.status_code == 503 and "Retry-After" not in events.headers
             assert client.get("/v1/learners/d0/recommendations", headers=KEY).status_code == 200
     finally:
         store.dispose()
