@@ -20,6 +20,10 @@ from experiments.tables import (
     beyond_accuracy_group_metrics,
     by_k_frame,
     exposure_frame,
+    equity_frame,
+    equity_gaps_frame,
+    equity_strata_pivot,
+    equity_worst_frame,
     gaps_frame,
     gaps_pivot,
     groups_frame,
@@ -171,6 +175,16 @@ Popularity bias: mean share of training learners who used the listed resources.<
 {_table(_short_lists(gaps_frame(result, metric)), index=False)}
 <h3>Every group</h3>
 {_table(groups_pivot(result, metric))}
+<h3>Best and worst group with {int(evaluation.confidence * 100)}% bootstrap CIs</h3>
+<p class='note'>{html.escape(metric.replace('_at_', '@'))} per group with a percentile bootstrap CI over
+the group's learners; relative gap = (best - worst) / best.</p>
+{_table(equity_worst_frame(result), index=False)}
+<h3>Relative gap within history strata (training events per learner)</h3>
+<p class='note'>A gap that shrinks within strata is history length (data volume); one that stays is the
+model. Each cell: relative best-worst gap (worst group); "-" where fewer than two groups have
+{evaluation.min_group_size} learners in the stratum. Every group, stratum and CI:
+<code>tables/equity.csv</code>, gaps: <code>tables/equity_gaps.csv</code>.</p>
+{_table(equity_strata_pivot(result))}
 <h3>Every metric at k={k}: gap between the best- and worst-served group</h3>
 <p class='note'>Groups of at least {evaluation.min_group_size} learners. "better" says which way serves a
 group better: popularity bias is better low; exposure shares have no better side, so their gap is the
@@ -237,6 +251,8 @@ def write_tables(result: ExperimentResult, directory: Path) -> None:
     significance_frame(result).to_csv(directory / "significance.csv", index=False)
     groups_frame(result).to_csv(directory / "groups.csv", index=False)
     gaps_frame(result).to_csv(directory / "group_gaps.csv", index=False)
+    equity_frame(result).to_csv(directory / "equity.csv", index=False)
+    equity_gaps_frame(result).to_csv(directory / "equity_gaps.csv", index=False)
     exposure_frame(result).to_csv(directory / "exposure.csv")
     only_in_test_frame(result).to_csv(directory / "test_only.csv", index=False)
 

@@ -221,6 +221,7 @@ def _run_model(
                               else prepared.vectors),
             exposure_columns=evaluation.exposure_attributes,
             group_attributes=evaluation.group_attributes, min_group_size=evaluation.min_group_size,
+            equity_metric=evaluation.report_metric, seed=config.seed,
         )
         significance = None
         if baseline is not None:
@@ -376,7 +377,9 @@ def _significance_metrics(table: pd.DataFrame) -> dict[str, float]:
 
 def _log_frames(report: ModelReport, significance: pd.DataFrame | None) -> None:
     """The per-model tables as run artifacts (CSV), for anyone digging past the report."""
-    frames = {"groups.csv": report.groups, "group_gaps.csv": report.gaps, "exposure.csv": report.exposure}
+    frames = {"groups.csv": report.groups, "group_gaps.csv": report.gaps,
+              "exposure.csv": report.exposure, "equity.csv": report.equity,
+              "equity_gaps.csv": report.equity_gaps}
     if significance is not None:
         frames["significance.csv"] = significance
     for name, frame in frames.items():

@@ -100,6 +100,54 @@ def groups_frame(result: ExperimentResult, metric: str | None = None) -> pd.Data
     return table if metric is None else table[table["metric"] == metric]
 
 
+def equity_frame(result: ExperimentResult) -> pd.DataFrame:
+    """Every model's per-group equity metric with bootstrap CIs and gap to the best group, over
+    all learners and within history strata (``model`` column)."""
+    frames = [run.report.equity.assign(model=run.spec.key) for run in result.runs]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def equity_gaps_frame(result: ExperimentResult) -> pd.DataFrame:
+    """Every model's best-worst gap per (attribute, history stratum)."""
+    frames = [run.report.equity_gaps.assign(model=run.spec.key) for run in result.runs]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def equity_strata_pivot(result: ExperimentResult) -> pd.DataFrame:
+    """Relative best-worst gap, (model, attribute) x history stratum: how much of a gap is
+    history length (it shrinks within strata) and how much the model (it stays)."""
+    table = equity_gaps_frame(result)
+    if table.empty:
+        return table
+    cell = table.apply(lambda r: "-" if pd.isna(r["gap"]) else
+                       f"{r['relative_gap']:.0%} ({r['worst_value']})", axis=1)
+    wide = table.assign(cell=cell).pivot_table(index=["model", "attribute"], columns="stratum",
+                                               values="cell", aggfunc="first", sort=False)
+    order = [c for c in ("all", "0", "1-4", "5-19", "20+") if c in wide.columns]
+    return wide[order]
+
+
+def equity_worst_frame(result: ExperimentResult) -> pd.DataFrame:
+    """Per (model, attribute): the worst group over all learners with its CI beside the best."""
+    table = equity_frame(result)
+    if table.empty:
+        return table
+    table = table[(table["stratum"] == "all") & ~table["too_small"].astype(bool)]
+    rows = []
+    for (model, attribute), part in table.groupby(["model", "attribute"], sort=False):
+        if part["mean"].notna().sum() < 2:
+            continue
+        best, worst = part.loc[part["mean"].idxmax()], part.loc[part["mean"].idxmin()]
+        rows.append({
+            "model": model, "attribute": attribute,
+            "best": f"{best['value']} {best['mean']:.3f} [{best['ci_low']:.3f}, {best['ci_high']:.3f}]",
+            "worst": f"{worst['value']} {worst['mean']:.3f} [{worst['ci_low']:.3f}, {worst['ci_high']:.3f}]",
+            "gap": worst["gap_to_best"], "relative gap": worst["relative_gap_to_best"],
+            "CIs overlap": bool(worst["ci_high"] >= best["ci_low"]),
+        })
+    return pd.DataFrame(rows)
+
+
 def groups_pivot(result: ExperimentResult, metric: str) -> pd.DataFrame:
     """(attribute, value, learners) rows x model columns of one metric's group means."""
     table = groups_frame(result, metric)

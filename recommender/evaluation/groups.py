@@ -32,7 +32,7 @@ GAP_COLUMNS = [
 ]
 
 
-def _aligned_learners(
+def aligned_learners(
     learners: pd.DataFrame, n: int, learner_ids: Sequence[str] | None
 ) -> pd.DataFrame:
     if learner_ids is not None:
@@ -63,7 +63,7 @@ def _needs(cell: object) -> list[str]:
     return [need.strip() for need in items if need.strip()]
 
 
-def _memberships(
+def memberships(
     learners: pd.DataFrame, attributes: Sequence[str], per_need: bool
 ) -> list[tuple[str, pd.Series]]:
     """(attribute, label per learner) pairs; per-need labels repeat a learner once per need."""
@@ -102,7 +102,7 @@ def group_breakdown(
     with a value for that metric (NaN learners are skipped); groups with fewer than
     ``min_size`` of them keep their row with ``too_small=True`` so nothing vanishes silently.
     """
-    _check_min_size(min_size)
+    check_min_size(min_size)
     if not per_learner:
         raise InvalidParameterError("per_learner", per_learner, "at least one metric array")
     arrays = {name: np.asarray(values, dtype=np.float64) for name, values in per_learner.items()}
@@ -113,10 +113,10 @@ def group_breakdown(
             raise InvalidParameterError(
                 "per_learner", f"{name!r} has {length} values", f"{n} values like the others"
             )
-    frame = _aligned_learners(learners, n, learner_ids)
+    frame = aligned_learners(learners, n, learner_ids)
     metrics = pd.DataFrame(arrays)
     parts = []
-    for attribute, labels in _memberships(frame, attributes, per_need):
+    for attribute, labels in memberships(frame, attributes, per_need):
         joined = metrics.loc[labels.index].assign(value=labels.to_numpy())
         grouped = joined.groupby("value", sort=True)
         stats = grouped.agg(["mean", "count"])  # count skips NaN
@@ -133,7 +133,7 @@ def group_breakdown(
     return table[BREAKDOWN_COLUMNS]
 
 
-def _check_min_size(min_size: object) -> None:
+def check_min_size(min_size: object) -> None:
     if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 1:
         raise InvalidParameterError("min_size", min_size, "a positive integer")
 
@@ -157,15 +157,15 @@ def group_list_breakdown(
     :func:`group_breakdown`. Metrics of a set of lists (coverage above all) grow with the
     set's size, so compare groups of similar size or read them with their ``n_learners``.
     """
-    _check_min_size(min_size)
+    check_min_size(min_size)
     recommended = np.asarray(recommended)
     if recommended.ndim != 2:
         raise InvalidParameterError(
             "recommended", f"array of shape {recommended.shape}", "a 2-D array (learners x ranks)"
         )
-    frame = _aligned_learners(learners, len(recommended), learner_ids)
+    frame = aligned_learners(learners, len(recommended), learner_ids)
     rows = []
-    for attribute, labels in _memberships(frame, attributes, per_need):
+    for attribute, labels in memberships(frame, attributes, per_need):
         positions, values = labels.index.to_numpy(), labels.to_numpy()
         for value in sorted(set(values)):
             picked = positions[values == value]

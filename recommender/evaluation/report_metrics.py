@@ -12,7 +12,7 @@ scores what the API would serve. It defines no metric; every number comes from
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import numpy as np
@@ -30,6 +30,7 @@ from recommender.evaluation.beyond_accuracy import (
     popularity_bias_at_k,
     vector_diversity_at_k,
 )
+from recommender.evaluation.equity import equity_gaps, group_accuracy, history_lengths
 from recommender.evaluation.evaluate import TestSet
 from recommender.evaluation.groups import (
     DEFAULT_ATTRIBUTES,
@@ -118,7 +119,11 @@ class ModelReport:
     ``gaps`` the breakdown by learner group of every metric at ``main_k``: the per-learner ones
     (accuracy, novelty, diversity, popularity bias) as group means, and the list-level ones
     computed on each group's lists (``coverage_at_k``; ``exposure_at_k.<attribute>.<value>``,
-    the share of the group's slots going to that value).
+    the share of the group's slots going to that value). ``equity`` holds the equity metric
+    (ndcg at ``main_k`` unless asked otherwise) per group with bootstrap CIs and the gap to the
+    best group, over all learners and within history-length strata
+    (:func:`~recommender.evaluation.equity.group_accuracy`); ``equity_gaps`` its best-worst
+    gap per (attribute, stratum).
     """
 
     learner_ids: np.ndarray
@@ -129,6 +134,8 @@ class ModelReport:
     groups: pd.DataFrame
     gaps: pd.DataFrame
     main_k: int
+    equity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    equity_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def report_metrics(
@@ -144,6 +151,9 @@ def report_metrics(
     exposure_columns: Sequence[str] = ("provider_type", "mode"),
     group_attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
     min_group_size: int = 20,
+    equity_metric: str = "ndcg",
+    equity_resamples: int = 1000,
+    seed: int = 0,
 ) -> ModelReport:
     """Accuracy at every k, beyond-accuracy, exposure and group breakdowns for one model's
     lists.
@@ -152,8 +162,10 @@ def report_metrics(
     least ``max(k_values)`` wide): the delivery core's, as the API would serve them
     (:func:`recommender.delivery.batch.delivered_matrix`). ``resource_vectors`` (e.g.
     :func:`content_vectors`, or the model's own) define intra-list vector diversity;
-    ``exclude_resources`` is what the candidate rule left out, for the candidate count. Raises
-    when the test set has no learner to score.
+    ``exclude_resources`` is what the candidate rule left out, for the candidate count;
+    ``equity_metric`` at ``main_k`` is broken down by group with ``equity_resamples`` bootstrap
+    draws (seeded), within history strata of training events. Raises when the test set has no
+    learner to score.
     """
     k_values = sorted({check_k(k) for k in k_values})
     main_k = check_k(main_k)
@@ -187,9 +199,18 @@ def report_metrics(
         column: attribute_by_index(train.resources, train.resource_map, column)
         for column in exposure_columns if column in train.resources.columns
     }
+    attributes = [a for a in group_attributes if a in train.learners.columns]
     groups = _group_table(
-        recommended, per_learner, train, test, exposure_attributes, main_k,
-        [a for a in group_attributes if a in train.learners.columns], min_group_size,
+        recommended, per_learner, train, test, exposure_attributes, main_k, attributes,
+        min_group_size,
+    )
+    key = f"{equity_metric}_at_{main_k}"
+    if key not in per_learner:
+        raise InvalidParameterError("equity_metric", equity_metric, f"one of {list(METRICS)}")
+    equity = group_accuracy(
+        per_learner[key], train.learners, attributes, learner_ids=list(test.learner_ids),
+        history=history_lengths(train.events, test.learner_ids), min_size=min_group_size,
+        n_resamples=equity_resamples, seed=seed,
     )
     return ModelReport(
         learner_ids=test.learner_ids,
@@ -200,6 +221,8 @@ def report_metrics(
         groups=groups,
         gaps=group_gaps(groups, lower_is_better=[f"{name}_at_{main_k}" for name in LOWER_IS_BETTER]),
         main_k=main_k,
+        equity=equity.assign(metric=key),
+        equity_gaps=equity_gaps(equity).assign(metric=key),
     )
 
 

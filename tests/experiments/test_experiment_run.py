@@ -145,6 +145,21 @@ def test_group_breakdown_rows_exist(tiny_run):
     assert results_md.startswith("`recommender experiment run") and "| als_small |" in results_md
 
 
+def test_equity_tables_hold_cis_and_history_strata(tiny_run):
+    result, _ = tiny_run
+    equity = pd.read_csv(result.out_dir / "tables" / "equity.csv", keep_default_na=False,
+                         na_values=[""])
+    als = equity[(equity["model"] == "als_small") & (equity["attribute"] == "urban_rural")]
+    assert set(als["stratum"]) <= {"all", "0", "1-4", "5-19", "20+"} and "all" in set(als["stratum"])
+    overall = als[als["stratum"] == "all"]
+    assert (overall["ci_low"] <= overall["mean"]).all() and (overall["mean"] <= overall["ci_high"]).all()
+    # the stratum counts add up to the overall count of each group
+    by_stratum = als[als["stratum"] != "all"].groupby("value")["n_learners"].sum()
+    assert by_stratum.to_dict() == overall.set_index("value")["n_learners"].to_dict()
+    html = result.report_path.read_text(encoding="utf-8")
+    assert "Relative gap within history strata" in html
+
+
 def test_compare_prints_every_run_of_the_latest_invocation(tiny_run):
     result, _ = tiny_run
     output = cli.invoke(

@@ -1,0 +1,162 @@
+"""Equal service, measured honestly: per-group accuracy with confidence intervals, the gap to
+the best group, and the same gap within strata of history length.
+
+A group can be served worse because the model fails it or because it left less history to
+learn from. :func:`group_accuracy` answers both at once: each group's mean of one per-learner
+metric (e.g. ndcg@10) with a percentile bootstrap CI (:func:`bootstrap_mean_ci`, the one
+resampler), its absolute and relative gap to the best group of its attribute, first over all
+learners (stratum ``all``) and then within each history stratum (``0``, ``1-4``, ``5-19``,
+``20+`` training events). A gap that shrinks within strata is data volume; one that stays is
+the model. :func:`equity_gaps` condenses it to one row per (attribute, stratum).
+
+Groups are formed exactly as in :mod:`~recommender.evaluation.groups` (missing values are
+``(missing)``, accessibility needs split into any/none and per need); groups with fewer than
+``min_size`` learners keep their row, flagged ``too_small``, and are never best or worst.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from recommender.errors import InvalidParameterError
+from recommender.evaluation.groups import (
+    DEFAULT_ATTRIBUTES,
+    aligned_learners,
+    check_min_size,
+    memberships,
+)
+from recommender.evaluation.significance import bootstrap_mean_ci
+
+ALL = "all"
+# (label, fewest events, most events or None): the history-length strata of the issue.
+HISTORY_STRATA: tuple[tuple[str, int, int | None], ...] = (
+    ("0", 0, 0), ("1-4", 1, 4), ("5-19", 5, 19), ("20+", 20, None),
+)
+EQUITY_COLUMNS = [
+    "attribute", "stratum", "value", "n_learners", "mean", "ci_low", "ci_high", "too_small",
+    "best_value", "gap_to_best", "relative_gap_to_best",
+]
+GAP_COLUMNS = [
+    "attribute", "stratum", "best_value", "worst_value", "best_mean", "worst_mean", "gap",
+    "relative_gap", "n_groups",
+]
+
+
+def history_strata(n_events: np.ndarray) -> np.ndarray:
+    """The stratum label of each learner's count of training events (``0``, ``1-4``, ...)."""
+    n_events = np.asarray(n_events)
+    if n_events.ndim != 1 or (len(n_events) and (np.min(n_events) < 0)):
+        raise InvalidParameterError("n_events", n_events.shape, "a 1-D array of counts >= 0")
+    labels = np.empty(len(n_events), dtype=object)
+    for label, low, high in HISTORY_STRATA:
+        labels[(n_events >= low) & ((n_events <= high) if high is not None else True)] = label
+    return labels
+
+
+def history_lengths(events: pd.DataFrame, learner_ids: Sequence[str]) -> np.ndarray:
+    """Training events per learner in ``learner_ids`` order (0 for a learner without any)."""
+    counts = events["learner_id"].astype(str).value_counts()
+    return counts.reindex(pd.Index(list(map(str, learner_ids)))).fillna(0).to_numpy(np.int64)
+
+
+def group_accuracy(
+    values: np.ndarray,
+    learners: pd.DataFrame,
+    attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+    *,
+    learner_ids: Sequence[str] | None = None,
+    history: np.ndarray | None = None,
+    min_size: int = 20,
+    per_need: bool = True,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One row per (attribute, stratum, group): mean of ``values`` with its bootstrap CI and
+    the gap to the best eligible group of the same attribute and stratum.
+
+    ``values`` is one per-learner metric (NaN = nothing to score, skipped), aligned with
+    ``learners`` or picked by ``learner_ids`` as in :func:`~recommender.evaluation.groups.
+    group_breakdown`. ``history`` (training events per learner, same alignment) adds one
+    stratum per history-length band; without it only the ``all`` stratum is reported.
+    ``relative_gap_to_best`` is ``gap_to_best / best mean`` (NaN when the best mean is 0).
+    """
+    check_min_size(min_size)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1:
+        raise InvalidParameterError("values", values.shape, "one value per learner (1-D)")
+    frame = aligned_learners(learners, len(values), learner_ids)
+    strata = [(ALL, np.ones(len(values), dtype=bool))]
+    if history is not None:
+        history = np.asarray(history)
+        if history.shape != values.shape:
+            raise InvalidParameterError("history", history.shape, f"one count per value {values.shape}")
+        labels = history_strata(history)
+        strata += [(label, labels == label) for label, _, _ in HISTORY_STRATA]
+    rows = []
+    for attribute, groups in memberships(frame, attributes, per_need):
+        positions, members = groups.index.to_numpy(), groups.to_numpy()
+        for stratum, in_stratum in strata:
+            part = []
+            for value in sorted(set(members)):
+                picked = positions[members == value]
+                picked = picked[in_stratum[picked]]
+                scored = values[picked][np.isfinite(values[picked])]
+                row = {"attribute": attribute, "stratum": stratum, "value": value,
+                       "n_learners": len(scored), "mean": np.nan, "ci_low": np.nan,
+                       "ci_high": np.nan, "too_small": len(scored) < min_size}
+                if len(scored):
+                    row["mean"] = float(scored.mean())
+                    row["ci_low"], row["ci_high"] = bootstrap_mean_ci(
+                        scored, n_resamples, confidence, seed)
+                part.append(row)
+            rows.extend(_with_gap_to_best(part))
+    return pd.DataFrame(rows, columns=EQUITY_COLUMNS)
+
+
+def _with_gap_to_best(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    eligible = [r for r in rows if not r["too_small"] and np.isfinite(r["mean"])]
+    best = max(eligible, key=lambda r: r["mean"]) if len(eligible) >= 2 else None
+    for row in rows:
+        row["best_value"] = best["value"] if best else None
+        gap = float(best["mean"]) - float(row["mean"]) if best else np.nan
+        row["gap_to_best"] = gap
+        row["relative_gap_to_best"] = gap / float(best["mean"]) if best and best["mean"] else np.nan
+    return rows
+
+
+def equity_gaps(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (attribute, stratum) of a :func:`group_accuracy` table: best and worst eligible
+    group, the gap and the relative gap ``(best - worst) / best``; NaN with fewer than two."""
+    rows = []
+    for (attribute, stratum), part in table.groupby(["attribute", "stratum"], sort=False):
+        eligible = part[~part["too_small"].astype(bool) & part["mean"].notna()]
+        row: dict[str, object] = {
+            "attribute": attribute, "stratum": stratum, "best_value": None, "worst_value": None,
+            "best_mean": np.nan, "worst_mean": np.nan, "gap": np.nan, "relative_gap": np.nan,
+            "n_groups": len(eligible),
+        }
+        if len(eligible) >= 2:
+            best = eligible.loc[eligible["mean"].idxmax()]
+            worst = eligible.loc[eligible["mean"].idxmin()]
+            gap = float(best["mean"] - worst["mean"])
+            row.update(best_value=best["value"], worst_value=worst["value"],
+                       best_mean=float(best["mean"]), worst_mean=float(worst["mean"]), gap=gap,
+                       relative_gap=gap / float(best["mean"]) if best["mean"] else np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=GAP_COLUMNS)
+
+
+def largest_relative_gap(
+    values: np.ndarray, learners: pd.DataFrame, attributes: Sequence[str], *,
+    learner_ids: Sequence[str] | None = None, min_size: int = 20,
+) -> float:
+    """The largest relative best-worst gap of ``values`` over ``attributes`` (all learners; no
+    CI): the one number a selection objective or a defaults rule reads."""
+    table = group_accuracy(values, learners, attributes, learner_ids=learner_ids,
+                           min_size=min_size, per_need=False, n_resamples=1)
+    gaps = equity_gaps(table)["relative_gap"].dropna()
+    return float(gaps.max()) if len(gaps) else 0.0
