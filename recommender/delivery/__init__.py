@@ -10,7 +10,8 @@
   language, accessibility) as one boolean mask over resource_idx; re-exported here.
 * :mod:`~recommender.retrieval` (below the models, whose ``recommend`` uses it too): filtered
   top-k that never comes back short; re-exported here.
-* :mod:`~recommender.delivery.rerank`: diversity (MMR) and equal-service re-ranking.
+* :mod:`~recommender.delivery.rerank`: diversity (MMR), equal-service (exposure) and
+  calibration re-ranking.
 * :mod:`~recommender.delivery.plans`: time-budget and credit-hour learning plans (knapsacks).
 * :mod:`~recommender.delivery.reasons`: a short reason per recommended resource.
 
@@ -28,7 +29,10 @@ from recommender.features.catalog import (
 from recommender.delivery.plans import Plan, PlanItem, build_plan, credit_cover, knapsack_dp
 from recommender.delivery.rerank import (
     COMMUNITY_PROVIDER_TYPES,
-    equal_service_rerank,
+    calibrated_rerank,
+    category_mix,
+    exposure_rerank,
+    fair_share,
     mmr_rerank,
     rerank,
     rerank_many,
@@ -48,7 +52,10 @@ __all__ = [
     "Retrieved",
     "build_plan",
     "credit_cover",
-    "equal_service_rerank",
+    "calibrated_rerank",
+    "category_mix",
+    "exposure_rerank",
+    "fair_share",
     "knapsack_dp",
     "learner_profiles",
     "mmr_rerank",

@@ -15,7 +15,8 @@ one sequence of steps, the same for all of them:
 3. **retrieval**: one filtered top-k over the bundle's index
    (:class:`~recommender.retrieval.FilteredRetriever`, the one over-fetch and fallback)
    merged exactly with the API's own resources;
-4. **re-ranking**: optional diversity / equal-service re-ranking of the candidates;
+4. **re-ranking**: optional diversity, equal-service (exposure) and calibration re-ranking of
+   the candidates (:func:`recommender.delivery.rerank.rerank`);
 5. **reasons**: :func:`recommender.delivery.reasons.explain`.
 """
 
@@ -34,7 +35,13 @@ from recommender.delivery.learner import NO_SNAPSHOT, LearnerView, anonymous_vie
 from recommender.delivery.overlay import Overlay
 from recommender.delivery.plans import Plan, build_plan
 from recommender.delivery.reasons import History, Reason, explain
-from recommender.delivery.rerank import rerank, served_by_community
+from recommender.delivery.rerank import (
+    category_mix,
+    fair_share,
+    relevance,
+    rerank,
+    served_by_community,
+)
 from recommender.delivery.served import ServedModel
 from recommender.errors import InvalidParameterError, UnknownIdError
 from recommender.store import LearnerSnapshot
@@ -58,8 +65,10 @@ class ListRequest:
     ``now`` is the moment availability is judged at (None: not judged, e.g. an evaluation whose
     filters carry their own ``open_between`` window); ``exclude_ids`` are left out on top of
     what the learner is done with; ``candidates`` (bool over bundle resource_idx) narrows the
-    catalog for an evaluation protocol; ``diversity`` and ``equal_service`` re-rank the best
-    ``n_candidates`` (default ``5 * k``) when set.
+    catalog for an evaluation protocol; ``diversity``, ``equal_service`` (local and community
+    providers' slots held to their relevance share) and ``calibration`` (the list's category
+    mix towards the learner's history) re-rank the best ``n_candidates`` (default ``5 * k``)
+    when set.
     """
 
     k: int
@@ -69,6 +78,7 @@ class ListRequest:
     candidates: np.ndarray | None = field(default=None, compare=False, repr=False)
     diversity: float = 0.0
     equal_service: float = 0.0
+    calibration: float = 0.0
     n_candidates: int | None = None
 
     def __post_init__(self) -> None:
@@ -77,7 +87,7 @@ class ListRequest:
 
     @property
     def reranked(self) -> bool:
-        return self.diversity > 0.0 or self.equal_service > 0.0
+        return self.diversity > 0.0 or self.equal_service > 0.0 or self.calibration > 0.0
 
 
 @dataclass(frozen=True)
@@ -282,19 +292,44 @@ class DeliveryCore:
                 order = np.lexsort((idx, -scores))[:n]
                 idx, scores = idx[order], scores[order]
         if request.reranked and len(idx):
-            idx, scores = self._reranked(view, idx, scores, request)
+            target = (self._reachable_share(view, allowed, side_allowed)
+                      if request.equal_service > 0.0 else None)
+            idx, scores = self._reranked(view, idx, scores, request, target)
         return idx, scores
 
+    def _reachable_share(
+        self, view: LearnerView, allowed: np.ndarray, side_allowed: np.ndarray | None
+    ) -> float:
+        """The local and community resources' share of the relevance (model scores min-max
+        scaled over everything this learner may be offered): the share of slots equal service
+        holds them to. One inner product per allowed resource."""
+        n_main = self.served.n_resources
+        idx = np.flatnonzero(allowed)
+        scores = self.served.bundle.resource_factors[idx] @ view.vector
+        if side_allowed is not None and side_allowed.any():
+            side = np.flatnonzero(side_allowed)
+            idx = np.concatenate([idx, side + n_main])
+            scores = np.concatenate([scores, self.overlay.vectors[side] @ view.vector])
+        return fair_share(relevance(scores), self._community(view, idx))
+
     def _reranked(
-        self, view: LearnerView, idx: np.ndarray, scores: np.ndarray, request: ListRequest
+        self, view: LearnerView, idx: np.ndarray, scores: np.ndarray, request: ListRequest,
+        target_share: float | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Step 4: diversity (MMR over unit vectors) and the equal-service boost, on
-        positions in the candidate list; the model scores of the chosen are kept."""
+        """Step 4: diversity (MMR over unit vectors), equal service (exposure bounds) and
+        calibration, on positions in the candidate list; the model scores of the chosen are
+        kept."""
+        categories = mix = None
+        if request.calibration > 0.0:
+            categories, mix = self._categories(idx), self._interest_mix(view)
         positions, _ = rerank(
             np.arange(len(idx)), scores, request.k,
-            resource_vectors=self.overlay.unit_vectors_of(self.served, idx),
+            resource_vectors=(self.overlay.unit_vectors_of(self.served, idx)
+                              if request.diversity > 0.0 else None),
             diversity=request.diversity, served=self._community(view, idx),
-            equal_service=request.equal_service,
+            equal_service=request.equal_service, target_share=target_share,
+            categories=categories, interest_mix=mix,
+            calibration=request.calibration,
         )
         positions = positions[positions >= 0]
         return idx[positions], scores[positions]
@@ -311,6 +346,30 @@ class DeliveryCore:
             if catalog is not None and where.any():
                 out[where] = served_by_community(catalog, rows[where], view.region)
         return out
+
+    def _categories(self, idx: np.ndarray) -> np.ndarray:
+        """Category codes of served indices in the bundle catalog's vocabulary (-1: none or
+        a category only the API's resources have)."""
+        main = self.served.catalog.category
+        n_main = self.served.n_resources
+        codes = np.full(len(idx), -1, dtype=np.int64)
+        inside = idx < n_main
+        codes[inside] = main.codes[idx[inside]]
+        side = self.overlay.catalog
+        if side is not None and (~inside).any():
+            names = {code: name for name, code in side.category.index.items()}
+            codes[~inside] = [main.index.get(names.get(int(c), ""), -1)
+                              for c in side.category.codes[idx[~inside] - n_main]]
+        return codes
+
+    def _interest_mix(self, view: LearnerView) -> np.ndarray | None:
+        """The category mix of what the learner engaged with (None: no history to follow)."""
+        history = view.history
+        engaged = (np.fromiter(history.positive, dtype=np.int64) if history.positive
+                   else np.asarray(history.resource_idx, dtype=np.int64))
+        catalog = self.served.catalog
+        engaged = engaged[(engaged >= 0) & (engaged < self.served.n_resources)]
+        return category_mix(catalog.category.codes[engaged], len(catalog.category.index))
 
     def _labels(self, idx: np.ndarray) -> tuple[list[str], list[str]]:
         """Ids and titles of served indices (bundle resources, then the API's)."""

@@ -1,27 +1,28 @@
-"""Re-ranking a learner's candidate list for diversity and for equal service, one knob each.
+"""Re-ranking a learner's candidate list: diversity, equal service and calibration, one knob each.
 
-Both work on a candidate list (resource_idx with model scores, best first, ``-1`` = empty slot)
-that already passed the hard constraints, and both first rescale the scores to [0, 1] within
-the list (min-max), so a parameter means the same for every model and every learner.
+All three work on a candidate list (resource_idx with model scores, best first, ``-1`` = empty
+slot) that already passed the hard constraints, so every candidate is a resource the learner can
+reach; each first rescales the scores to [0, 1] within the list (min-max), so a parameter means
+the same for every model and every learner. :func:`rerank` runs them as one greedy pick, and a
+list is never shorter than ``min(k, candidates)``.
 
 * **Diversity** (:func:`mmr_rerank`), maximal marginal relevance (Carbonell and Goldstein 1998):
   pick, one at a time, the candidate maximising ``(1 - diversity) * relevance - diversity *
-  max cosine to the resources already picked``. ``diversity`` is in [0, 1]: 0 is the model's
-  own ranking; raising it **raises intra-list diversity** (category and vector diversity) and
-  **lowers accuracy** (ndcg, recall). Measured with ALS on the sample world
-  (``experiments/tradeoffs.py``): each 0.1 up to 0.4 costs about 2-3% of ndcg@10 and buys
-  about 5 points of category diversity; past 0.5 accuracy falls faster for little more
-  diversity.
-* **Equal service** (:func:`equal_service_rerank`): adds ``equal_service`` to the relevance of
-  resources that serve learners where they are (see :func:`served_by_community`): providers of
-  the community types (community schools and colleges, libraries and museums) and offline or
-  blended resources in the learner's own region. These are the providers that reach rural, old
-  and disabled learners and that a popularity-trained model under-exposes. ``equal_service``
-  is in [0, 1]: 0 changes nothing, 1 puts every such candidate above every other one; raising
-  it **raises the exposure share of community and local providers** and **narrows the gap
-  between learner groups** when the under-served groups are the ones those providers serve
-  (it cannot close a gap those providers do not cause). Accuracy holds up to about 0.2 on the
-  sample world (community share 0.48 -> 0.70) and falls steadily beyond 0.3.
+  max cosine to the resources already picked``. 0 is the model's own ranking; raising it raises
+  intra-list diversity and lowers accuracy.
+* **Equal service** (:func:`exposure_rerank`), an exposure constraint (after Singh and Joachims
+  2018, "Fairness of exposure in rankings"): resources that serve the learner where they are
+  (:func:`served_by_community`: community providers, in-person resources in the learner's
+  region) get a share of the ``k`` slots proportional to their share of the relevance among the
+  candidates (:func:`fair_share`), and so do the others: at ``equal_service = 1`` the count of
+  served slots is ``round(k * share)`` (floor and ceiling of the target); lower values loosen
+  both bounds towards the model's own list (0 = no constraint). It replaces a flat score boost,
+  which raised those providers' share well past their relevance while leaving the group gap
+  where it was.
+* **Calibration** (:func:`calibrated_rerank`), Steck 2018 ("Calibrated recommendations"): the
+  list's category mix follows the mix of the learner's own history (``interest_mix``): each pick
+  maximises ``(1 - calibration) * relevance - calibration * KL(interest_mix || list mix)``, the
+  list mix smoothed with 1% of the interest mix so the divergence stays finite.
 """
 
 from __future__ import annotations
@@ -85,28 +86,7 @@ def mmr_rerank(
     padded with -1 / -inf when there are fewer than ``k`` candidates. Similarity is the cosine
     of ``resource_vectors`` rows (content or model vectors; zero vectors are similar to nothing).
     """
-    k, diversity = _check_k(k), _check_unit("diversity", diversity)
-    candidates, scores = _valid(resource_idx, scores)
-    rel = relevance(scores)
-    if diversity == 0.0 or len(candidates) <= 1:
-        order = np.lexsort((candidates, -rel))[:k]
-        return _pad(candidates[order], rel[order], k)
-    vectors = np.asarray(resource_vectors, dtype=np.float64)[candidates]
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-    n = len(candidates)
-    picked = np.zeros(n, dtype=bool)
-    closest = np.zeros(n)  # max similarity to anything picked so far
-    order = np.empty(min(k, n), dtype=np.int64)
-    for step in range(len(order)):
-        value = (1.0 - diversity) * rel - diversity * closest if step else rel.copy()
-        value[picked] = -np.inf
-        best = int(np.argmax(value))
-        order[step] = best
-        picked[best] = True
-        similarity = unit @ unit[best]  # one row per pick: k matrix-vector products, not n x n
-        closest = similarity if step == 0 else np.maximum(closest, similarity)
-    return _pad(candidates[order], rel[order], k)
+    return rerank(resource_idx, scores, k, resource_vectors=resource_vectors, diversity=diversity)
 
 
 def served_by_community(
@@ -121,45 +101,79 @@ def served_by_community(
     return (community | local) & (resource_idx >= 0)
 
 
-def equal_service_rerank(
+
+
+def fair_share(relevance_in_list: np.ndarray, served: np.ndarray) -> float:
+    """The served candidates' share of the list's relevance (min-max relevance; all 0 -> their
+    share of the candidates): the share of slots :func:`exposure_rerank` gives them."""
+    rel = np.asarray(relevance_in_list, dtype=np.float64)
+    served = np.asarray(served, dtype=bool)
+    if rel.size == 0:
+        return 0.0
+    total = rel.sum()
+    return float(rel[served].sum() / total) if total > 0 else float(served.mean())
+
+
+def exposure_bounds(k: int, share: float, equal_service: float) -> tuple[int, int]:
+    """(fewest, most) served slots among ``k``: ``round(k * share)`` both ways at
+    ``equal_service = 1``, loosened linearly to (0, k) at 0."""
+    target = k * share
+    low = int(np.floor(equal_service * target + 0.5))
+    high = k - int(np.floor(equal_service * (k - target) + 0.5))
+    return low, max(low, high)
+
+
+def category_mix(categories: np.ndarray, n_categories: int) -> np.ndarray | None:
+    """The category distribution of a history (codes >= 0); None when there is none."""
+    codes = np.asarray(categories, dtype=np.int64)
+    codes = codes[codes >= 0]
+    if codes.size == 0:
+        return None
+    counts = np.bincount(codes, minlength=n_categories).astype(np.float64)
+    return counts / counts.sum()
+
+
+def exposure_rerank(
     resource_idx: np.ndarray,
     scores: np.ndarray,
     served: np.ndarray,
     k: int,
     equal_service: float,
+    target_share: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top ``k`` by ``relevance + equal_service * served`` (ties: served first, then resource_idx).
+    """Top ``k`` with the served candidates' slot count held to ``target_share`` (default:
+    their :func:`fair_share` of this list) by :func:`exposure_bounds`, best relevance first.
 
-    ``served`` is a boolean per candidate (e.g. :func:`served_by_community`). Returns
-    ``(resource_idx, adjusted relevance)``, padded like :func:`mmr_rerank`.
+    Returns ``(resource_idx, relevance)``, padded like :func:`mmr_rerank`; never fewer than
+    ``min(k, candidates)`` items (a side that runs out leaves its slots to the other).
     """
-    k, equal_service = _check_k(k), _check_unit("equal_service", equal_service)
-    candidates, adjusted, is_served = _adjusted(resource_idx, scores, served, equal_service)
-    order = _boosted_order(candidates, adjusted, is_served)[:k]
-    return _pad(candidates[order], adjusted[order], k)
+    return rerank(resource_idx, scores, k, served=served, equal_service=equal_service,
+                  target_share=target_share)
 
 
-def _boosted_order(candidates: np.ndarray, adjusted: np.ndarray, served: np.ndarray) -> np.ndarray:
-    """Best adjusted relevance first; a tie goes to the served candidate, then the lower index
-    (so at ``equal_service=1`` the worst served candidate still precedes the best other one)."""
-    return np.lexsort((candidates, ~served, -np.round(adjusted, 12)))
+def calibrated_rerank(
+    resource_idx: np.ndarray,
+    scores: np.ndarray,
+    categories: np.ndarray,
+    mix: np.ndarray,
+    k: int,
+    calibration: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` whose category mix follows ``mix`` (Steck 2018); ``categories`` holds a code
+    per candidate (``-1``: none), ``mix`` a distribution over the codes."""
+    return rerank(resource_idx, scores, k, categories=categories, interest_mix=mix,
+                  calibration=calibration)
 
 
-def _adjusted(
-    resource_idx: np.ndarray, scores: np.ndarray, served: np.ndarray | None, equal_service: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    resource_idx = np.asarray(resource_idx, dtype=np.int64).ravel()
-    scores = np.asarray(scores, dtype=np.float64).ravel()
-    if served is None:
-        served = np.zeros(resource_idx.shape, dtype=bool)
-    served = np.asarray(served, dtype=bool).ravel()
-    if served.shape != resource_idx.shape:
-        raise InvalidParameterError(
-            "served", served.shape, f"one per resource_idx, {resource_idx.shape}"
-        )
-    keep = (resource_idx >= 0) & np.isfinite(scores)
-    candidates, scores, served = resource_idx[keep], scores[keep], served[keep]
-    return candidates, relevance(scores) + equal_service * served, served
+_SMOOTHING = 0.01  # Steck's alpha: the list mix is (1 - a) * list + a * interests
+
+
+def _kl_if_added(mix: np.ndarray, counts: np.ndarray, n_picked: int) -> np.ndarray:
+    """KL(mix || smoothed list mix) were one more item of each category added (one per code)."""
+    after = (counts[None, :] + np.eye(len(counts))) / (n_picked + 1)
+    smoothed = (1.0 - _SMOOTHING) * after + _SMOOTHING * mix[None, :]
+    support = mix > 0
+    return (mix[support] * np.log(mix[support] / smoothed[:, support])).sum(axis=1)
 
 
 def rerank(
@@ -171,18 +185,96 @@ def rerank(
     diversity: float = 0.0,
     served: np.ndarray | None = None,
     equal_service: float = 0.0,
+    target_share: float | None = None,
+    categories: np.ndarray | None = None,
+    interest_mix: np.ndarray | None = None,
+    calibration: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-service boost, then MMR on the boosted relevance; both 0 = the model's order."""
+    """Every knob in one greedy pick; all 0 = the model's order (ties: lower resource_idx).
+
+    Each step takes the candidate with the best ``(1 - calibration) * ((1 - diversity) *
+    relevance - diversity * max cosine to the picked) - calibration * KL(interest mix || list
+    mix)`` among those the exposure bounds still allow (served ones when the served minimum
+    needs every slot left; other ones once the served maximum is reached). The bounds hold the
+    served slots to ``target_share`` (the caller's: e.g. the served resources' relevance share
+    among everything the learner can reach), by default their :func:`fair_share` of this list. Without diversity
+    and calibration the chosen set is listed by relevance. Returns ``(resource_idx,
+    relevance)`` padded with -1 / -inf to ``k``.
+    """
     k = _check_k(k)
     diversity = _check_unit("diversity", diversity)
     equal_service = _check_unit("equal_service", equal_service)
-    candidates, adjusted, is_served = _adjusted(resource_idx, scores, served, equal_service)
+    calibration = _check_unit("calibration", calibration)
+    raw_idx = np.asarray(resource_idx, dtype=np.int64).ravel()
+    keep = (raw_idx >= 0) & np.isfinite(np.asarray(scores, dtype=np.float64).ravel())
+    candidates, values = _valid(resource_idx, scores)
+    rel = relevance(values)
+    n = len(candidates)
+    is_served = _per_candidate("served", served, raw_idx, keep, bool)
+    codes = _per_candidate("categories", categories, raw_idx, keep, np.int64)
+    if diversity > 0.0 and resource_vectors is None:
+        raise InvalidParameterError("resource_vectors", None, "vectors when diversity > 0")
+    calibrate = calibration > 0.0 and interest_mix is not None and codes is not None
+    constrain = equal_service > 0.0 and is_served is not None
+    if n == 0 or not (diversity > 0.0 or calibrate or constrain):
+        order = np.lexsort((candidates, -rel))[:k]
+        return _pad(candidates[order], rel[order], k)
+    length = min(k, n)
+    if constrain:
+        share = fair_share(rel, is_served) if target_share is None else check_number(
+            "target_share", target_share, 0.0, 1.0)
+        low, high = exposure_bounds(length, share, equal_service)
+    else:
+        low, high = 0, length
+    unit = None
     if diversity > 0.0:
-        if resource_vectors is None:
-            raise InvalidParameterError("resource_vectors", None, "vectors when diversity > 0")
-        return mmr_rerank(candidates, adjusted, resource_vectors, k, diversity)
-    order = _boosted_order(candidates, adjusted, is_served)[:k]
-    return _pad(candidates[order], adjusted[order], k)
+        vectors = np.asarray(resource_vectors, dtype=np.float64)[candidates]
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    if calibrate:
+        mix = np.asarray(interest_mix, dtype=np.float64)
+        safe_codes = np.where(codes >= 0, codes, len(mix))  # no category: its own code
+        mix = np.append(mix, 0.0)
+        counts = np.zeros(len(mix))
+    picked = np.zeros(n, dtype=bool)
+    closest = np.zeros(n)
+    order = np.empty(length, dtype=np.int64)
+    n_served = 0
+    for step in range(length):
+        value = (1.0 - diversity) * rel - diversity * closest if step else rel.copy()
+        if calibrate:
+            value = (1.0 - calibration) * value - calibration * _kl_if_added(
+                mix, counts, step)[safe_codes]
+        value[picked] = -np.inf
+        if constrain:
+            if low - n_served >= length - step and (is_served & ~picked).any():
+                value[~is_served] = -np.inf
+            elif n_served >= high and (~is_served & ~picked).any():
+                value[is_served] = -np.inf
+        best = int(np.argmax(value))
+        order[step] = best
+        picked[best] = True
+        n_served += int(constrain and is_served[best])
+        if calibrate:
+            counts[safe_codes[best]] += 1
+        if unit is not None:
+            similarity = unit @ unit[best]  # one row per pick: k matrix-vector products
+            closest = similarity if step == 0 else np.maximum(closest, similarity)
+    if unit is None and not calibrate:
+        order = order[np.lexsort((candidates[order], -rel[order]))]
+    return _pad(candidates[order], rel[order], k)
+
+
+def _per_candidate(
+    name: str, values: np.ndarray | None, raw_idx: np.ndarray, keep: np.ndarray, dtype: type
+) -> np.ndarray | None:
+    """A per-slot array of the raw list, checked and cut to the kept candidates."""
+    if values is None:
+        return None
+    values = np.asarray(values, dtype=dtype).ravel()
+    if values.shape != raw_idx.shape:
+        raise InvalidParameterError(name, values.shape, f"one per resource_idx, {raw_idx.shape}")
+    return values[keep]
 
 
 def rerank_many(
@@ -194,8 +286,10 @@ def rerank_many(
     diversity: float = 0.0,
     served: np.ndarray | None = None,
     equal_service: float = 0.0,
+    target_share: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise :func:`rerank` over (n_learners, n_candidates) arrays; returns (n_learners, k)."""
+    """Row-wise :func:`rerank` over (n_learners, n_candidates) arrays (``target_share``: one
+    per row, or None); returns (n_learners, k)."""
     resource_idx = np.atleast_2d(resource_idx)
     scores = np.atleast_2d(scores)
     out_idx = np.full((len(resource_idx), k), -1, dtype=np.int64)
@@ -205,5 +299,6 @@ def rerank_many(
             resource_idx[row], scores[row], k, resource_vectors=resource_vectors,
             diversity=diversity, served=None if served is None else served[row],
             equal_service=equal_service,
+            target_share=None if target_share is None else float(target_share[row]),
         )
     return out_idx, out_values

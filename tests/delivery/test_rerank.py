@@ -10,7 +10,10 @@ import scipy.sparse as sp
 from recommender.delivery import (
     COMMUNITY_PROVIDER_TYPES,
     CatalogArrays,
-    equal_service_rerank,
+    calibrated_rerank,
+    category_mix,
+    exposure_rerank,
+    fair_share,
     mmr_rerank,
     rerank,
     rerank_many,
@@ -112,20 +115,82 @@ def service_world(seed: int = 0):
 
 
 def test_equal_service_raises_community_exposure_and_narrows_the_gap() -> None:
+    """Held to their share of what each learner can reach (rural: 10 of 30 candidates are
+    their community school's; urban: 4 of 24 library resources), community resources get
+    that share of the slots at equal_service = 1, and the rural learners' ndcg gap narrows."""
     catalog, resources, candidates, scores, regions, relevant, learners = service_world()
     served = np.array([served_by_community(catalog, row, region) for row, region in zip(candidates, regions)])
+    reach = np.array([row[idx >= 0].mean() for row, idx in zip(served, candidates)])
     shares, gaps = [], []
     for weight in SETTINGS:
-        recommended, _ = rerank_many(candidates, scores, K, served=served, equal_service=weight)
+        recommended, _ = rerank_many(candidates, scores, K, served=served, equal_service=weight,
+                                     target_share=reach)
         share = exposure_share(recommended, resources["provider_type"].to_numpy(), K)
         shares.append(sum(share.get(kind, 0.0) for kind in COMMUNITY_PROVIDER_TYPES))
         ndcg = ndcg_at_k(recommended, relevant, K)
         table = group_gaps(group_breakdown({"ndcg": ndcg}, learners, ["urban_rural"], min_size=5))
         gaps.append(float(table.loc[0, "gap"]))
-    assert shares[0] == 0.0 and shares[-1] > 0.4
+    assert shares[0] == 0.0
+    assert shares[-1] == pytest.approx((20 * round(10 * 10 / 30) + 20 * round(10 * 4 / 24)) / 400)
     assert (np.diff(shares) >= 0).all()
-    assert gaps[0] > 0.6 and gaps[-1] < 0.5 * gaps[0]
+    assert gaps[0] > 0.6 and gaps[-1] < 0.9 * gaps[0]
     assert (np.diff(gaps) <= 0.02).all()
+
+
+def hand_made_list() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ten candidates, scores 10..1 (relevance 1, 8/9, ..., 0); the served ones are the four
+    lowest-scored: relevance 3/9 + 2/9 + 1/9 + 0 = 6/9 of a total 45/9, a share of 6/45."""
+    idx = np.arange(100, 110)
+    scores = np.arange(10, 0, -1, dtype=float)
+    served = np.zeros(10, dtype=bool)
+    served[6:] = True
+    return idx, scores, served
+
+
+def test_exposure_target_met_on_a_hand_made_list() -> None:
+    idx, scores, served = hand_made_list()
+    assert fair_share((scores - 1) / 9, served) == pytest.approx(6 / 45)
+    # k = 5: target 5 * 6/45 = 0.67 -> 1 served slot (the best served, 106), 4 others, by relevance
+    chosen, _ = exposure_rerank(idx, scores, served, 5, 1.0)
+    assert chosen.tolist() == [100, 101, 102, 103, 106]
+    # over-represented served candidates are capped: the four best are served (share 30/45),
+    # so the model's top 5 holds 4 of them; the constraint keeps round(5 * 30/45) = 3
+    flipped, _ = exposure_rerank(idx, scores, served[::-1].copy(), 5, 1.0)
+    assert flipped.tolist() == [100, 101, 102, 104, 105]
+    # half strength: the bounds loosen to round(0.5 * 0.67) = 0 -> the model's own list
+    plain, _ = exposure_rerank(idx, scores, served, 5, 0.5)
+    assert plain.tolist() == [100, 101, 102, 103, 104]
+
+
+@pytest.mark.parametrize("n_served", [0, 1, 5, 10])
+@pytest.mark.parametrize("k", [3, 10, 12])
+def test_exposure_never_returns_fewer_than_k(n_served: int, k: int) -> None:
+    idx, scores, _ = hand_made_list()
+    served = np.zeros(10, dtype=bool)
+    served[:n_served] = True
+    chosen, values = exposure_rerank(idx, scores, served, k, 1.0)
+    assert len(chosen) == k
+    assert (chosen >= 0).sum() == min(k, 10)  # only padding when there are fewer candidates
+    assert len(set(chosen[chosen >= 0].tolist())) == min(k, 10)
+    assert np.isneginf(values[chosen < 0]).all()
+
+
+def test_calibration_follows_a_known_interest_mix() -> None:
+    """Twenty candidates: category 0 scored 2.0-1.1, category 1 scored 1.0-0.1; a learner whose
+    history is 70% category 0 and 30% category 1 gets 7 and 3 of 10 at calibration 0.95,
+    and the plain top ten (all category 0) at 0."""
+    idx = np.arange(20)
+    scores = np.r_[np.linspace(2.0, 1.1, 10), np.linspace(1.0, 0.1, 10)]
+    categories = np.r_[np.zeros(10, dtype=int), np.ones(10, dtype=int)]
+    mix = category_mix(np.array([0] * 7 + [1] * 3), 2)
+    assert mix.tolist() == pytest.approx([0.7, 0.3])
+    plain, _ = calibrated_rerank(idx, scores, categories, mix, 10, 0.0)
+    assert (categories[plain] == 0).all()
+    calibrated, _ = calibrated_rerank(idx, scores, categories, mix, 10, 0.95)
+    assert np.bincount(categories[calibrated], minlength=2).tolist() == [7, 3]
+    # within each category the best-scored are the ones kept
+    assert sorted(calibrated[categories[calibrated] == 1].tolist()) == [10, 11, 12]
+    assert category_mix(np.array([-1]), 2) is None
 
 
 def test_served_by_community_is_learner_aware() -> None:
@@ -142,19 +207,14 @@ def test_served_by_community_is_learner_aware() -> None:
         False, False, True, False]
 
 
-def test_equal_service_one_puts_every_served_candidate_first() -> None:
-    idx, _ = equal_service_rerank(np.arange(4), np.array([4.0, 3.0, 2.0, 1.0]),
-                                  np.array([False, False, True, True]), 4, 1.0)
-    assert idx.tolist() == [2, 3, 0, 1]
-
-
 def test_both_knobs_zero_is_the_model_order() -> None:
     idx, _ = rerank(np.array([7, 3, 5, -1]), np.array([0.1, 0.9, 0.5, -np.inf]), 4,
                     served=np.array([True, False, False, False]))
     assert idx.tolist() == [3, 5, 7, -1]
 
 
-@pytest.mark.parametrize("kwargs", [{"diversity": 1.5}, {"equal_service": -0.1}, {"diversity": 0.5}])
+@pytest.mark.parametrize("kwargs", [{"diversity": 1.5}, {"equal_service": -0.1}, {"diversity": 0.5},
+                                    {"calibration": 2.0}, {"served": np.ones(2, dtype=bool)}])
 def test_bad_parameters_raise(kwargs: dict) -> None:
     with pytest.raises(InvalidParameterError):
         rerank(np.arange(3), np.ones(3), 2, **kwargs)  # diversity without vectors raises too
