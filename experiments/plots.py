@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from recommender.fonts import configure_plot_fonts
 
-matplotlib.use("Agg")  # files only; never a window
+configure_plot_fonts()  # Agg, and a CJK font for Chinese labels (no "findfont" lines, no boxes)
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
@@ -20,7 +20,6 @@ from recommender.evaluation.report_metrics import ACCURACY_METRICS  # noqa: E402
 
 DPI = 110
 plt.rcParams.update({
-    "font.family": ["DejaVu Sans", "Noto Sans CJK SC", "sans-serif"],
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
 })
 

@@ -26,7 +26,7 @@ from recommender.features import FeatureSet, build_feature_set
 from recommender.models import ColdStart
 from recommender.models.base import EmbeddingModel
 from recommender.tracking import use_experiment
-from training import registry
+from recommender import registry
 from training.config import TrainConfig
 from training.progress import NO_PROGRESS, Progress
 from training.pyfunc_model import log_pyfunc

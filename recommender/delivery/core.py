@@ -43,6 +43,7 @@ from recommender.delivery.rerank import (
     served_by_community,
 )
 from recommender.delivery.served import ServedModel
+from recommender.delivery.why_not import WhyNot, explain_absence
 from recommender.errors import InvalidParameterError, UnknownIdError
 from recommender.store import LearnerSnapshot
 
@@ -225,6 +226,14 @@ class DeliveryCore:
         planned = plan.resource_idx
         items = self._picked(view, planned, np.array([i.score for i in plan.items]))
         return PlannedList(plan, items, view.cold_start)
+
+    def why_not(self, view: LearnerView, request: ListRequest, resource_id: str) -> WhyNot:
+        """Why ``resource_id`` is not in :meth:`deliver`'s list for ``view`` and ``request``
+        (or that it is, with its rank): the operator console's "why not X?"."""
+        allowed, side_allowed = self._allowed(view, request.filters, request.now,
+                                              request.exclude_ids, candidates=request.candidates)
+        return explain_absence(self, view, request, resource_id, allowed, side_allowed,
+                               self._excluded(view, ()))
 
     # --- the steps ------------------------------------------------------------------------------
 

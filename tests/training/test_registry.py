@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from recommender.bundle import load_bundle
 from training.cli import app
 from training.deliver import export_delivery_lists
-from training.registry import WORSE_TAG
+from recommender.registry import WORSE_TAG
 
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ from recommender.features import build_feature_set
 from recommender.models import ALSModel
 from training import pipeline
 from training.pipeline import train
-from training.registry import METRIC_TAG, SPLIT_TAG
+from recommender.registry import METRIC_TAG, SPLIT_TAG
 
 
 def test_run_logs_params_metrics_artifacts_and_registers(small_config, small_world, tracking,

@@ -63,7 +63,7 @@ def deliver_command(
     from recommender.store import Store
     from training.deliver import export_delivery_lists, export_delivery_plans
     from training.progress import RichProgress
-    from training.registry import load_registered_bundle
+    from recommender.registry import load_registered_bundle
     from training.tracking import use_registry
 
     if (model is None) == (bundle is None):

@@ -39,7 +39,7 @@ def list_command(
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
 ) -> None:
     """Every registered version with its aliases, validation metric and split."""
-    from training.registry import list_versions
+    from recommender.registry import list_versions
 
     rows = list_versions(_client(workdir, tracking_uri), name)
     if not rows:
@@ -68,7 +68,7 @@ def promote_command(
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
 ) -> None:
     """Point ALIAS (default: production) at VERSION of NAME."""
-    from training.registry import promote
+    from recommender.registry import promote
 
     done = promote(_client(workdir, tracking_uri), name, version, alias, force=force)
     if done.comparison is not None:

@@ -1,5 +1,8 @@
 """The MLflow Model Registry: register versions, compare with production, promote, list.
 
+In the library (not ``training``) so that training, the command line and the operator console
+(``recommender.serving.console``) share one implementation of the promotion guard.
+
 A run is compared with the current production version only when both were validated on the same
 split (same data content and split parameters: the ``split_fingerprint`` tag); on a different
 split their numbers mean different things and no verdict is given.
