@@ -56,3 +56,27 @@ serving_state = Table(
     Column("value", JSON, nullable=False),
     Column("revision", Integer, nullable=False),
 )
+
+# --- what the operator console reads (aggregates only: no learner id, nothing per request) --
+
+stated_demand = Table(
+    "stated_demand", metadata,
+    # Interests stated in anonymous requests, counted per distinct (interests, group, region,
+    # languages, needs); the key is a digest of those fields.
+    Column("key", String(64), primary_key=True),
+    Column("interests", String(500), nullable=False),
+    Column("learner_group", String(ID_LENGTH), nullable=True),
+    Column("region", String(ID_LENGTH), nullable=True),
+    Column("languages", String(ID_LENGTH), nullable=True),
+    Column("accessibility_needs", String(ID_LENGTH), nullable=True),
+    Column("count", Integer, nullable=False),
+    Column("last_us", BigInteger, nullable=False),
+)
+
+delivered_daily = Table(
+    "delivered_daily", metadata,
+    # How often each resource was put in a delivery list, per UTC day.
+    Column("day", String(10), primary_key=True),
+    Column("resource_id", String(ID_LENGTH), primary_key=True),
+    Column("count", Integer, nullable=False),
+)
