@@ -61,7 +61,19 @@ class Settings(BaseSettings):
         "past it the request is refused with 413 while it is read, so a huge body costs a "
         "worker nothing (a full 1,000-event batch is about 250 kB)")
 
-    @field_validator("api_keys", "admin_keys", mode="before")
+    # --- operator console (/console) -------------------------------------------------------
+    operator_keys: Keys = Field((), description="Comma-separated keys that log in to the "
+                                "operator console only (admin keys log in too, and may promote)")
+    console_secret: SecretStr | None = Field(
+        None, description="Secret that signs console session cookies; unset, each process "
+        "makes its own, so sessions end on restart and, with several workers, a cookie from "
+        "one worker is refused by the others: set it when workers > 1")
+    console_session_minutes: int = Field(480, ge=1, le=7 * 24 * 60,
+                                         description="How long a console login lasts")
+    console_secure_cookie: bool = Field(
+        False, description="Send the console cookie over HTTPS only (set behind TLS)")
+
+    @field_validator("api_keys", "admin_keys", "operator_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         """``"a,b"`` (environment) or a sequence; blanks dropped."""
@@ -80,7 +92,8 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.workdir / 'mlflow.db').resolve()}"
 
 
-SECRET_SETTINGS = frozenset({"api_keys", "admin_keys", "database_url"})
+SECRET_SETTINGS = frozenset({"api_keys", "admin_keys", "database_url", "operator_keys",
+                             "console_secret"})
 
 
 def load_settings(**overrides: object) -> Settings:

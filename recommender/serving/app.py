@@ -26,6 +26,7 @@ from recommender.serving import admin, events, learners, ops, resources
 from recommender.serving import plans as learning_plans
 from recommender.serving.auth import KeyGate
 from recommender.serving.bundle_source import BundleSource
+from recommender.serving.console import ConsoleOptions, install_console
 from recommender.serving.docs import install_docs
 from recommender.serving.errors import UnexpectedErrors, install_error_handlers
 from recommender.serving.limits import BodyLimit
@@ -60,6 +61,7 @@ def create_app(
     source: BundleSource | None = None,
     store: Store | None = None,
     metrics_dir: str | None = None,
+    console: ConsoleOptions | None = None,
 ) -> FastAPI:
     """Build the app; the bundle comes from ``bundle``, or is loaded from ``source`` (default:
     ``bundle_path``). Without ``options`` the app keeps events in an in-memory database and
@@ -107,6 +109,8 @@ def create_app(
         _document_errors(module.router)
         app.include_router(module.router)
     install_docs(app)
+    install_console(app, console or ConsoleOptions(tracking_uri=source.tracking_uri),
+                    admin_keys=options.admin_keys)
     # Outermost last: metrics see every answer, the last 500s included; the key is checked
     # before anything reads the body, whose size is checked while it is read.
     app.add_middleware(BodyLimit, max_body_bytes=options.max_body_bytes)
@@ -156,6 +160,19 @@ def options_from_settings(settings: Settings) -> tuple[ServingOptions, BundleSou
     return options, source
 
 
+def console_options_from_settings(settings: Settings) -> ConsoleOptions:
+    """The operator console's keys, session and MLflow location from the settings."""
+    secret = settings.console_secret
+    return ConsoleOptions(
+        operator_keys=tuple(key.get_secret_value() for key in settings.operator_keys),
+        secret=secret.get_secret_value() if secret is not None else None,
+        session_seconds=settings.console_session_minutes * 60,
+        tracking_uri=settings.resolved_tracking_uri(),
+        registered_model=settings.registered_model or settings.experiment_name,
+        alias=settings.model_alias, secure_cookie=settings.console_secure_cookie,
+    )
+
+
 def create_app_from_settings(settings: Settings | None = None) -> FastAPI:
     """The production app (a uvicorn factory: an entry point, so it may read the environment).
 
@@ -172,4 +189,5 @@ def create_app_from_settings(settings: Settings | None = None) -> FastAPI:
     threadpool_limits(1)
     options, source = options_from_settings(settings)
     return create_app(options=options, source=source,
-                      metrics_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+                      metrics_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR"),
+                      console=console_options_from_settings(settings))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from recommender.delivery.core import ListRequest
@@ -20,6 +20,7 @@ from recommender.serving.deps import (
     utc_now,
     v1_router,
 )
+from recommender.serving.console.tally import note_delivered, note_interests
 from recommender.serving.responses import recommendation_list
 from recommender.serving.schemas import (
     AnonymousRequest,
@@ -41,7 +42,7 @@ router = v1_router("recommendations")
                422: {"description": "A parameter is invalid (the message names it)"}},
 )
 async def recommendations(
-    query: Annotated[RecommendationQuery, Query()], learner: LearnerDep
+    query: Annotated[RecommendationQuery, Query()], learner: LearnerDep, request: Request
 ) -> RecommendationList:
     """The learner's delivery list: the best resources they may take (filters, place,
     language, access, availability), without what they completed or dismissed, each with a
@@ -50,6 +51,7 @@ async def recommendations(
     delivered = core.deliver(learner.view, ListRequest(
         k=query.k, now=utc_now(), filters=request_filters(query),
         exclude_ids=tuple(query.exclude or ())))
+    note_delivered(request, delivered)  # counted in memory for the console's coverage page
     return recommendation_list(learner.learner_id, delivered, core.served.version)
 
 
@@ -57,7 +59,8 @@ async def recommendations(
     "/recommendations/anonymous", response_model=RecommendationList,
     responses={422: {"description": "The profile gives the model nothing to go on"}},
 )
-async def anonymous(body: AnonymousRequest, runtime: RuntimeDep) -> RecommendationList:
+async def anonymous(body: AnonymousRequest, runtime: RuntimeDep,
+                    request: Request) -> RecommendationList:
     """A cold-start list for a newcomer described only by a profile (group, age band,
     region, languages, accessibility needs, interests in Chinese or English)."""
     profile = {
@@ -66,14 +69,16 @@ async def anonymous(body: AnonymousRequest, runtime: RuntimeDep) -> Recommendati
         "accessibility_needs": "|".join(body.accessibility_needs) or None,
         "interests": body.interests,
     }
-    request = ListRequest(k=body.k, now=utc_now(), filters=request_filters(body.filters))
+    list_request = ListRequest(k=body.k, now=utc_now(), filters=request_filters(body.filters))
 
     def deliver() -> RecommendationList:  # reads the store's catalog; encodes the interests
         core = runtime.core()
-        delivered = core.deliver(core.anonymous(profile), request)
+        delivered = core.deliver(core.anonymous(profile), list_request)
         return recommendation_list(None, delivered, core.served.version, cold_start=True)
 
-    return await run_in_threadpool(deliver)
+    answer = await run_in_threadpool(deliver)
+    note_interests(request, profile)  # aggregate demand for the console (never logged)
+    return answer
 
 
 @router.put("/learners/{learner_id}", response_model=UpsertAck, tags=["catalog"],

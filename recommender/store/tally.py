@@ -121,3 +121,23 @@ def count_learners(store: Store) -> int:
     with store._reading() as connection:
         return int(connection.execute(
             select(func.count()).select_from(tables.learners)).scalar_one())
+
+
+def find_learners(store: Store, text: str, limit: int = 50) -> list[str]:
+    """Ids of learners stored through the API whose id contains ``text``."""
+    learners = tables.learners
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = (select(learners.c.learner_id).where(learners.c.learner_id.like(pattern, escape="\\"))
+             .order_by(learners.c.learner_id).limit(limit))
+    with store._reading() as connection:
+        return [str(i) for i in connection.execute(query).scalars()]
+
+
+def stored_profiles(store: Store, limit: int = 100_000) -> list[tuple[str, dict]]:
+    """(learner id, profile) of learners stored through the API."""
+    learners = tables.learners
+    query = select(learners.c.learner_id, learners.c.profile).order_by(
+        learners.c.learner_id).limit(limit)
+    with store._reading() as connection:
+        rows = connection.execute(query).all()
+    return [(str(i), dict(p) if not isinstance(p, str) else json.loads(p)) for i, p in rows]
