@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import log_in
+from console_world import log_in
 from recommender.serving.console.i18n import MESSAGES, choose_language
 from serving_world import KEY
 

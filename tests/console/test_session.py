@@ -9,7 +9,7 @@ import time
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from conftest import OPERATOR_KEY, SECRET, log_in
+from console_world import OPERATOR_KEY, SECRET, log_in
 from recommender.serving.console.session import COOKIE, Sessions
 from serving_world import ADMIN_KEY, API_KEY
 
