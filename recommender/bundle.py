@@ -17,6 +17,10 @@ array. Formats 1 and 2 have no such field; for them (and for every format) loadi
 the manifest says against the arrays (counts, id-list lengths, dimension, model state). The
 bundle's content checksum (:attr:`Bundle.checksum`: that same digest, which covers every file's
 sha256) is what serving records as the accepted bundle.
+
+An optional ``completions.npz`` (any format from 3 on) holds when each learner first completed
+each resource, so the credit ledger can count the bundle's history by year; a bundle without it
+still loads, and its ledger counts only what the serving store holds.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.errors import BundleError, RecommenderError
-from recommender.features import FeatureSet, IdMap, InteractionWeights
+from recommender.features import FeatureSet, IdMap, InteractionWeights, build_completion_matrix
 from recommender.models import ColdStart, EmbeddingModel
 from recommender.models.cold_start import PROFILE_COLUMNS  # the profile fields a bundle carries
 from recommender.models.state import FACTOR_ARRAYS, jsonable, model_state, restore_model
@@ -53,6 +57,7 @@ _FILES = (
 )
 STATE_FILES = ("state.json", "state.npz")
 REGIONS_FILE = "regions.parquet"
+COMPLETIONS_FILE = "completions.npz"
 STATE_FORMAT = 1  # version of the state.json layout inside a format-2 bundle
 
 # Catalog fields a bundle carries (titles, filters, reasons).
@@ -84,6 +89,8 @@ class Bundle:
     model: EmbeddingModel | None = None
     cold_start: ColdStart | None = None
     regions: pd.DataFrame | None = None
+    # learners x resources, int64 microseconds (UTC) of the first completion; None: not carried
+    completions: sp.csr_matrix | None = None
 
     @property
     def can_cold_start(self) -> bool:
@@ -109,6 +116,8 @@ class Bundle:
             "exclusions": (n_l, n_r),
             "interactions": (n_l, n_r),
         }
+        if self.completions is not None:
+            expected["completions"] = (n_l, n_r)
         for name, (rows, cols) in expected.items():
             shape = getattr(self, name).shape
             if shape[0] != rows or (cols is not None and shape[1] != cols):
@@ -185,6 +194,9 @@ def _write_parts(bundle: Bundle, directory: Path) -> None:
                 sp.csr_matrix(bundle.interactions, dtype=np.float32), compressed=False)
     if bundle.regions is not None:
         bundle.regions.to_parquet(directory / REGIONS_FILE, index=False)
+    if bundle.completions is not None:
+        sp.save_npz(directory / COMPLETIONS_FILE,
+                    sp.csr_matrix(bundle.completions, dtype=np.int64), compressed=False)
     if bundle.model is not None:
         _write_state(bundle, directory)
 
@@ -206,7 +218,7 @@ def _write_state(bundle: Bundle, directory: Path) -> None:
 
 
 def _present(directory: Path) -> list[str]:
-    optional = (*STATE_FILES, REGIONS_FILE)
+    optional = (*STATE_FILES, REGIONS_FILE, COMPLETIONS_FILE)
     return [*_FILES, *(name for name in optional if (directory / name).is_file())]
 
 
@@ -332,6 +344,8 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         exclusions = sp.load_npz(path / "exclusions.npz").tocsr()
         interactions = sp.load_npz(path / "interactions.npz").tocsr()
         regions = pd.read_parquet(path / REGIONS_FILE) if REGIONS_FILE in files else None
+        completions = (sp.load_npz(path / COMPLETIONS_FILE).tocsr()
+                       if COMPLETIONS_FILE in files else None)
     except (OSError, KeyError, ValueError) as exc:
         raise BundleError(f"bundle {path} cannot be read: {exc}") from exc
     bundle = Bundle(
@@ -345,6 +359,7 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
         learners=learners,
         manifest=manifest,
         regions=regions,
+        completions=completions,
     )
     _check_manifest(path, manifest, bundle)
     if manifest.get("model_state"):
@@ -430,6 +445,9 @@ def build_bundle(
         model=model,
         cold_start=cold_start,
         regions=None if regions is None else regions.reset_index(drop=True),
+        completions=build_completion_matrix(features.events, features.learner_map,
+                                            features.resource_map,
+                                            indices=features.event_indices),
     )
     bundle.check()
     return bundle

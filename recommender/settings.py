@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     console_secure_cookie: bool = Field(
         False, description="Send the console cookie over HTTPS only (set behind TLS)")
 
+    # --- learners -----------------------------------------------------------------------------
+    credit_hours_required_default: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Credit hours a year a learner owes when "
+        "their profile gives no credit_hours_required (e.g. 72 where every learner owes the "
+        "72-hour rule); unset: such a learner owes nothing. Read by the credit ledger and plans")
+
     @field_validator("api_keys", "admin_keys", "operator_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from recommender.bundle import Bundle
 from recommender.checks import check_number
 from recommender.delivery.core import DeliveryCore, DeliveryList, ListRequest, PlanRequest
+from recommender.delivery.credits import credit_ledger
 from recommender.features.catalog import TimeLike, to_timestamp
 from recommender.delivery.overlay import Overlay
 from recommender.delivery.served import ServedModel
@@ -53,6 +54,7 @@ PLAN_SCHEMA = pa.schema([
     ("budget_minutes", pa.float64()),
     ("planned_minutes", pa.float64()),
     ("credit_required", pa.float64()),
+    ("credit_completed", pa.float64()),  # the credit ledger's hours earned this year
     ("credit_planned", pa.float64()),
     ("shortfall_hours", pa.float64()),
     ("shortfall_reason", pa.string()),
@@ -179,6 +181,7 @@ def export_delivery_plans(
     now: TimeLike = None,
     progress: Progress = NO_PROGRESS,
     store: Store | None = None,
+    credit_required_default: float | None = None,
 ) -> DeliveryStats:
     """Write every learner's learning plan for ``hours_per_week`` over ``weeks``.
 
@@ -186,9 +189,11 @@ def export_delivery_plans(
     credit hours, score and reason), each carrying the learner's plan totals (budget and
     planned minutes, credit required and planned, ``shortfall_hours`` and
     ``shortfall_reason``); a learner with an empty plan gets one row with empty resource
-    columns, so every learner's shortfall is on record. The credit requirement is the
-    learner's ``credit_hours_required`` (the bundle cannot know what they already earned).
-    With the serving ``store``, plans see the events stored since the bundle, as the API's do.
+    columns, so every learner's shortfall is on record. What a learner owes is their credit
+    ledger's for the year of ``now`` (:func:`~recommender.delivery.credits.credit_ledger`:
+    ``credit_hours_required``, else ``credit_required_default``, less what they earned: the
+    bundle's completions, and with the serving ``store`` the completions and recognised credit
+    stored since, exactly as the API's plans see them).
     """
     hours_per_week = check_number("hours_per_week", hours_per_week, open_low=True)
     if hours_per_week > 168:
@@ -199,14 +204,18 @@ def export_delivery_plans(
     _check_count("chunk_size", chunk_size)
     started = time.perf_counter()
     core = delivery_core(bundle, index_factory, store)
-    request = PlanRequest(hours_per_week=hours_per_week, weeks=weeks, now=moment(now))
+    at = moment(now)
+    request = PlanRequest(hours_per_week=hours_per_week, weeks=weeks, now=at)
+    year = int(at.year)
     ids = bundle.learner_map.ids
 
     def chunk_table(learner_idx: np.ndarray) -> pa.Table:
         columns: dict[str, list] = {name: [] for name in PLAN_SCHEMA.names}
         for learner_id in map(str, ids[learner_idx]):
             snapshot = store.learner_snapshot(learner_id) if store is not None else None
-            planned = core.plan(core.learner(learner_id, snapshot), request)
+            ledger = credit_ledger(core.served, store, learner_id, year=year,
+                                   default_required=credit_required_default)
+            planned = core.plan(core.learner(learner_id, snapshot), request, ledger)
             plan = planned.plan
             rows = list(zip(plan.items, planned.picked)) or [(None, None)]
             for order, (item, picked) in enumerate(rows, start=1):
@@ -221,6 +230,7 @@ def export_delivery_plans(
                 columns["budget_minutes"].append(plan.budget_minutes)
                 columns["planned_minutes"].append(plan.total_minutes)
                 columns["credit_required"].append(plan.credit_required)
+                columns["credit_completed"].append(planned.credit_completed)
                 columns["credit_planned"].append(plan.credit_hours)
                 columns["shortfall_hours"].append(plan.shortfall_hours)
                 columns["shortfall_reason"].append(plan.shortfall_reason)

@@ -13,6 +13,8 @@
 * :mod:`~recommender.delivery.rerank`: diversity (MMR), equal-service (exposure) and
   calibration re-ranking.
 * :mod:`~recommender.delivery.plans`: time-budget and credit-hour learning plans (knapsacks).
+* :mod:`~recommender.delivery.credits`: a learner's credit ledger for a year (the one
+  computation the API, the plans and the console read).
 * :mod:`~recommender.delivery.reasons`: a short reason per recommended resource.
 
 This package's namespace holds the lower steps only; import the core from

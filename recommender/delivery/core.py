@@ -31,6 +31,7 @@ import pandas as pd
 
 from recommender.checks import check_k
 from recommender.features.catalog import LearnerProfile, RequestFilters
+from recommender.delivery.credits import CreditLedger
 from recommender.delivery.learner import NO_SNAPSHOT, LearnerView, anonymous_view, learner_view
 from recommender.delivery.overlay import Overlay
 from recommender.delivery.plans import Plan, build_plan
@@ -94,7 +95,9 @@ class ListRequest:
 @dataclass(frozen=True)
 class PlanRequest:
     """A learning plan's budget (``hours_per_week`` over ``weeks``), filters, exclusions and
-    credit facts (``credit_required`` None: the learner's profile says)."""
+    credit facts: ``credit_required`` and ``credit_completed`` None take the learner's credit
+    ledger (:mod:`recommender.delivery.credits`) when the plan is given one, else the profile's
+    requirement and nothing completed; a number overrides (a what-if plan)."""
 
     hours_per_week: float
     weeks: int
@@ -102,7 +105,7 @@ class PlanRequest:
     filters: RequestFilters = NO_FILTERS
     exclude_ids: tuple[str, ...] = ()
     credit_required: float | None = None
-    credit_completed: float = 0.0
+    credit_completed: float | None = None
     n_candidates: int = 100
     n_credit_candidates: int = 32
 
@@ -118,11 +121,13 @@ class DeliveryList:
 
 @dataclass(frozen=True)
 class PlannedList:
-    """A plan and, per planned item, its id, title and reason."""
+    """A plan and, per planned item, its id, title and reason; ``credit_completed`` is what
+    the plan counted as already earned."""
 
     plan: Plan
     picked: list[Picked]
     cold_start: str | None
+    credit_completed: float = 0.0
 
 
 class DeliveryCore:
@@ -187,24 +192,32 @@ class DeliveryCore:
         ids, titles = self._labels(idx)
         return [Picked(i, t, s, reason) for i, t, s in zip(ids, titles, scores.tolist())]
 
-    def plan(self, view: LearnerView, request: PlanRequest) -> PlannedList:
+    def plan(self, view: LearnerView, request: PlanRequest,
+             ledger: CreditLedger | None = None) -> PlannedList:
         """A learning plan from the best ``n_candidates`` allowed resources of the bundle's
         catalog (knapsack over time; a covering knapsack for a learner who owes credit hours).
 
         For a learner who owes credit hours the best ``n_credit_candidates`` credit-bearing
         allowed resources join the pool, so the covering step has courses to choose from.
         Resources added through the API after training are not planned: their durations and
-        credits are not part of the served model's catalog arrays.
+        credits are not part of the served model's catalog arrays. What the learner owes is the
+        ``ledger``'s requirement and shortfall for the year (see :class:`PlanRequest`).
         """
         served = self.served
         catalog = served.catalog
         profile = view.constraints or LearnerProfile()
-        if request.credit_required is not None:
-            profile = replace(profile, credit_hours_required=request.credit_required)
+        credit_required = request.credit_required
+        if credit_required is None and ledger is not None:
+            credit_required = ledger.required_hours
+        if credit_required is not None:
+            profile = replace(profile, credit_hours_required=credit_required)
+        completed = request.credit_completed
+        if completed is None:
+            completed = ledger.earned_hours if ledger is not None else 0.0
         allowed, _ = self._allowed(view, request.filters, request.now, request.exclude_ids,
                                    profile=profile)
         required = profile.credit_hours_required
-        owes = bool(required and required > request.credit_completed)
+        owes = bool(required and required > completed)
         found = served.retriever.search(view.vector, request.n_candidates, allowed)
         idx, scores = found.resource_idx, found.scores
         if owes:
@@ -217,7 +230,7 @@ class DeliveryCore:
             idx = np.concatenate([idx, credit_idx[:request.n_credit_candidates]])
             scores = np.concatenate([scores, credit_scores[:request.n_credit_candidates]])
         plan = build_plan(idx, scores, catalog, request.hours_per_week, request.weeks,
-                          credit_required=required, credit_completed=request.credit_completed,
+                          credit_required=required, credit_completed=completed,
                           max_credit_items=request.n_credit_candidates)
         if plan.shortfall_reason == "candidates":
             available = float(catalog.credit_hours[allowed].sum())
@@ -225,7 +238,7 @@ class DeliveryCore:
                 plan = replace(plan, shortfall_reason="catalog")
         planned = plan.resource_idx
         items = self._picked(view, planned, np.array([i.score for i in plan.items]))
-        return PlannedList(plan, items, view.cold_start)
+        return PlannedList(plan, items, view.cold_start, float(completed))
 
     def why_not(self, view: LearnerView, request: ListRequest, resource_id: str) -> WhyNot:
         """Why ``resource_id`` is not in :meth:`deliver`'s list for ``view`` and ``request``

@@ -111,6 +111,24 @@ class ServedModel:
         lo, hi = matrix.indptr[learner_idx], matrix.indptr[learner_idx + 1]
         return matrix.indices[lo:hi], matrix.data[lo:hi]
 
+    def completions_of(self, learner_idx: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(resource_idx, first completion in microseconds UTC) of a bundle learner; None when
+        the bundle does not carry completion times (built before they were kept)."""
+        if self.bundle.completions is None:
+            return None
+        matrix = self.bundle.completions
+        lo, hi = matrix.indptr[learner_idx], matrix.indptr[learner_idx + 1]
+        return matrix.indices[lo:hi], matrix.data[lo:hi]
+
+    @cached_property
+    def providers(self) -> np.ndarray:
+        """Each resource's provider (None where the catalog names none), for the ledger."""
+        resources = self.bundle.resources
+        if "provider" not in resources:
+            return np.full(len(resources), None, dtype=object)
+        column = resources["provider"].astype(object)
+        return column.where(column.notna(), None).to_numpy(dtype=object)
+
     @cached_property
     def n_resources(self) -> int:
         """Bundle resources (asked several times per request: held, not recounted)."""

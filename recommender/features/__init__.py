@@ -5,6 +5,7 @@ from recommender.features.feature_set import FeatureSet, build_feature_set
 from recommender.features.idmap import IdMap
 from recommender.features.interactions import (
     InteractionWeights,
+    build_completion_matrix,
     build_exclusion_matrix,
     build_interaction_matrix,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "InteractionWeights",
     "ProfileEncoder",
     "TextEncoder",
+    "build_completion_matrix",
     "build_exclusion_matrix",
     "build_feature_set",
     "build_interaction_matrix",

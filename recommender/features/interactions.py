@@ -132,3 +132,29 @@ def build_exclusion_matrix(
     matrix.sum_duplicates()
     matrix.data[:] = True
     return matrix
+
+
+def build_completion_matrix(
+    events: pd.DataFrame, learners: IdMap, resources: IdMap, *,
+    indices: EventIndices | None = None,
+) -> sp.csr_matrix:
+    """When each learner first completed each resource: an int64 CSR matrix of microseconds
+    since the epoch (UTC), for the credit ledger (which year a completion counts for); pairs
+    never completed are absent. ``indices`` as for :func:`build_interaction_matrix`."""
+    shape = (len(learners), len(resources))
+    done = (events["event_type"] == "complete").to_numpy()
+    if not done.any():
+        return sp.csr_matrix(shape, dtype=np.int64)
+    if indices is not None:
+        learner_idx, resource_idx = indices[0][done], indices[1][done]
+    else:
+        learner_idx = learners.indices_of(events["learner_id"].to_numpy(dtype=object)[done])
+        resource_idx = resources.indices_of(events["resource_id"].to_numpy(dtype=object)[done])
+    stamps = pd.to_datetime(events["timestamp"].to_numpy()[done], utc=True)
+    micros = (stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(microseconds=1)
+    first = (pd.DataFrame({"l": learner_idx, "r": resource_idx, "t": np.asarray(micros)})
+             .groupby(["l", "r"], sort=True)["t"].min().reset_index())
+    # One entry per pair (no duplicates to sum); explicit zeros (the epoch itself) are kept.
+    return sp.csr_matrix((first["t"].to_numpy(np.int64),
+                          (first["l"].to_numpy(np.int64), first["r"].to_numpy(np.int64))),
+                         shape=shape)

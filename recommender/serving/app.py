@@ -22,7 +22,7 @@ from recommender.bundle import Bundle
 from recommender.delivery.served import ServedModel
 from recommender.errors import ConfigError
 from recommender.index import SERVING_INDEX
-from recommender.serving import admin, events, learners, ops, resources
+from recommender.serving import admin, credits, events, learners, ops, resources
 from recommender.serving import plans as learning_plans
 from recommender.serving.auth import KeyGate
 from recommender.serving.bundle_source import BundleSource
@@ -105,7 +105,7 @@ def create_app(
     app.state.metrics_dir = metrics_dir
     install_error_handlers(app)
     app.include_router(ops.router)
-    for module in (learners, events, resources, admin, learning_plans):  # each carries /v1
+    for module in (learners, events, resources, admin, learning_plans, credits):  # each /v1
         _document_errors(module.router)
         app.include_router(module.router)
     install_docs(app)
@@ -152,6 +152,7 @@ def options_from_settings(settings: Settings) -> tuple[ServingOptions, BundleSou
         default_k=settings.default_k,
         access_log=settings.access_log,
         max_body_bytes=settings.max_body_bytes,
+        credit_hours_required_default=settings.credit_hours_required_default,
     )
     source = BundleSource(
         path=settings.bundle_path, registered_model=settings.registered_model,

@@ -1,8 +1,9 @@
 """The one place where errors become HTTP statuses.
 
-Unknown id -> 404, bad value -> 422 (naming the field), an event id reused for another event ->
-409, no model loaded or the database busy -> 503, anything unexpected -> 500 with a plain
-message: a caller never sees a traceback, and the log never sees the request's values.
+Unknown id -> 404, bad value -> 422 (naming the field), an event or credit id reused for
+another record -> 409, no model loaded or the database busy -> 503, anything unexpected -> 500
+with a plain message: a caller never sees a traceback, and the log never sees the request's
+values.
 
 Request validation (FastAPI's :class:`RequestValidationError`) answers 422 in FastAPI's own
 shape (``{"detail": [{"loc", "msg", "type", "input"}]}``), but bounded: at most
@@ -37,7 +38,12 @@ from recommender.errors import (
     RecommenderError,
     UnknownIdError,
 )
-from recommender.store import EventConflictError, StoreError, StoreRefusedError
+from recommender.store import (
+    CreditConflictError,
+    EventConflictError,
+    StoreError,
+    StoreRefusedError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,7 @@ STATUS_BY_ERROR: tuple[tuple[type[RecommenderError], int], ...] = (
     (InvalidParameterError, 422),
     (DataValidationError, 422),
     (EventConflictError, 409),
+    (CreditConflictError, 409),
     (ModelNotLoadedError, 503),
     (BundleError, 503),
     (StoreError, 503),

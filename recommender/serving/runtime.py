@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from recommender.delivery.core import DeliveryCore
+from recommender.delivery.credits import CreditLedger, credit_ledger
 from recommender.delivery.learner import LearnerView
 from recommender.delivery.overlay import Overlay
 from recommender.delivery.served import ServedModel
@@ -75,6 +76,7 @@ class ServingOptions:
     poll_seconds: float = 2.0
     access_log: bool = True  # one line per request (method, route template, status, ms)
     max_body_bytes: int = 2 * 1024 * 1024  # larger request bodies: 413 while reading
+    credit_hours_required_default: float | None = None  # owed when a profile says nothing
 
 
 class Runtime:
@@ -251,6 +253,14 @@ class Runtime:
         snapshot = self.store.learner_snapshot(learner_id)
         core = self.core(snapshot.resources_signature)
         return LearnerContext(learner_id, core, self.learner_view(core, snapshot, learner_id))
+
+    def credit_ledger(self, learner_id: str, year: int | None = None,
+                      served: ServedModel | None = None) -> CreditLedger:
+        """The learner's credit ledger as the store has it now (blocking: call it off the
+        event loop), for ``served`` (default: the model served now)."""
+        return credit_ledger(served or self.require_served(), self.store, learner_id,
+                             year=year,
+                             default_required=self.options.credit_hours_required_default)
 
     def learner_view(
         self, core: DeliveryCore, snapshot: LearnerSnapshot, learner_id: str

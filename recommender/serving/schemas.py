@@ -7,7 +7,7 @@ the store validates every write again with the contract's own rules.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
@@ -327,9 +327,12 @@ class PlanQuery(ListFilters):
                                   description="Hours a week the learner can study")
     weeks: int = Field(ge=1, le=MAX_PLAN_WEEKS, description="How many weeks the plan spans")
     credit_required: NonNegative | None = Field(
-        None, description="Credit hours to cover; default: the learner's credit_hours_required")
-    credit_completed: NonNegative = Field(
-        0.0, description="Credit hours already earned towards the requirement")
+        None, description="Credit hours required this year; default: the learner's credit "
+        "ledger (their credit_hours_required, else the server's default)")
+    credit_completed: NonNegative | None = Field(
+        None, description="Credit hours already earned towards it; default: the learner's "
+        "credit ledger for the current year (GET /v1/learners/{learner_id}/credits). Give it "
+        "only for a what-if plan")
     exclude: list[Id] | None = Field(None, max_length=500,
                                      description="Resource ids to leave out")
 
@@ -358,6 +361,12 @@ class LearningPlan(BaseModel):
     credit_hours: float = Field(description="Credit hours the planned resources carry")
     credit_required: float = Field(description="Credit hours the plan aimed to cover "
                                    "(requirement minus completed; 0 when none)")
+    credit_completed: float = Field(
+        0.0, description="Credit hours counted as already earned (the ledger's, unless the "
+        "request gave credit_completed)")
+    ledger_year: int | None = Field(
+        None, description="The credit ledger year the plan read; null when the request gave "
+        "both credit_required and credit_completed")
     shortfall_hours: float = Field(description="How far the plan falls short of credit_required")
     shortfall_reason: Literal["catalog", "candidates", "time_budget"] | None = Field(
         None, description="catalog: nothing the learner may take carries enough credit; "
@@ -365,3 +374,95 @@ class LearningPlan(BaseModel):
     model_version: str
     cold_start: bool = False
     cold_start_path: str | None = None
+
+
+# --- credit ledger -----------------------------------------------------------------------------
+
+_DAY = re.compile(r"^(19|20|21)[0-9]{2}-[0-9]{2}-[0-9]{2}$")
+_DAY_RULE = "an ISO 8601 date string between 1900 and 2199, e.g. 2026-03-01"
+
+
+def _iso_day(value: object) -> object:
+    """Only ``YYYY-MM-DD`` strings (and, from Python callers, dates) are read as dates."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _DAY.match(value):
+        raise ValueError(f"must be {_DAY_RULE}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:  # e.g. month 13
+        raise ValueError(f"must be {_DAY_RULE} ({error})") from None
+
+
+Day = Annotated[date, BeforeValidator(_iso_day),
+                WithJsonSchema({"type": "string", "format": "date",
+                                "pattern": _DAY.pattern, "description": _DAY_RULE})]
+
+
+class CreditIn(StrictBody):
+    """Learning done elsewhere that the platform recognised for this learner."""
+
+    credit_id: Id = Field(description="The platform's id of this record: sending the same "
+                          "record again is harmless, the id with another record is a 409",
+                          examples=["cb-2026-000123"])
+    hours: float = Field(gt=0, le=10_000, allow_inf_nan=False,
+                         description="Credit hours recognised", examples=[8])
+    source: Id = Field(description="Where the learning was done (institution, programme)",
+                       examples=["市职工继续教育中心"])
+    earned_on: Day = Field(description="When it was completed; it counts for that year")
+    evidence: Annotated[str, StringConstraints(min_length=1, max_length=1000,
+                                               pattern=PRINTABLE)] | None = Field(
+        None, description="A reference to the evidence (certificate number, transcript id)",
+        examples=["CERT-2026-0042"])
+    category: Label | None = Field(None, examples=["vocational_skills"])
+    title: Annotated[str, StringConstraints(min_length=1, max_length=500,
+                                            pattern=PRINTABLE)] | None = None
+
+
+class CreditRecorded(CreditIn):
+    """The record as stored (the same answer however often it is sent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    learner_id: str
+    year: int = Field(description="The ledger year it counts for")
+
+
+class CreditLine(BaseModel):
+    kind: Literal["completion", "recognised"] = Field(
+        description="completion: a credit-bearing resource completed on the platform; "
+        "recognised: learning recorded through POST /v1/learners/{learner_id}/credits")
+    id: str = Field(description="The resource_id of a completion, the credit_id of a record")
+    title: str | None
+    hours: float
+    earned_on: date
+    category: str | None
+    provider: str | None = Field(description="The resource's provider, or the record's source")
+    evidence: str | None = None
+
+
+class HoursBy(BaseModel):
+    name: str | None = Field(description="A category or provider; null: none given")
+    hours: float
+
+
+class CreditLedgerOut(BaseModel):
+    """A learner's credit hours for one calendar year (UTC)."""
+
+    learner_id: str
+    year: int
+    required_hours: float | None = Field(
+        description="The profile's credit_hours_required, else the server's default; null: "
+        "nothing is required")
+    earned_hours: float = Field(description="platform_hours + recognised_hours")
+    platform_hours: float = Field(
+        description="Credit hours of resources completed this year (each resource counts "
+        "once, in the year of its first completion)")
+    recognised_hours: float = Field(description="Hours recognised from outside learning")
+    shortfall_hours: float = Field(description="required_hours - earned_hours, at least 0")
+    by_category: list[HoursBy]
+    by_provider: list[HoursBy]
+    entries: list[CreditLine] = Field(description="What was counted, oldest first")
+    bundle_history: bool = Field(
+        description="False when the served model carries no completion dates (built by an "
+        "older version): then only completions stored since count")

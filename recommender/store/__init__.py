@@ -1,12 +1,14 @@
-"""The serving database: events, learners and resources added through the API.
+"""The serving database: events, learners and resources added through the API, and credit
+recognised from elsewhere.
 
 SQLAlchemy Core over one database URL: SQLite (WAL, fsync on every commit) as the embedded
 default, PostgreSQL for several machines; the same code path for both.
 """
 
 from recommender.store.engine import make_engine
-from recommender.store.records import EventRecord, LearnerRecord, ResourceRecord
+from recommender.store.records import CreditRecord, EventRecord, LearnerRecord, ResourceRecord
 from recommender.store.store import (
+    CreditConflictError,
     EventConflictError,
     IngestResult,
     LearnerSnapshot,
@@ -16,6 +18,8 @@ from recommender.store.store import (
 )
 
 __all__ = [
+    "CreditConflictError",
+    "CreditRecord",
     "EventConflictError",
     "EventRecord",
     "IngestResult",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -168,3 +168,52 @@ class ResourceRecord:
         if problems:
             raise DataValidationError(problems)
         return cls(resource_id=str(record["resource_id"]), record=record, withdrawn=withdrawn)
+
+
+MAX_CREDIT_HOURS = 10_000.0  # one record of recognised learning: more is a typo
+
+
+@dataclass(frozen=True)
+class CreditRecord:
+    """Learning done outside the platform and recognised for the learner's credit ledger:
+    ``hours`` earned on ``earned_on`` (the year it counts for), from ``source`` (an institution
+    or programme), with an ``evidence`` reference (a certificate number, a transcript id).
+    ``credit_id`` is the platform's id for the record: sending it again is harmless."""
+
+    credit_id: str
+    learner_id: str
+    hours: float
+    source: str
+    earned_on: date
+    evidence: str | None = None
+    category: str | None = None
+    title: str | None = None
+
+    def same_payload(self, other: CreditRecord) -> bool:
+        return self == other
+
+    @classmethod
+    def of(cls, credit_id: str, learner_id: str, hours: float, source: str, earned_on: date,
+           evidence: str | None = None, category: str | None = None,
+           title: str | None = None) -> CreditRecord:
+        """A record from checked values; every problem named at once (field, value)."""
+        problems = []
+        for name, value in (("credit_id", credit_id), ("learner_id", learner_id),
+                            ("source", source)):
+            if not isinstance(value, str) or not value.strip():
+                problems.append(Problem("credits", name, 1, value, "must be a non-empty text",
+                                        "request"))
+        if (isinstance(hours, bool) or not isinstance(hours, (int, float))
+                or not math.isfinite(hours) or not 0.0 < hours <= MAX_CREDIT_HOURS):
+            problems.append(Problem("credits", "hours", 1, hours,
+                                    f"must be a number above 0 and at most {MAX_CREDIT_HOURS:g}",
+                                    "request"))
+        if isinstance(earned_on, datetime) or not isinstance(earned_on, date) or not (
+                EARLIEST.year <= earned_on.year < LATEST.year):
+            problems.append(Problem("credits", "earned_on", 1, str(earned_on),
+                                    "must be a date between 1900 and 2199", "request"))
+        if problems:
+            raise DataValidationError(problems)
+        return cls(credit_id=credit_id.strip(), learner_id=learner_id.strip(),
+                   hours=float(hours), source=source.strip(), earned_on=earned_on,
+                   evidence=evidence, category=category, title=title)

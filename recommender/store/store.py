@@ -2,7 +2,8 @@
 
 Ingestion is idempotent on ``event_id``: an event sent again with the same payload is
 acknowledged as a duplicate, with a different payload it is refused (409) and nothing of its
-batch is stored; a batch is stored whole or not at all.
+batch is stored; a batch is stored whole or not at all. Recognised credit is idempotent on
+``credit_id`` in the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Executable, Row, Table, bindparam, func, select
@@ -23,7 +25,7 @@ from recommender.errors import RecommenderError
 from recommender.store import tables
 from recommender.store.committer import GroupCommitter
 from recommender.store.engine import WRITE, WriteLock, WriteLockError, make_engine
-from recommender.store.records import EventRecord, LearnerRecord, ResourceRecord
+from recommender.store.records import CreditRecord, EventRecord, LearnerRecord, ResourceRecord
 
 _CHUNK = 500  # ids per IN (...) lookup
 WRITE_PROBE_SECONDS = 2.0  # how long a write probe's answer is reused
@@ -76,6 +78,17 @@ class EventConflictError(RecommenderError):
         super().__init__(
             f"event_id {event_id!r} was already used for a different event; nothing in this "
             "batch was stored"
+        )
+
+
+class CreditConflictError(RecommenderError):
+    """A credit id already stored with a different record."""
+
+    def __init__(self, credit_id: str) -> None:
+        self.credit_id = credit_id
+        super().__init__(
+            f"credit_id {credit_id!r} was already used for a different record (learner, hours, "
+            "source, date, evidence, category or title differ); the stored record is unchanged"
         )
 
 
@@ -153,6 +166,12 @@ def _row_to_event(row: Row | tuple) -> EventRecord:
     event_id, learner_id, resource_id, event_type, value, ts_us = row[:6]
     return EventRecord(event_id=event_id, learner_id=learner_id, resource_id=resource_id,
                        event_type=event_type, value=value, ts_us=int(ts_us))
+
+
+def _row_to_credit(row: Row) -> CreditRecord:
+    return CreditRecord(credit_id=row.credit_id, learner_id=row.learner_id,
+                        hours=float(row.hours), source=row.source, earned_on=row.earned_on,
+                        evidence=row.evidence, category=row.category, title=row.title)
 
 
 class Store:
@@ -341,6 +360,62 @@ class Store:
         with self._reading() as connection:
             return int(connection.execute(select(func.count()).select_from(tables.events))
                        .scalar_one())
+
+    def learner_completions(self, learner_id: str) -> list[EventRecord]:
+        """Every ``complete`` event stored for the learner, oldest first (the credit ledger
+        reads them all: no cap)."""
+        events = tables.events
+        query = (select(events).where(events.c.learner_id == learner_id,
+                                      events.c.event_type == "complete")
+                 .order_by(events.c.ts_us, events.c.event_id))
+        with self._reading() as connection:
+            return [_row_to_event(row) for row in connection.execute(query)]
+
+    # --- recognised credit ----------------------------------------------------------------------
+
+    def add_credit(self, record: CreditRecord) -> bool:
+        """Store a recognised-credit record durably; True if stored now, False if the same
+        record was already stored under its id. The id reused for a different record raises
+        :class:`CreditConflictError` and stores nothing."""
+        credits = tables.credits
+        for attempt in range(2):  # a concurrent insert of the same id: compare with it
+            try:
+                with self._writing() as connection:
+                    row = connection.execute(
+                        select(credits).where(credits.c.credit_id == record.credit_id)).first()
+                    if row is not None:
+                        if not _row_to_credit(row).same_payload(record):
+                            raise CreditConflictError(record.credit_id)
+                        return False
+                    connection.execute(credits.insert().values(
+                        credit_id=record.credit_id, learner_id=record.learner_id,
+                        hours=record.hours, source=record.source, earned_on=record.earned_on,
+                        evidence=record.evidence, category=record.category, title=record.title,
+                        received_us=_now_us()))
+                return True
+            except IntegrityError:
+                if attempt:
+                    raise
+        return False
+
+    def learner_credits(self, learner_id: str, year: int | None = None) -> list[CreditRecord]:
+        """The learner's recognised credit (of calendar ``year`` only, when given), oldest
+        first."""
+        credits = tables.credits
+        query = select(credits).where(credits.c.learner_id == learner_id)
+        if year is not None:
+            query = query.where(credits.c.earned_on >= date(year, 1, 1),
+                                credits.c.earned_on <= date(year, 12, 31))
+        query = query.order_by(credits.c.earned_on, credits.c.credit_id)
+        with self._reading() as connection:
+            return [_row_to_credit(row) for row in connection.execute(query)]
+
+    def has_credits(self, learner_id: str) -> bool:
+        """Whether any recognised credit is stored for the learner."""
+        credits = tables.credits
+        with self._reading() as connection:
+            return connection.execute(select(credits.c.credit_id).where(
+                credits.c.learner_id == learner_id).limit(1)).first() is not None
 
     # --- learners and resources ---------------------------------------------------------------
 

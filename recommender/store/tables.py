@@ -1,5 +1,6 @@
 """The tables: events (event_id is the key that makes ingestion idempotent), learners and
-resources upserted through the API, and one row per shared serving setting."""
+resources upserted through the API, credit recognised from outside the platform (credit_id makes
+it idempotent), and one row per shared serving setting."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Float,
     Index,
     Integer,
@@ -48,6 +50,22 @@ resources = Table(
     # Bumped on every upsert: (count, sum of revisions) tells a worker the catalog changed.
     Column("revision", Integer, nullable=False, default=1),
     Column("updated_us", BigInteger, nullable=False),
+)
+
+# Learning done elsewhere and recognised by the platform (a credit bank's transfers in): added
+# to the learner's credit ledger for the year of ``earned_on``; never edited, only added.
+credits = Table(
+    "credits", metadata,
+    Column("credit_id", String(ID_LENGTH), primary_key=True),
+    Column("learner_id", String(ID_LENGTH), nullable=False),
+    Column("hours", Float, nullable=False),
+    Column("source", String(ID_LENGTH), nullable=False),
+    Column("earned_on", Date, nullable=False),
+    Column("evidence", String(1000), nullable=True),
+    Column("category", String(100), nullable=True),
+    Column("title", String(500), nullable=True),
+    Column("received_us", BigInteger, nullable=False),
+    Index("ix_credits_learner_earned", "learner_id", "earned_on"),
 )
 
 serving_state = Table(

@@ -93,3 +93,21 @@ def test_matrices_from_given_event_indices_equal_the_looked_up_ones():
         np.testing.assert_array_equal(
             build(EVENTS, LEARNERS, RESOURCES, indices=indices).toarray(),
             build(EVENTS, LEARNERS, RESOURCES).toarray())
+
+
+def test_completion_matrix_holds_each_pairs_first_completion_time() -> None:
+    from recommender.features import build_completion_matrix
+
+    events = _events([
+        ("u1", "r1", "complete", None, "2025-12-31T23:00:00Z"),
+        ("u1", "r1", "complete", None, "2024-03-01T00:00:00Z"),  # earlier, listed later
+        ("u1", "r2", "view", None, "2024-01-01T00:00:00Z"),
+        ("u2", "r3", "complete", None, "1970-01-01T00:00:00Z"),  # the epoch: kept, not dropped
+    ])
+    matrix = build_completion_matrix(events, LEARNERS, RESOURCES)
+    assert matrix.dtype == np.int64 and matrix.shape == (2, 3)
+    assert matrix.nnz == 2
+    assert matrix[0, 1] == 0 and matrix[0, 0] == pd.Timestamp("2024-03-01", tz="UTC").value // 1000
+    assert matrix.indices[matrix.indptr[1]:matrix.indptr[2]].tolist() == [2]
+    none = build_completion_matrix(events[events["event_type"] == "view"], LEARNERS, RESOURCES)
+    assert none.nnz == 0 and none.shape == (2, 3)

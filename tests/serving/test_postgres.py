@@ -8,11 +8,20 @@ database are dropped and recreated: point it at a throwaway database only.
 from __future__ import annotations
 
 import os
+from datetime import date
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from recommender.store import EventConflictError, EventRecord, LearnerRecord, Store, tables
+from recommender.store import (
+    CreditConflictError,
+    CreditRecord,
+    EventConflictError,
+    EventRecord,
+    LearnerRecord,
+    Store,
+    tables,
+)
 from serving_world import KEY, ids
 
 URL = os.environ.get("RECOMMENDER_TEST_POSTGRES_URL")
@@ -52,6 +61,12 @@ def test_store_is_idempotent_and_durable_on_postgres(pg_url):
     assert [e.event_id for e in store.learner_events("d0")] == ["p1", "p2"]
     assert store.upsert_learner(LearnerRecord.validate({"learner_id": "n", "group": "youth"}))
     assert store.get_learner("n").profile["group"] == "youth"
+    credit = CreditRecord.of("k1", "d0", 8, "社区大学", date(2025, 12, 31), "CERT-1")
+    assert store.add_credit(credit) is True and store.add_credit(credit) is False
+    with pytest.raises(CreditConflictError):
+        store.add_credit(CreditRecord.of("k1", "d0", 9, "社区大学", date(2025, 12, 31)))
+    assert store.learner_credits("d0", 2025) == [credit] and store.learner_credits("d0", 2026) == []
+    assert [e.event_id for e in store.learner_completions("d0")] == ["p1"]
     store.dispose()
 
 
@@ -63,6 +78,14 @@ def test_read_your_write_across_two_workers_on_postgres(pg_url, make_client):
         after = worker_b.get("/v1/learners/d0/recommendations", headers=KEY).json()
         assert after["cold_start_path"] == "fold_in"
         assert top not in [item["resource_id"] for item in after["items"]]
+        credits = worker_b.get("/v1/learners/d0/credits", params={"year": 2025}, headers=KEY)
+        assert top in [e["id"] for e in credits.json()["entries"]]  # the completion, at once
+        record = {"credit_id": "k2", "hours": 3, "source": "夜校", "earned_on": "2025-06-01"}
+        for worker, status in ((worker_a, 201), (worker_b, 200)):
+            assert worker.post("/v1/learners/d0/credits", json=record,
+                               headers=KEY).status_code == status
+        credits = worker_a.get("/v1/learners/d0/credits", params={"year": 2025}, headers=KEY)
+        assert credits.json()["recognised_hours"] == 3
         new = {"title": "智能手机入门 新", "category": "digital_literacy", "mode": "online"}
         assert worker_a.put("/v1/resources/r99", json=new, headers=KEY).status_code == 200
         assert "r99" in ids(worker_b.get("/v1/learners/quiet/recommendations",

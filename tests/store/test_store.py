@@ -97,3 +97,30 @@ def test_learner_snapshot_reads_what_was_just_committed(tmp_path):
     assert reader.learner_snapshot("b").resources_signature == (1, 1)
     writer.dispose()
     reader.dispose()
+
+
+def test_recognised_credit_is_durable_idempotent_and_read_by_year(tmp_path):
+    from datetime import date
+
+    from recommender.errors import DataValidationError
+    from recommender.store import CreditConflictError, CreditRecord
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = Store.from_url(url)
+    store.create_schema()
+    first = CreditRecord.of("c1", "a", 8, "社区大学", date(2025, 12, 31), "CERT-1")
+    assert store.add_credit(first) is True
+    assert store.add_credit(first) is False  # the same record again: nothing new
+    with pytest.raises(CreditConflictError, match="'c1'"):
+        store.add_credit(CreditRecord.of("c1", "a", 9, "社区大学", date(2025, 12, 31), "CERT-1"))
+    assert store.add_credit(CreditRecord.of("c2", "a", 2.5, "夜校", date(2026, 1, 1))) is True
+    store.dispose()
+    reopened = Store.from_url(url)  # another process, after a restart
+    assert reopened.learner_credits("a", 2025) == [first]
+    assert [c.credit_id for c in reopened.learner_credits("a")] == ["c1", "c2"]
+    assert reopened.learner_credits("a", 2026)[0].hours == 2.5
+    assert reopened.has_credits("a") and not reopened.has_credits("b")
+    with pytest.raises(DataValidationError) as refused:
+        CreditRecord.of("c3", "a", float("nan"), "", date(2026, 1, 1))
+    assert {p.column for p in refused.value.problems} == {"hours", "source"}
+    reopened.dispose()

@@ -16,6 +16,7 @@ from recommender.errors import InvalidParameterError
 from recommender.features import build_feature_set
 from recommender.models import ALSModel
 from training.cli import app
+from recommender.delivery.credits import credit_ledger
 from training.deliver import delivery_core, export_delivery_plans
 
 NOW = pd.Timestamp("2024-09-01", tz="UTC")
@@ -62,8 +63,9 @@ def test_rows_are_the_core_plan(bundle, plans) -> None:
     catalog = core.served.catalog
     for learner_idx in range(0, len(bundle.learner_map), 11):
         learner_id = str(bundle.learner_map.ids[learner_idx])
+        ledger = credit_ledger(core.served, None, learner_id, now=NOW)
         plan = core.plan(core.learner(learner_id), PlanRequest(hours_per_week=3, weeks=8,
-                                                                now=NOW)).plan
+                                                                now=NOW), ledger).plan
         got = plans[plans["learner_id"] == learner_id].dropna(subset=["resource_id"])
         assert got["resource_id"].tolist() == bundle.resource_map.ids[plan.resource_idx].tolist()
         allowed = catalog.mask(None, profiles[learner_idx], now=NOW)
@@ -71,13 +73,29 @@ def test_rows_are_the_core_plan(bundle, plans) -> None:
         assert not np.isin(plan.resource_idx, bundle.exclusions[learner_idx].indices).any()
 
 
-def test_credit_learners_are_covered_or_their_shortfall_is_reported(bundle, plans) -> None:
+def earned_in(world, year: int) -> pd.Series:
+    """Credit hours per learner from the first completion of each resource in ``year``,
+    worked out from the world's events (what the ledger must find in the bundle)."""
+    done = world.events[world.events["event_type"] == "complete"]
+    first = done.groupby(["learner_id", "resource_id"])["timestamp"].min().reset_index()
+    first = first[first["timestamp"].dt.year == year]
+    hours = world.resources.set_index("resource_id")["credit_hours"].fillna(0.0)
+    first["hours"] = hours.loc[first["resource_id"]].to_numpy()
+    return first.groupby("learner_id")["hours"].sum()
+
+
+def test_credit_learners_are_covered_or_their_shortfall_is_reported(
+        bundle, plans, small_world) -> None:
     required = bundle.learners.set_index("learner_id")["credit_hours_required"]
     summary = plans.groupby("learner_id").first()
+    earned = earned_in(small_world, NOW.year).reindex(summary.index, fill_value=0.0)
+    assert (earned > 0).sum() > 10  # the ledger has something to count
+    np.testing.assert_allclose(summary["credit_completed"], earned)
     owes = required[required.fillna(0) > 0].index
     assert len(owes) > 0
     got = summary.loc[owes]
-    np.testing.assert_allclose(got["credit_required"], required.loc[owes])
+    np.testing.assert_allclose(got["credit_required"],
+                               np.maximum(0.0, required.loc[owes] - earned.loc[owes]))
     short = got["shortfall_hours"] > 0
     np.testing.assert_allclose(got["shortfall_hours"],
                                np.maximum(0, got["credit_required"] - got["credit_planned"]),
@@ -134,3 +152,25 @@ def test_cli_writes_plans_from_a_bundle_directory(bundle, tmp_path) -> None:
     assert missing.exit_code != 0 and "--hours-per-week" in missing.output
     bad_time = CliRunner().invoke(app, [*args[:-1], "yesterday-ish"])
     assert bad_time.exit_code == 1 and "--as-of" in bad_time.output
+
+
+def test_plans_with_the_store_count_recognised_credit(bundle, plans, tmp_path) -> None:
+    """``deliver --plan --with-store``: outside learning recorded through the API lowers what
+    the plan must cover, exactly as the ledger says (the record counts once)."""
+    from datetime import date
+
+    from recommender.store import CreditRecord, Store
+
+    required = bundle.learners.set_index("learner_id")["credit_hours_required"]
+    learner_id = str(required[required == 72].index[0])
+    before = plans[plans["learner_id"] == learner_id].iloc[0]
+    store = Store.from_url(f"sqlite:///{tmp_path / 'serving.db'}")
+    store.create_schema()
+    record = CreditRecord.of("cb-1", learner_id, 10, "夜校", date(2024, 6, 1), "CERT-9")
+    assert store.add_credit(record) and not store.add_credit(record)
+    out = tmp_path / "plans.parquet"
+    export_delivery_plans(bundle, out, hours_per_week=3, weeks=8, now=NOW, store=store)
+    store.dispose()
+    after = pd.read_parquet(out).set_index("learner_id").loc[[learner_id]].iloc[0]
+    assert after["credit_completed"] == pytest.approx(before["credit_completed"] + 10)
+    assert after["credit_required"] == pytest.approx(max(0.0, before["credit_required"] - 10))

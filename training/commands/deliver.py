@@ -89,7 +89,8 @@ def deliver_command(
                 stats = export_delivery_plans(
                     loaded, out_path, hours_per_week=hours_per_week or 0.0, weeks=weeks or 0,
                     chunk_size=chunk_size or 2_000, index_factory=settings.index_factory,
-                    now=moment, progress=progress, store=store)
+                    now=moment, progress=progress, store=store,
+                    credit_required_default=settings.credit_hours_required_default)
             else:
                 stats = export_delivery_lists(
                     loaded, out_path, k=k, chunk_size=chunk_size or 10_000,
