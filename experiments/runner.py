@@ -92,7 +92,9 @@ class ExperimentResult:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
+    """One experiment file's data, split, training features and test set, built once."""
+
     dataset: Dataset
     split: Split
     train: FeatureSet
@@ -135,7 +137,7 @@ def run_experiment(
 
         return run_rolling_experiment(config, config_path, out, uri, step, command)
     step(f"loading data ({config.data.source})")
-    prepared = _prepare(config, step)
+    prepared = prepare(config, step)
     experiment_id = use_experiment(uri, config.experiment_name, out / "mlartifacts")
     invocation = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     common = _common_params(config, config_path, data_path, prepared)
@@ -165,7 +167,8 @@ def run_experiment(
     return replace(result, report_path=report_path)
 
 
-def _prepare(config: ExperimentConfig, step: Step) -> _Prepared:
+def prepare(config: ExperimentConfig, step: Step) -> Prepared:
+    """The file's data split as every run of it sees it (also the trade-off sweeps')."""
     dataset = config.data.build(config.seed)
     step(f"splitting ({config.split.kind}) and building features")
     split = config.split.build(dataset.events)
@@ -184,13 +187,13 @@ def _prepare(config: ExperimentConfig, step: Step) -> _Prepared:
     if config.evaluation.diversity_vectors == "content":
         step("encoding resource content (diversity yardstick)")
         vectors = content_vectors(train.resources)
-    return _Prepared(dataset, split, train, test, weights, exclude, vectors, dataset.summary())
+    return Prepared(dataset, split, train, test, weights, exclude, vectors, dataset.summary())
 
 
 def _run_model(
     config: ExperimentConfig,
     spec: ModelSpec,
-    prepared: _Prepared,
+    prepared: Prepared,
     baseline: ModelReport | None,
     common: dict[str, Any],
     tags: dict[str, str],
@@ -249,24 +252,29 @@ def _run_model(
 
 
 def _served_lists(
-    model: EmbeddingModel, prepared: _Prepared, k: int, main_k: int
+    model: EmbeddingModel, prepared: Prepared, k: int, main_k: int
 ) -> tuple[np.ndarray, float]:
     """The test learners' lists as the API would serve them from this fit (the delivery core
     over a bundle of it, with the served index and the learners' hard constraints; the split's
     candidate rule on top), and the served index's recall@``main_k`` against exact search."""
     core = core_for_fit(model, prepared.train, regions=prepared.dataset.regions,
                         weights=prepared.weights)
-    candidates = None
-    if prepared.exclude_resources is not None:
-        candidates = np.ones(len(prepared.train.resource_map), dtype=bool)
-        candidates[prepared.exclude_resources] = False
-    request = ListRequest(k=k, now=None, candidates=candidates)
+    request = ListRequest(k=k, now=None, candidates=candidate_mask(prepared))
     learner_ids = prepared.test.learner_ids
     recommended, _ = delivered_matrix(core, learner_ids, request)
     exact = DeliveryCore(ServedModel.from_bundle(core.served.bundle, "Flat"))
     exact_lists, _ = delivered_matrix(exact, learner_ids, request)
     recall = index_recall_at_k(recommended, exact_lists, len(prepared.train.resource_map), main_k)
     return recommended, float(np.nanmean(recall)) if np.isfinite(recall).any() else 1.0
+
+
+def candidate_mask(prepared: Prepared) -> np.ndarray | None:
+    """The split's candidate rule as a mask over resource_idx (None: every resource)."""
+    if prepared.exclude_resources is None:
+        return None
+    candidates = np.ones(len(prepared.train.resource_map), dtype=bool)
+    candidates[prepared.exclude_resources] = False
+    return candidates
 
 
 def _map_cold_resources(
@@ -290,7 +298,7 @@ def _map_cold_resources(
 
 
 def _common_params(
-    config: ExperimentConfig, config_path: Path, data_path: Path | None, prepared: _Prepared
+    config: ExperimentConfig, config_path: Path, data_path: Path | None, prepared: Prepared
 ) -> dict[str, Any]:
     """Parameters shared by every run of one invocation: data, split, features, evaluation."""
     evaluation = config.evaluation

@@ -38,10 +38,8 @@ from recommender.delivery.plans import Plan, build_plan
 from recommender.delivery.reasons import History, Reason, explain
 from recommender.delivery.rerank import (
     category_mix,
-    fair_share,
-    relevance,
+    local_resources,
     rerank,
-    served_by_community,
 )
 from recommender.delivery.served import ServedModel
 from recommender.delivery.why_not import WhyNot, explain_absence
@@ -313,26 +311,50 @@ class DeliveryCore:
                 scores = np.concatenate([scores, side_scores])
                 order = np.lexsort((idx, -scores))[:n]
                 idx, scores = idx[order], scores[order]
+        target = None
+        if request.equal_service > 0.0:
+            idx, scores, target = self._with_local(view, idx, scores, allowed, side_allowed, k)
         if request.reranked and len(idx):
-            target = (self._reachable_share(view, allowed, side_allowed)
-                      if request.equal_service > 0.0 else None)
             idx, scores = self._reranked(view, idx, scores, request, target)
         return idx, scores
 
-    def _reachable_share(
-        self, view: LearnerView, allowed: np.ndarray, side_allowed: np.ndarray | None
-    ) -> float:
-        """The local and community resources' share of the relevance (model scores min-max
-        scaled over everything this learner may be offered): the share of slots equal service
-        holds them to. One inner product per allowed resource."""
-        n_main = self.served.n_resources
+    def reach(self, view: LearnerView, request: ListRequest) -> tuple[np.ndarray, np.ndarray]:
+        """What ``request`` may list for ``view`` (served indices, steps 1-2) and, per index,
+        whether it serves the learner locally: the denominator of equal service's target,
+        for evaluation and monitoring."""
+        allowed, side_allowed = self._allowed(view, request.filters, request.now,
+                                              request.exclude_ids, candidates=request.candidates)
         idx = np.flatnonzero(allowed)
-        scores = self.served.bundle.resource_factors[idx] @ view.vector
-        if side_allowed is not None and side_allowed.any():
-            side = np.flatnonzero(side_allowed)
-            idx = np.concatenate([idx, side + n_main])
-            scores = np.concatenate([scores, self.overlay.vectors[side] @ view.vector])
-        return fair_share(relevance(scores), self._community(view, idx))
+        if side_allowed is not None:
+            idx = np.concatenate([idx, np.flatnonzero(side_allowed) + self.served.n_resources])
+        return idx, self.serves_locally(view, idx)
+
+    def _with_local(
+        self, view: LearnerView, idx: np.ndarray, scores: np.ndarray, allowed: np.ndarray,
+        side_allowed: np.ndarray | None, k: int,
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Equal service's inputs: the candidates plus the learner's best ``k`` local
+        resources (so the constraint has local ones to choose from even when the model ranks
+        them all below the candidate pool) and the target share of slots, the local resources'
+        share of everything this learner may be listed."""
+        served = self.served
+        local = allowed & local_resources(served.catalog, np.arange(served.n_resources),
+                                          view.region)
+        n_local, n_reach = int(local.sum()), int(allowed.sum())
+        if side_allowed is not None and self.overlay.catalog is not None:
+            side_local = side_allowed & local_resources(
+                self.overlay.catalog, np.arange(len(side_allowed)), view.region)
+            n_local, n_reach = n_local + int(side_local.sum()), n_reach + int(side_allowed.sum())
+        target = n_local / n_reach if n_reach else 0.0
+        if n_local:
+            found = served.retriever.search(view.vector, k, local)
+            extra = ~np.isin(found.resource_idx, idx)
+            if extra.any():
+                idx = np.concatenate([idx, found.resource_idx[extra]])
+                scores = np.concatenate([scores, found.scores[extra]])
+                order = np.lexsort((idx, -scores))
+                idx, scores = idx[order], scores[order]
+        return idx, scores, target
 
     def _reranked(
         self, view: LearnerView, idx: np.ndarray, scores: np.ndarray, request: ListRequest,
@@ -348,7 +370,7 @@ class DeliveryCore:
             np.arange(len(idx)), scores, request.k,
             resource_vectors=(self.overlay.unit_vectors_of(self.served, idx)
                               if request.diversity > 0.0 else None),
-            diversity=request.diversity, served=self._community(view, idx),
+            diversity=request.diversity, served=self.serves_locally(view, idx),
             equal_service=request.equal_service, target_share=target_share,
             categories=categories, interest_mix=mix,
             calibration=request.calibration,
@@ -356,9 +378,9 @@ class DeliveryCore:
         positions = positions[positions >= 0]
         return idx[positions], scores[positions]
 
-    def _community(self, view: LearnerView, idx: np.ndarray) -> np.ndarray:
-        """Per candidate: from a community-type provider, or held in person in the learner's
-        region (the equal-service re-ranking's notion of serving the learner locally)."""
+    def serves_locally(self, view: LearnerView, idx: np.ndarray) -> np.ndarray:
+        """Per served index: offline or blended in or next to the learner's region
+        (:func:`~recommender.delivery.rerank.local_resources`, equal service's protected set)."""
         n_main = self.served.n_resources
         out = np.zeros(len(idx), dtype=bool)
         for catalog, rows, where in (
@@ -366,7 +388,7 @@ class DeliveryCore:
             (self.overlay.catalog, idx - n_main, idx >= n_main),
         ):
             if catalog is not None and where.any():
-                out[where] = served_by_community(catalog, rows[where], view.region)
+                out[where] = local_resources(catalog, rows[where], view.region)
         return out
 
     def _categories(self, idx: np.ndarray) -> np.ndarray:

@@ -12,8 +12,8 @@ list is never shorter than ``min(k, candidates)``.
   intra-list diversity and lowers accuracy.
 * **Equal service** (:func:`exposure_rerank`), an exposure constraint (after Singh and Joachims
   2018, "Fairness of exposure in rankings"): resources that serve the learner where they are
-  (:func:`served_by_community`: community providers, in-person resources in the learner's
-  region) get a share of the ``k`` slots proportional to their share of the relevance among the
+  (:func:`local_resources`: offline and blended resources in or next to the learner's region)
+  get a share of the ``k`` slots proportional to their share of the relevance among the
   candidates (:func:`fair_share`), and so do the others: at ``equal_service = 1`` the count of
   served slots is ``round(k * share)`` (floor and ceiling of the target); lower values loosen
   both bounds towards the model's own list (0 = no constraint). It replaces a flat score boost,
@@ -101,6 +101,21 @@ def served_by_community(
     return (community | local) & (resource_idx >= 0)
 
 
+
+
+def local_resources(
+    catalog: CatalogArrays, resource_idx: np.ndarray, learner_region: str | None
+) -> np.ndarray:
+    """Per candidate: offline or blended and held in or next to the learner's region (the
+    community schools, colleges and centres a learner can walk into); none when the region is
+    unknown. Equal service's protected set: the resources a national online catalog crowds out."""
+    resource_idx = np.asarray(resource_idx, dtype=np.int64)
+    safe = np.maximum(resource_idx, 0)
+    code = catalog.region_code(learner_region)
+    if code < 0:
+        return np.zeros(resource_idx.shape, dtype=bool)
+    near = np.append(catalog.near[code], False)[catalog.region.codes[safe]]
+    return catalog.in_person[safe] & near & (resource_idx >= 0)
 
 
 def fair_share(relevance_in_list: np.ndarray, served: np.ndarray) -> float:
