@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from recommender.evaluation.evaluate import TestSet, recommend_for_test
 from recommender.evaluation.metrics import ndcg_at_k
 from recommender.evaluation.report_metrics import report_metrics
-from recommender.features import FeatureSet, IdMap
+from recommender.features import ConsumptionRule, FeatureSet, IdMap
 
 N_LEARNERS = 100_000
 N_RESOURCES = 5_000
@@ -156,6 +156,7 @@ def make_report_world(
         interactions=interactions, exclusions=sp.csr_matrix((n_learners, n_resources), dtype=np.float32),
         learners=learners, resources=resources,
         events=pd.DataFrame(columns=["learner_id", "resource_id", "event_type", "timestamp"]),
+        consumption=ConsumptionRule().resolve(()),
     )
     learner_idx = np.flatnonzero(np.diff(relevant.indptr) > 0)
     test = TestSet(learner_idx=learner_idx, learner_ids=learner_ids[learner_idx],

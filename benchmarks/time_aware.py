@@ -38,7 +38,13 @@ import faiss
 import numpy as np
 import pandas as pd
 
-from recommender.features import FeatureSet, IdMap, build_exclusion_matrix, build_interaction_matrix
+from recommender.features import (
+    ConsumptionRule,
+    FeatureSet,
+    IdMap,
+    build_exclusion_matrix,
+    build_interaction_matrix,
+)
 from recommender.index import SERVING_INDEX
 from recommender.retrieval import FilteredRetriever
 from recommender.models import (
@@ -85,14 +91,16 @@ def course_world(seed: int = 0) -> FeatureSet:
         "timestamp": START + pd.to_timedelta(day, unit="D"),
     })
     learner_map, resource_map = IdMap("learner", learner_ids), IdMap("resource", resource_ids)
+    consumption = ConsumptionRule().resolve(["view"])
     return FeatureSet(
         learner_map=learner_map,
         resource_map=resource_map,
         interactions=build_interaction_matrix(events, learner_map, resource_map),
-        exclusions=build_exclusion_matrix(events, learner_map, resource_map),
+        exclusions=build_exclusion_matrix(events, learner_map, resource_map, consumption),
         learners=pd.DataFrame({"learner_id": learner_ids, "group": "adult_learner"}),
         resources=pd.DataFrame({"resource_id": resource_ids, "title": resource_ids}),
         events=events,
+        consumption=consumption,
     )
 
 

@@ -40,6 +40,7 @@ from recommender.evaluation.report_metrics import (
 )
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
+from recommender.features.ordinal import describe_time
 from recommender.models import ColdStart
 from recommender.models.base import EmbeddingModel
 from recommender.selection import SearchCV
@@ -174,6 +175,10 @@ def prepare(config: ExperimentConfig, step: Step) -> Prepared:
     split = config.split.build(dataset.events)
     weights = config.features.build()
     train = build_feature_set(dataset, split.train, weights)
+    for warning in train.consumption.warnings():
+        step(f"warning: {warning}")
+    if weights.ordinal_time:
+        step(describe_time("ordinal"))
     test = build_test_set(train, split.test)
     if len(test.learner_idx) == 0:
         raise InvalidParameterError(
@@ -318,7 +323,11 @@ def _common_params(
         "features.use_value_for": ",".join(weights.use_value_for),
         "features.half_life_days": weights.half_life_days,
         "features.log_scale": weights.log_scale,
+        "features.time": "ordinal" if weights.ordinal_time else "dates",
         **{f"features.weight.{k}": v for k, v in weights.event_weights.items()},
+        "consumption.consumed": ",".join(prepared.train.consumption.consumed),
+        "consumption.consumed_for_want_of_an_end":
+            ",".join(prepared.train.consumption.consumed_for_want_of_an_end) or "none",
         "evaluation.k_values": ",".join(map(str, evaluation.k_values)),
         "evaluation.main_k": evaluation.main_k,
         "evaluation.baseline": config.models[0].key,

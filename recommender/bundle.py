@@ -41,7 +41,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.errors import BundleError, RecommenderError
-from recommender.features import FeatureSet, IdMap, InteractionWeights, build_completion_matrix
+from recommender.features import (
+    Consumption,
+    FeatureSet,
+    IdMap,
+    InteractionWeights,
+    build_completion_matrix,
+)
 from recommender.models import ColdStart, EmbeddingModel
 from recommender.models.cold_start import PROFILE_COLUMNS  # the profile fields a bundle carries
 from recommender.models.state import FACTOR_ARRAYS, jsonable, model_state, restore_model
@@ -100,6 +106,12 @@ class Bundle:
     @property
     def version(self) -> str:
         return str(self.manifest.get("version", "unversioned"))
+
+    @property
+    def consumption(self) -> Consumption:
+        """The consumption rule ``exclusions`` was built with, for the events stored since
+        (a bundle from before the rule was recorded: complete and dismiss, as it excluded)."""
+        return Consumption.from_dict(self.manifest.get("consumption"))
 
     @property
     def checksum(self) -> str:
@@ -419,6 +431,7 @@ def build_bundle(
     if cold_start is not None and cold_start.model is not model:
         raise BundleError("the cold start given to build_bundle was fitted for another model")
     manifest = dict(manifest)
+    manifest["consumption"] = features.consumption.to_dict()
     if isinstance(model, SearchCV):
         model._check_fitted()
         manifest["selection"] = {

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from recommender.data.schema import EVENT_TYPES
 from recommender.errors import InvalidParameterError
 from recommender.index import SERVING_INDEX
 
@@ -56,6 +57,12 @@ class Settings(BaseSettings):
         True, description="The app's access log (method, route template, status, ms; never "
         "query strings): 50-100 us of CPU per request; metrics count requests without it")
 
+    consumed_event_types: Annotated[tuple[str, ...] | None, NoDecode] = Field(
+        None, description="Comma-separated event types that mean a learner is done with a "
+        "resource (never recommended to them again). Default: the served bundle's rule, from "
+        "its training config's [features] consumed / continuing; when set, a bundle trained "
+        "with another rule is refused (its exclusions cannot be rebuilt by this one)")
+
     max_body_bytes: int = Field(
         2 * 1024 * 1024, ge=1024, description="Largest request body the API reads (bytes); "
         "past it the request is refused with 413 while it is read, so a huge body costs a "
@@ -85,6 +92,19 @@ class Settings(BaseSettings):
         """``"a,b"`` (environment) or a sequence; blanks dropped."""
         if isinstance(value, str):
             return tuple(key.strip() for key in value.split(",") if key.strip())
+        return value
+
+    @field_validator("consumed_event_types", mode="before")
+    @classmethod
+    def _split_types(cls, value: object) -> object:
+        """``"complete,dismiss"`` (environment) or a sequence; blanks dropped; each must be an
+        event type of the data contract."""
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, (tuple, list)):
+            unknown = [t for t in value if t not in EVENT_TYPES]
+            if unknown:
+                raise ValueError(f"unknown event types {unknown}; known: {list(EVENT_TYPES)}")
         return value
 
     def resolved_database_url(self) -> str:

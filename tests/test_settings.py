@@ -32,3 +32,12 @@ def test_good_values_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(port=9000)
     assert settings.port == 9000
     assert [key.get_secret_value() for key in settings.api_keys] == ["a", "b"]
+
+
+def test_consumed_event_types_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().consumed_event_types is None  # default: each bundle's own rule
+    monkeypatch.setenv("RECOMMENDER_CONSUMED_EVENT_TYPES", "complete, dismiss,rate")
+    assert load_settings().consumed_event_types == ("complete", "dismiss", "rate")
+    monkeypatch.setenv("RECOMMENDER_CONSUMED_EVENT_TYPES", "complete,finish")
+    with pytest.raises(InvalidParameterError, match=r"RECOMMENDER_CONSUMED_EVENT_TYPES.*finish"):
+        load_settings()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,8 @@ from recommender.delivery.credits import credit_ledger
 from recommender.features.catalog import TimeLike, to_timestamp
 from recommender.delivery.overlay import Overlay
 from recommender.delivery.served import ServedModel
-from recommender.errors import InvalidParameterError
+from recommender.data.io import read_table
+from recommender.errors import DataValidationError, InvalidParameterError, Problem
 from recommender.index import SERVING_INDEX
 from recommender.store import Store
 from training.progress import NO_PROGRESS, Progress
@@ -82,10 +83,12 @@ def _check_count(name: str, value: object) -> None:
 
 
 def _write_chunks(
-    out: Path, schema: pa.Schema, n_learners: int, chunk_size: int, progress: Progress,
+    out: Path, schema: pa.Schema, learners: np.ndarray, chunk_size: int, progress: Progress,
     label: str, chunk_table: Callable[[np.ndarray], pa.Table],
 ) -> tuple[Path, int]:
-    """Write one row group per chunk of learners to ``out`` atomically; returns the row count."""
+    """Write one row group per chunk of ``learners`` (learner_idx, in export order) to ``out``
+    atomically; returns the row count."""
+    n_learners = len(learners)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
@@ -95,7 +98,7 @@ def _write_chunks(
             label, total=n_learners
         ) as advance:
             for lo in range(0, n_learners, chunk_size):
-                learner_idx = np.arange(lo, min(lo + chunk_size, n_learners), dtype=np.int64)
+                learner_idx = learners[lo: lo + chunk_size]
                 table = chunk_table(learner_idx)
                 writer.write_table(table)
                 rows += table.num_rows
@@ -104,6 +107,42 @@ def _write_chunks(
     finally:
         partial.unlink(missing_ok=True)
     return out, rows
+
+
+def read_learner_ids(path: str | os.PathLike[str]) -> list[str]:
+    """The ``learner_id`` column of a CSV or Parquet file, in file order without repeats; a
+    missing file or column, or a blank cell, raises :class:`DataValidationError` naming the
+    file, the column and the 1-based row."""
+    source = str(path)
+    frame = read_table(path, "learners to deliver")
+    if "learner_id" not in frame.columns:
+        raise DataValidationError([Problem(
+            "learners to deliver", "learner_id", None, None,
+            f"missing column (the file has {list(frame.columns)})", source)])
+    text = frame["learner_id"].astype("string").str.strip()
+    blank = np.flatnonzero((text.isna() | (text == "")).to_numpy())
+    if len(blank):
+        raise DataValidationError(
+            [Problem("learners to deliver", "learner_id", int(row) + 1, None, "empty cell",
+                     source) for row in blank[:20]], total=len(blank))
+    return list(dict.fromkeys(text.astype(str)))
+
+
+def selected_learners(bundle: Bundle, learner_ids: Sequence[str] | None) -> np.ndarray:
+    """learner_idx to export: every bundle learner, or ``learner_ids`` in their order. An id
+    the bundle does not hold is refused (the export only covers learners the model was
+    trained on), naming up to 20 of them and how many there are; nothing is written."""
+    if learner_ids is None:
+        return np.arange(len(bundle.learner_map), dtype=np.int64)
+    found = bundle.learner_map.indices_of(list(learner_ids), strict=False)
+    unknown = [learner_id for learner_id, idx in zip(learner_ids, found) if idx < 0]
+    if unknown:
+        shown = ", ".join(repr(i) for i in unknown[:20])
+        more = f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""
+        raise InvalidParameterError(
+            "learners", f"{len(unknown)} ids the bundle does not hold: {shown}{more}",
+            f"learner ids of bundle {bundle.version}")
+    return np.asarray(found, dtype=np.int64)
 
 
 def delivery_core(
@@ -147,26 +186,31 @@ def export_delivery_lists(
     now: TimeLike = None,
     progress: Progress = NO_PROGRESS,
     store: Store | None = None,
+    learner_ids: Sequence[str] | None = None,
 ) -> DeliveryStats:
-    """Write ``learner_id, rank, resource_id, score, reason`` for every learner of ``bundle``:
-    the best ``k`` resources each may take at ``now`` (default: the current time). With the
-    serving ``store``, each list is the API's: catalog changes and the events stored since
-    the bundle count."""
+    """Write ``learner_id, rank, resource_id, score, reason`` for every learner of ``bundle``
+    (or those of ``learner_ids``, in that order): the best ``k`` resources each may take at
+    ``now`` (default: the current time). With the serving ``store``, each list is the API's:
+    catalog changes and the events stored since the bundle count."""
     _check_count("k", k)
     _check_count("chunk_size", chunk_size)
+    learners = selected_learners(bundle, learner_ids)
     started = time.perf_counter()
     core = delivery_core(bundle, index_factory, store)
     request = ListRequest(k=k, now=moment(now))
     ids = bundle.learner_map.ids
-    snapshot_of = store.learner_snapshot if store is not None else None
+    consumed = tuple(core.served.consumed_event_types)
+    snapshot_of = (None if store is None else
+                   lambda learner_id: store.learner_snapshot(learner_id,
+                                                             consumed_event_types=consumed))
 
     def chunk_table(learner_idx: np.ndarray) -> pa.Table:
         delivered = core.deliver_many(map(str, ids[learner_idx]), request, snapshot_of)
         return pa.Table.from_pydict(list_columns(delivered), schema=SCHEMA)
 
-    path, rows = _write_chunks(out, SCHEMA, len(bundle.learner_map), chunk_size, progress,
+    path, rows = _write_chunks(out, SCHEMA, learners, chunk_size, progress,
                                "exporting delivery lists", chunk_table)
-    return DeliveryStats(path=path, learners=len(bundle.learner_map), rows=rows,
+    return DeliveryStats(path=path, learners=len(learners), rows=rows,
                          seconds=time.perf_counter() - started)
 
 
@@ -182,8 +226,10 @@ def export_delivery_plans(
     progress: Progress = NO_PROGRESS,
     store: Store | None = None,
     credit_required_default: float | None = None,
+    learner_ids: Sequence[str] | None = None,
 ) -> DeliveryStats:
-    """Write every learner's learning plan for ``hours_per_week`` over ``weeks``.
+    """Write every learner's (or ``learner_ids``') learning plan for ``hours_per_week`` over
+    ``weeks``.
 
     One row per planned resource in study order (``order``, ``start_week``, its minutes and
     credit hours, score and reason), each carrying the learner's plan totals (budget and
@@ -202,6 +248,7 @@ def export_delivery_plans(
     if weeks > MAX_WEEKS:
         raise InvalidParameterError("weeks", weeks, f"at most {MAX_WEEKS}")
     _check_count("chunk_size", chunk_size)
+    learners = selected_learners(bundle, learner_ids)
     started = time.perf_counter()
     core = delivery_core(bundle, index_factory, store)
     at = moment(now)
@@ -212,7 +259,8 @@ def export_delivery_plans(
     def chunk_table(learner_idx: np.ndarray) -> pa.Table:
         columns: dict[str, list] = {name: [] for name in PLAN_SCHEMA.names}
         for learner_id in map(str, ids[learner_idx]):
-            snapshot = store.learner_snapshot(learner_id) if store is not None else None
+            snapshot = None if store is None else store.learner_snapshot(
+                learner_id, consumed_event_types=tuple(core.served.consumed_event_types))
             ledger = credit_ledger(core.served, store, learner_id, year=year,
                                    default_required=credit_required_default)
             planned = core.plan(core.learner(learner_id, snapshot), request, ledger)
@@ -236,7 +284,7 @@ def export_delivery_plans(
                 columns["shortfall_reason"].append(plan.shortfall_reason)
         return pa.Table.from_pydict(columns, schema=PLAN_SCHEMA)
 
-    path, rows = _write_chunks(out, PLAN_SCHEMA, len(bundle.learner_map), chunk_size, progress,
+    path, rows = _write_chunks(out, PLAN_SCHEMA, learners, chunk_size, progress,
                                "exporting learning plans", chunk_table)
-    return DeliveryStats(path=path, learners=len(bundle.learner_map), rows=rows,
+    return DeliveryStats(path=path, learners=len(learners), rows=rows,
                          seconds=time.perf_counter() - started)

@@ -48,6 +48,7 @@ class TrainResult:
     version: str | None
     comparison: registry.Comparison | None
     split_fingerprint: str | None
+    warnings: tuple[str, ...] = ()  # what the run summary must say about the data
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,21 @@ def validate(
                      split_counts=counts, seconds=seconds)
 
 
+def log_consumption(features: FeatureSet) -> tuple[str, ...]:
+    """Log which event types consumed a resource in this data (and why) to the active run;
+    return the warnings the run's summary must show."""
+    consumption = features.consumption
+    mlflow.log_params({
+        "consumption.consumed": ",".join(consumption.consumed),
+        "consumption.consumed_for_want_of_an_end":
+            ",".join(consumption.consumed_for_want_of_an_end) or "none",
+    })
+    warnings = tuple(consumption.warnings())
+    if warnings:
+        mlflow.set_tag("consumption.warning", " | ".join(warnings)[:5000])
+    return warnings
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 def train(
@@ -158,6 +174,7 @@ def train(
         with progress.task("building features (all events)"):
             features = build_feature_set(dataset, weights=config.features.build())
         seconds["features_seconds"] = time.perf_counter() - started
+        warnings = log_consumption(features)
         model, seconds["fit_seconds"] = fit_model(config, features, progress, "all events")
 
         started = time.perf_counter()
@@ -197,6 +214,7 @@ def train(
         run_id=run_id, metrics={**metrics, **seconds}, bundle_path=path, bundle=bundle,
         model_uri=model_info.model_uri, version=version, comparison=comparison,
         split_fingerprint=validated.fingerprint if validated else None,
+        warnings=warnings,
     )
 
 

@@ -6,7 +6,8 @@ history plus the events stored since the bundle's data ended (read from the stor
 request, so any worker reflects an event the moment it is acknowledged); a cold-start vector
 from their profile (a learner known only through ``PUT /v1/learners``, or a bundle learner with
 no history); otherwise the learner is unknown (:class:`UnknownIdError`). Exclusions: what the
-bundle says they are done with and the completed or dismissed events stored since.
+bundle says they are done with and the events stored since that consume a resource by the
+bundle's consumption rule (:mod:`recommender.features.consumption`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,10 @@ from recommender.features.catalog import LearnerProfile
 from recommender.delivery.reasons import MAX_HISTORY, History
 from recommender.delivery.served import ServedModel
 from recommender.errors import InvalidParameterError, ModelNotLoadedError, UnknownIdError
-from recommender.features.interactions import EXCLUDING_EVENT_TYPES
+from recommender.features.consumption import NEGATIVE_EVENT_TYPES
 from recommender.models import LearnerVector
 from recommender.store import EventRecord, LearnerSnapshot
 from recommender.store.records import events_frame
-
-NEGATIVE_EVENT_TYPES = ("dismiss",)
 
 
 @dataclass(frozen=True)
@@ -76,10 +75,16 @@ def learner_view(
 
     if events:
         in_main = bundle.resource_map.indices_of([e.resource_id for e in events], strict=False)
-        done = np.array([e.event_type in EXCLUDING_EVENT_TYPES for e in events], dtype=bool)
+        consumed = served.consumed_event_types
+        done = np.array([e.event_type in consumed for e in events], dtype=bool)
         excluded_main = in_main[done & (in_main >= 0)]
         excluded_side = frozenset(e.resource_id for e, d, i in zip(events, done, in_main)
                                   if d and i < 0)
+        if snapshot.consumed_resource_ids:  # events cut at the store's limit: all of them
+            older = sorted(snapshot.consumed_resource_ids)
+            found = bundle.resource_map.indices_of(older, strict=False)
+            excluded_main = np.union1d(excluded_main, found[found >= 0])
+            excluded_side = excluded_side | {r for r, i in zip(older, found) if i < 0}
     else:  # nothing stored since the bundle (the usual case): no array work
         in_main = excluded_main = np.empty(0, dtype=np.int64)
         excluded_side = frozenset()

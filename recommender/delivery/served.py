@@ -8,6 +8,7 @@ experiment evaluation build one the same way, so all of them deliver from the sa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -18,7 +19,7 @@ from recommender.bundle import Bundle
 from recommender.features.catalog import CatalogArrays
 from recommender.delivery.reasons import similar_texts
 from recommender.retrieval import FilteredRetriever
-from recommender.errors import UnknownIdError
+from recommender.errors import BundleError, UnknownIdError
 from recommender.index import SERVING_INDEX, ResourceIndex
 
 # Learner fields the API reads per request (constraints, reasons).
@@ -62,11 +63,20 @@ class ServedModel:
     engaged: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
     similar_texts: tuple[np.ndarray, np.ndarray] = field(
         default_factory=lambda: (np.empty(0, object), np.empty(0, object)), repr=False)
+    # Event types that mean the learner is done with a resource: the bundle's rule, applied to
+    # the events stored since it, as its exclusions applied it to the events before.
+    consumed_event_types: frozenset[str] = frozenset()
 
     @classmethod
     def from_bundle(
-        cls, bundle: Bundle, index_factory: str = SERVING_INDEX, index_params: str = ""
+        cls, bundle: Bundle, index_factory: str = SERVING_INDEX, index_params: str = "",
+        consumed_event_types: Sequence[str] | None = None,
     ) -> ServedModel:
+        """Everything derived from ``bundle``. ``consumed_event_types`` (the serving setting)
+        must name what the bundle's consumption rule consumed, if given: a bundle's exclusions
+        cannot be rebuilt by another rule, so a different one is refused (:class:`BundleError`)
+        rather than applied to new events only."""
+        consumed = _consumed(bundle, consumed_event_types)
         index = ResourceIndex(bundle.resource_factors, index_factory, index_params)
         resources = bundle.resources
         titles = (resources["title"] if "title" in resources else resources["resource_id"])
@@ -95,6 +105,7 @@ class ServedModel:
             engaged=np.bincount(bundle.interactions.indices[bundle.interactions.data > 0],
                                 minlength=len(bundle.resource_map)) > 0,
             similar_texts=similar_texts(titles.astype(str).to_numpy(dtype=object)),
+            consumed_event_types=consumed,
         )
 
     @property
@@ -140,6 +151,16 @@ class ServedModel:
             return self.bundle.learner_map.index_of(learner_id)
         except UnknownIdError:
             return None
+
+
+def _consumed(bundle: Bundle, setting: Sequence[str] | None) -> frozenset[str]:
+    recorded = frozenset(bundle.consumption.consumed)
+    if setting is not None and frozenset(setting) != recorded:
+        raise BundleError(
+            f"bundle {bundle.version} was trained with consumed event types "
+            f"{sorted(recorded)}, but RECOMMENDER_CONSUMED_EVENT_TYPES is {sorted(setting)}; "
+            "retrain with [features] consumed set to match, or unset the setting")
+    return recorded
 
 
 def _tags(resources: pd.DataFrame) -> tuple[tuple[str, ...], ...]:

@@ -8,7 +8,7 @@ events before the cut and judged on a fixed horizon after it (e.g. 7 days):
   time in the horizon; every resource the learner already engaged with before the cut is
   excluded from their list (it cannot be new to them) and so cannot be a miss either;
 - ``mode="repeat"``: relevant = every resource used in the horizon, repeats included; only
-  completed or dismissed resources are excluded, as in serving.
+  consumed resources (:mod:`recommender.features.consumption`) are excluded, as in serving.
 
 Resources whose availability window does not overlap the horizon are never recommended
 (:mod:`recommender.features.catalog`) and do not count as misses. Scores are kept per (cut,
@@ -177,10 +177,11 @@ def rolling_window(
         learner_map=features.learner_map,
         resource_map=features.resource_map,
         interactions=build_interaction_matrix(train_events, *maps, interaction_weights),
-        exclusions=build_exclusion_matrix(train_events, *maps),
+        exclusions=build_exclusion_matrix(train_events, *maps, features.consumption),
         learners=features.learners,
         resources=features.resources,
         events=train_events,
+        consumption=features.consumption,
     )
     done = sp.csr_matrix(train.exclusions, dtype=np.float32)
     engaged = _engaged(train_events, features)

@@ -8,13 +8,15 @@ rather than silently dropped; the evaluation decides what to do with it and says
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from recommender.errors import InvalidParameterError
+from recommender.data.io import read_table
+from recommender.errors import DataValidationError, InvalidParameterError, Problem
 
 _REQUIRED = ("event_id", "learner_id", "resource_id", "timestamp")
 
@@ -251,3 +253,62 @@ def cold_resource_split(
         events, is_test, f"cold_resource({resource_share:g}, seed={seed})",
         cold_resources=sorted(cold.tolist()),
     )
+
+
+HELD_OUT_TABLE = "held_out"
+
+
+def read_held_out_pairs(
+    path: str | os.PathLike[str], learner_column: str = "learner_id",
+    resource_column: str = "resource_id",
+) -> pd.DataFrame:
+    """The ``learner_id, resource_id`` pairs of a held-out file (CSV or Parquet), in file
+    order; a missing file or column, or a blank cell, raises :class:`DataValidationError`
+    naming the file, the column and the 1-based row."""
+    source = str(path)
+    frame = read_table(path, HELD_OUT_TABLE)
+    problems = [Problem(HELD_OUT_TABLE, column, None, None,
+                        f"missing column (the file has {list(frame.columns)})", source)
+                for column in (learner_column, resource_column) if column not in frame.columns]
+    if problems:
+        raise DataValidationError(problems)
+    pairs = pd.DataFrame({"learner_id": frame[learner_column],
+                          "resource_id": frame[resource_column]})
+    for name, column in (("learner_id", learner_column), ("resource_id", resource_column)):
+        text = pairs[name].astype("string").str.strip()
+        blank = np.flatnonzero((text.isna() | (text == "")).to_numpy())
+        problems += [Problem(HELD_OUT_TABLE, column, int(row) + 1, None, "empty cell", source)
+                     for row in blank]
+        pairs[name] = text.astype(object)
+    if problems:
+        raise DataValidationError(problems[:20], total=len(problems))
+    if len(pairs) == 0:
+        raise DataValidationError([Problem(HELD_OUT_TABLE, "-", None, None,
+                                           "no held-out pairs in the file", source)])
+    return pairs
+
+
+def given_split(events: pd.DataFrame, pairs: pd.DataFrame, source: str = "given") -> Split:
+    """Every event of a held-out ``(learner_id, resource_id)`` pair goes to test, every other
+    event to train: a split someone else chose (an official test file).
+
+    Each pair must have at least one event in ``events`` (the test side is events of the data,
+    so the held-out interactions belong in the events table too); pairs without one raise
+    :class:`DataValidationError` naming the file (``source``) and their 1-based rows. A pair
+    listed twice is held out once.
+    """
+    _check_events(events)
+    key = pd.MultiIndex.from_arrays([events["learner_id"].astype(str),
+                                     events["resource_id"].astype(str)])
+    wanted = pd.MultiIndex.from_arrays([pairs["learner_id"].astype(str),
+                                        pairs["resource_id"].astype(str)])
+    missing = np.flatnonzero(~wanted.isin(key))
+    if len(missing):
+        problems = [Problem(HELD_OUT_TABLE, "learner_id, resource_id", int(row) + 1,
+                            f"{wanted[row][0]}, {wanted[row][1]}",
+                            "no event of this pair in the events table", source)
+                    for row in missing[:20]]
+        raise DataValidationError(problems, total=len(missing))
+    is_test = key.isin(wanted)
+    return _make(events, is_test, f"given({os.path.basename(source)})",
+                 n_held_out_pairs=int(len(wanted.unique())))

@@ -1,5 +1,6 @@
 """Feature pipelines: events and profiles -> matrices and vectors, with id maps."""
 
+from recommender.features.consumption import Consumption, ConsumptionRule
 from recommender.features.content import ContentEncoder, resource_texts
 from recommender.features.feature_set import FeatureSet, build_feature_set
 from recommender.features.idmap import IdMap
@@ -13,6 +14,8 @@ from recommender.features.profile import ProfileEncoder
 from recommender.features.text import TextEncoder
 
 __all__ = [
+    "Consumption",
+    "ConsumptionRule",
     "ContentEncoder",
     "FeatureSet",
     "IdMap",

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recommender.features.consumption import Consumption, ConsumptionRule
 from recommender.features.idmap import IdMap
 
 # Measured in experiments/results/interaction_weights.md (ALS and EASE, sample world, OULAD,
@@ -30,9 +31,6 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "dismiss": -10.0,
 }
 
-# Resources a learner is done with: never recommended to them again (serving and evaluation).
-EXCLUDING_EVENT_TYPES: tuple[str, ...] = ("complete", "dismiss")
-
 
 # Defaults measured in experiments/results/interaction_weights.md: log_scale off costs EASE on
 # every test (-0.001..-0.021 ndcg@10; ALS gains or loses by data set); no half-life wins across
@@ -48,6 +46,11 @@ class InteractionWeights:
     use_value_for: tuple[str, ...] = ("view",)  # value (e.g. a click count) multiplies the weight
     half_life_days: float | None = None  # recency decay relative to the newest event
     log_scale: bool = True  # confidence = log1p(summed weight)
+    # Which events mean "done with it" (exclusions); not a weight, but built from the same
+    # [features] section and logged with it.
+    consumption: ConsumptionRule = field(default_factory=ConsumptionRule)
+    # Timestamps are only each learner's event order (recommender.features.ordinal).
+    ordinal_time: bool = False
 
 
 EventIndices = tuple[np.ndarray, np.ndarray]  # each event's (learner_idx, resource_idx)
@@ -115,12 +118,13 @@ def build_interaction_matrix(
 
 
 def build_exclusion_matrix(
-    events: pd.DataFrame, learners: IdMap, resources: IdMap, *,
+    events: pd.DataFrame, learners: IdMap, resources: IdMap, consumption: Consumption, *,
     indices: EventIndices | None = None,
 ) -> sp.csr_matrix:
-    """A boolean CSR matrix of resources each learner completed or dismissed (``indices`` as
-    for :func:`build_interaction_matrix`)."""
-    done = events["event_type"].isin(EXCLUDING_EVENT_TYPES).to_numpy()
+    """A boolean CSR matrix of the resources each learner consumed, by ``consumption``
+    (resolved on the whole data set, so every split of it excludes alike; ``indices`` as for
+    :func:`build_interaction_matrix`)."""
+    done = events["event_type"].isin(consumption.consumed).to_numpy()
     shape = (len(learners), len(resources))
     if indices is not None:
         learner_idx, resource_idx = indices[0][done], indices[1][done]

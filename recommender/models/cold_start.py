@@ -37,6 +37,7 @@ from threadpoolctl import threadpool_limits
 from recommender.errors import InvalidParameterError, NotFittedError
 from recommender.features import FeatureSet, IdMap, InteractionWeights, build_interaction_matrix
 from recommender.features.interactions import event_weight_values
+from recommender.features.ordinal import as_ordinal
 from recommender.models.base import (
     EmbeddingModel,
     HistoryAges,
@@ -278,7 +279,7 @@ class ColdStart(BaseEstimator):
             empty = sp.csr_matrix((1, len(self.resource_map_)), dtype=np.float32)
             return empty, pd.DataFrame({"first_access": [], "last_use": []}, dtype=float)
         key = "__learner__"
-        combined = events.assign(learner_id=key)
+        combined = self._clock(events.assign(learner_id=key))
         row = build_interaction_matrix(
             combined, IdMap("learner", [key]), self.resource_map_, self.weights
         )
@@ -289,6 +290,12 @@ class ColdStart(BaseEstimator):
             "first_access": (newest - by_resource.min()).dt.total_seconds() / 86400.0,
             "last_use": (newest - by_resource.max()).dt.total_seconds() / 86400.0,
         })
+
+    def _clock(self, events: pd.DataFrame) -> pd.DataFrame:
+        """``events`` with the timestamps the model was fitted on: steps under ordinal time
+        (:mod:`recommender.features.ordinal`), as they are otherwise."""
+        return as_ordinal(events) if self.weights is not None and self.weights.ordinal_time \
+            else events
 
     def _history_from_row(
         self, learner_idx: int, events: pd.DataFrame | None
@@ -305,10 +312,13 @@ class ColdStart(BaseEstimator):
         ages = pd.DataFrame({"first_access": 0.0, "last_use": 0.0}, index=past.indices)
         if events is not None and not events.empty:
             resource_idx = self.resource_map_.indices_of(events["resource_id"])
+            events = self._clock(events)
             np.add.at(raw, resource_idx, event_weight_values(events, weights))
             stamps = pd.to_datetime(events["timestamp"], utc=True)
             latest = stamps.max()
-            if self.history_until_ is not None:
+            if weights.ordinal_time:  # the past lies one step before the first new event
+                ages[:] = float((latest - stamps.min()).days) + 1.0
+            elif self.history_until_ is not None:
                 gap = (latest - pd.Timestamp(self.history_until_)).total_seconds() / 86400.0
                 ages[:] = max(gap, 0.0)
             by_resource = stamps.groupby(resource_idx)

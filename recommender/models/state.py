@@ -124,6 +124,7 @@ def weights_state(weights: InteractionWeights | None) -> Params | None:
         "use_value_for": list(weights.use_value_for),
         "half_life_days": weights.half_life_days,
         "log_scale": weights.log_scale,
+        "ordinal_time": weights.ordinal_time,
     }
 
 
@@ -135,4 +136,5 @@ def weights_from_state(params: Params | None) -> InteractionWeights | None:
         use_value_for=tuple(params["use_value_for"]),
         half_life_days=params["half_life_days"],
         log_scale=bool(params["log_scale"]),
+        ordinal_time=bool(params.get("ordinal_time", False)),  # absent before ordinal time
     )

@@ -53,6 +53,7 @@ def learner_subset(features: FeatureSet, learner_idx: np.ndarray) -> FeatureSet:
         learners=features.learners.iloc[learner_idx].reset_index(drop=True),
         resources=features.resources,
         events=features.events,
+        consumption=features.consumption,
     )
 
 
@@ -67,10 +68,12 @@ def validation_split(
         interactions=build_interaction_matrix(
             split.train, features.learner_map, features.resource_map, weights
         ),
-        exclusions=build_exclusion_matrix(split.train, features.learner_map, features.resource_map),
+        exclusions=build_exclusion_matrix(split.train, features.learner_map, features.resource_map,
+                                          features.consumption),
         learners=features.learners,
         resources=features.resources,
         events=split.train,
+        consumption=features.consumption,
     )
     return train, split.test
 

@@ -81,7 +81,8 @@ def create_app(
         database.create_schema()
         runtime = Runtime(database, source, options)
         runtime.load_initial(
-            ServedModel.from_bundle(bundle, options.index_factory, options.index_params)
+            ServedModel.from_bundle(bundle, options.index_factory, options.index_params,
+                                    options.consumed_event_types)
             if bundle is not None
             else None)
         app.state.runtime = runtime
@@ -153,6 +154,7 @@ def options_from_settings(settings: Settings) -> tuple[ServingOptions, BundleSou
         access_log=settings.access_log,
         max_body_bytes=settings.max_body_bytes,
         credit_hours_required_default=settings.credit_hours_required_default,
+        consumed_event_types=settings.consumed_event_types,
     )
     source = BundleSource(
         path=settings.bundle_path, registered_model=settings.registered_model,

@@ -77,6 +77,7 @@ class ServingOptions:
     access_log: bool = True  # one line per request (method, route template, status, ms)
     max_body_bytes: int = 2 * 1024 * 1024  # larger request bodies: 413 while reading
     credit_hours_required_default: float | None = None  # owed when a profile says nothing
+    consumed_event_types: tuple[str, ...] | None = None  # None: each bundle's own rule
 
 
 class Runtime:
@@ -106,7 +107,8 @@ class Runtime:
 
     def _serve(self, bundle: Bundle) -> ServedModel:
         return ServedModel.from_bundle(bundle, self.options.index_factory,
-                                       self.options.index_params)
+                                       self.options.index_params,
+                                       self.options.consumed_event_types)
 
     def install(self, served: ServedModel) -> None:
         """The atomic swap: one reference assignment. The model's objects then leave the
@@ -250,7 +252,9 @@ class Runtime:
     def learner_context(self, learner_id: str) -> LearnerContext:
         """The learner's snapshot read from the store (blocking: call it off the event loop),
         the core for the catalog changes it saw, and the learner's view."""
-        snapshot = self.store.learner_snapshot(learner_id)
+        served = self.served
+        snapshot = self.store.learner_snapshot(
+            learner_id, consumed_event_types=tuple(served.consumed_event_types) if served else ())
         core = self.core(snapshot.resources_signature)
         return LearnerContext(learner_id, core, self.learner_view(core, snapshot, learner_id))
 

@@ -27,6 +27,7 @@ from recommender.spec.reader import (
 from recommender.spec.split import (
     HOLDOUT_KINDS,
     ColdResourceSplit,
+    GivenSplit,
     HoldoutSplit,
     HoldoutSplitSection,
     LeaveLastFractionSplit,
@@ -40,6 +41,7 @@ from recommender.spec.split import (
 __all__ = [
     "DATA_FOLDERS", "HOLDOUT_KINDS", "MOVED_KEYS",
     "ColdResourceSplit", "DataSection", "DirectoryData", "EventWeights", "FeaturesSection",
+    "GivenSplit",
     "HoldoutSplit", "HoldoutSplitSection", "LeaveLastFractionSplit", "LeaveLastNSplit",
     "LoaderData", "ModelSection", "OptionsSection", "RandomSplit", "RollingSplit",
     "SampleData", "Section", "SplitSection", "TemporalSplit",

@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
 
-from recommender.features import InteractionWeights
+from pydantic import Field, model_validator
+
+from recommender.data.schema import EVENT_TYPES
+from recommender.features import ConsumptionRule, InteractionWeights
+from recommender.features.consumption import DEFAULT_CONSUMED, DEFAULT_CONTINUING
 from recommender.features.interactions import DEFAULT_EVENT_WEIGHTS
 from recommender.spec.base import Section
+
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 
 
 class EventWeights(Section):
@@ -23,12 +29,29 @@ class EventWeights(Section):
 
 
 class FeaturesSection(Section):
-    """Event weights, which event values multiply them, recency decay and log scaling."""
+    """Event weights, which event values multiply them, recency decay and log scaling; how
+    timestamps are read (``time = "ordinal"``: only as each learner's event order, so the
+    models' day parameters count steps, :mod:`recommender.features.ordinal`); which
+    event types consume a resource (``consumed``: never recommended to that learner again,
+    never a miss) and which keep it a candidate (``continuing``); a type in neither is consumed
+    only in data that records no end (:mod:`recommender.features.consumption`)."""
 
     event_weights: EventWeights = EventWeights()
     use_value_for: list[str] = ["view"]
     half_life_days: float | None = Field(None, gt=0)
     log_scale: bool = True
+    time: Literal["dates", "ordinal"] = Field(
+        "dates", description="ordinal: timestamps are only each learner's event order")
+    consumed: list[EventType] = Field(default_factory=lambda: list(DEFAULT_CONSUMED))
+    continuing: list[EventType] = Field(default_factory=lambda: list(DEFAULT_CONTINUING))
+
+    @model_validator(mode="after")
+    def _one_group_per_type(self) -> FeaturesSection:
+        both = sorted(set(self.consumed) & set(self.continuing))
+        if both:
+            raise ValueError(f"keys 'consumed' and 'continuing' both name {both}; "
+                             "an event type consumes or continues, not both")
+        return self
 
     def build(self) -> InteractionWeights:
         return InteractionWeights(
@@ -36,4 +59,6 @@ class FeaturesSection(Section):
             use_value_for=tuple(self.use_value_for),
             half_life_days=self.half_life_days,
             log_scale=self.log_scale,
+            consumption=ConsumptionRule(tuple(self.consumed), tuple(self.continuing)),
+            ordinal_time=self.time == "ordinal",
         )

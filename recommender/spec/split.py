@@ -11,16 +11,28 @@ from abc import abstractmethod
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+import hashlib
+from pathlib import Path
+
 import pandas as pd
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from recommender.data.schema import EVENT_TYPES
 from recommender.evaluation.splits import (
     Split,
     cold_resource_split,
+    given_split,
     leave_last_fraction,
     leave_last_n,
     random_per_learner,
+    read_held_out_pairs,
     split_report,
     temporal_split,
 )
@@ -143,6 +155,40 @@ class ColdResourceSplit(HoldoutSplit):
         return cold_resource_split(events, self.resource_share, self.seed)
 
 
+class GivenSplit(HoldoutSplit):
+    """A split someone else chose: every event of the learner-resource pairs listed in
+    ``path`` (CSV or Parquet, relative to the config file; columns ``learner_column`` and
+    ``resource_column``) is held out, every other event is trained on."""
+
+    kind: Literal["given"] = "given"
+    path: Path
+    learner_column: str = "learner_id"
+    resource_column: str = "resource_id"
+
+    @field_validator("path")
+    @classmethod
+    def _file(cls, value: Path, info: ValidationInfo) -> Path:
+        base = (info.context or {}).get("base_dir")
+        resolved = value.expanduser()
+        if not resolved.is_absolute() and base is not None:
+            resolved = Path(base) / resolved
+        resolved = resolved.resolve()
+        if not resolved.is_file():
+            raise ValueError(f"held-out file {resolved} does not exist "
+                             f"(path = {str(value)!r}, relative to the config file)")
+        return resolved
+
+    def _split(self, events: pd.DataFrame) -> Split:
+        pairs = read_held_out_pairs(self.path, self.learner_column, self.resource_column)
+        return given_split(events, pairs, str(self.path))
+
+    def identity(self) -> dict[str, Any]:
+        """The file's content, not where it lies, decides which events are held out."""
+        found = super().identity()
+        found["path"] = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        return found
+
+
 class RollingSplit(Section):
     """The rolling protocol (:mod:`recommender.evaluation.rolling`): cuts on course days
     ``cut_days`` after ``start`` (default: each scope's ``course_start`` resource column), a
@@ -175,6 +221,7 @@ HOLDOUT_KINDS: dict[str, type[HoldoutSplit]] = {
     "leave_last_fraction": LeaveLastFractionSplit,
     "random": RandomSplit,
     "cold_resource": ColdResourceSplit,
+    "given": GivenSplit,
 }
 
 
@@ -194,7 +241,8 @@ HoldoutSplitSection = Annotated[
     | Annotated[LeaveLastNSplit, Tag(tag("leave_last_n"))]
     | Annotated[LeaveLastFractionSplit, Tag(tag("leave_last_fraction"))]
     | Annotated[RandomSplit, Tag(tag("random"))]
-    | Annotated[ColdResourceSplit, Tag(tag("cold_resource"))],
+    | Annotated[ColdResourceSplit, Tag(tag("cold_resource"))]
+    | Annotated[GivenSplit, Tag(tag("given"))],
     _discriminator(list(HOLDOUT_KINDS)),
 ]
 """A split that builds a :class:`~recommender.evaluation.splits.Split` (training's hold-out)."""
@@ -205,6 +253,7 @@ SplitSection = Annotated[
     | Annotated[LeaveLastFractionSplit, Tag(tag("leave_last_fraction"))]
     | Annotated[RandomSplit, Tag(tag("random"))]
     | Annotated[ColdResourceSplit, Tag(tag("cold_resource"))]
+    | Annotated[GivenSplit, Tag(tag("given"))]
     | Annotated[RollingSplit, Tag(tag("rolling"))],
     _discriminator([*HOLDOUT_KINDS, "rolling"]),
 ]

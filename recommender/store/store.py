@@ -101,6 +101,9 @@ class LearnerSnapshot:
     events: list[EventRecord]
     resources_signature: tuple[int, int]
     profile_updated_us: int | None = None  # changes whenever the profile is replaced
+    # Resources of *all* the learner's stored events of a consuming type, read only when
+    # ``events`` was cut at the limit (None: ``events`` holds every stored event).
+    consumed_resource_ids: frozenset[str] | None = None
 
     @property
     def version(self) -> tuple:
@@ -318,10 +321,16 @@ class Store:
             rows = [_row_to_event(row) for row in connection.execute(query)]
         return rows[::-1]
 
-    def learner_snapshot(self, learner_id: str, limit: int = 1000) -> LearnerSnapshot:
+    def learner_snapshot(
+        self, learner_id: str, limit: int = 1000, consumed_event_types: Sequence[str] = (),
+    ) -> LearnerSnapshot:
         """Profile, newest ``limit`` events and resource signature in two indexed reads on one
         pooled connection (the hot path of every list request: no ORM, no per-call
-        compilation). Nothing is cached: an event committed before this call is in it."""
+        compilation). Nothing is cached: an event committed before this call is in it.
+
+        A learner with more stored events than ``limit`` also gets the resources of every
+        stored event of ``consumed_event_types`` (a third read), so a completion older than
+        the newest ``limit`` events still excludes its resource."""
         with self._raw_cursor() as cursor:
             prepared = self._profile_and_signature
             cursor.execute(prepared.sql, prepared.parameters({"learner_id": learner_id}))
@@ -331,11 +340,25 @@ class Store:
                            prepared.parameters({"learner_id": learner_id, "limit": limit}))
             rows = cursor.fetchall()
         events = [_row_to_event(row) for row in reversed(rows)]
+        consumed = None
+        if len(rows) >= limit and consumed_event_types:
+            consumed = self.consumed_resource_ids(learner_id, consumed_event_types)
         if isinstance(profile, (str, bytes)):
             profile = json.loads(profile)
         return LearnerSnapshot(None if profile is None else dict(profile), events,
                                (int(count), int(total)),
-                               None if updated_us is None else int(updated_us))
+                               None if updated_us is None else int(updated_us), consumed)
+
+    def consumed_resource_ids(
+        self, learner_id: str, consumed_event_types: Sequence[str]
+    ) -> frozenset[str]:
+        """Resources of every stored event of the learner whose type is consumed."""
+        events = tables.events
+        query = select(events.c.resource_id).distinct().where(
+            events.c.learner_id == learner_id,
+            events.c.event_type.in_(list(consumed_event_types)))
+        with self._reading() as connection:
+            return frozenset(connection.execute(query).scalars())
 
     def get_event(self, event_id: str) -> EventRecord | None:
         with self._reading() as connection:

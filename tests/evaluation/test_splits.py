@@ -183,3 +183,34 @@ def test_bad_parameters_are_named(call, parameter: str) -> None:  # type: ignore
     with pytest.raises(InvalidParameterError) as info:
         call(_events())
     assert info.value.name == parameter
+
+
+def _spec_kinds(tmp_path) -> list[dict]:
+    """One section per hold-out kind of the config spec (a given split's file included)."""
+    held = _big_events().drop_duplicates(["learner_id", "resource_id"]).iloc[::7]
+    (tmp_path / "held.csv").write_text(held[["learner_id", "resource_id"]].to_csv(index=False))
+    return [{"kind": "random", "seed": 3}, {"kind": "leave_last_n", "n": 2},
+            {"kind": "leave_last_fraction"}, {"kind": "temporal", "cut": "2024-01-05"},
+            {"kind": "cold_resource", "seed": 3}, {"kind": "given", "path": "held.csv"}]
+
+
+def test_every_spec_split_is_deterministic_for_its_seed(tmp_path) -> None:
+    """The same events and seed: the same split; other kinds than ``random`` (whose draw
+    follows the frame's row order) also whatever the row order."""
+    from recommender.spec import HOLDOUT_KINDS
+
+    events = _big_events()
+    shuffled = events.sample(frac=1.0, random_state=1)
+    for fields in _spec_kinds(tmp_path):
+        section = HOLDOUT_KINDS[fields["kind"]].model_validate(
+            fields, context={"base_dir": tmp_path})
+        first, again, reordered = (section.build(events), section.build(events),
+                                   section.build(shuffled))
+        assert _ids(first.test) and _ids(first.train), fields
+        assert _ids(first.test) == _ids(again.test), fields
+        assert first.report["n_test"] == reordered.report["n_test"], fields
+        if fields["kind"] != "random":
+            assert _ids(first.test) == _ids(reordered.test), fields
+        if "seed" in fields:  # another seed draws another split
+            other = HOLDOUT_KINDS[fields["kind"]].model_validate({**fields, "seed": 4})
+            assert _ids(other.build(events).test) != _ids(first.test), fields

@@ -70,7 +70,8 @@ def test_exclusions_are_the_completed_and_dismissed_training_pairs(world):
     assert _pairs(features, rows, cols) == {
         ("a1", "r2"), ("a1", "r4"), ("a2", "r3"), ("a3", "r6"), ("b1", "r4"), ("b2", "r6"),
     }
-    rebuilt = build_exclusion_matrix(features.events, features.learner_map, features.resource_map)
+    rebuilt = build_exclusion_matrix(features.events, features.learner_map, features.resource_map,
+                                     features.consumption)
     assert (rebuilt != features.exclusions).nnz == 0
 
 

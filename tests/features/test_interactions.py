@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from recommender.features import (
+    ConsumptionRule,
     IdMap,
     InteractionWeights,
     build_exclusion_matrix,
@@ -58,8 +59,12 @@ def test_recency_half_life_halves_old_weight():
     assert matrix[0, 0] == pytest.approx(3 / 32 + 5 / 16)
 
 
+CONSUMPTION = ConsumptionRule().resolve(EVENTS["event_type"])
+
+
 def test_exclusions_are_completed_and_dismissed():
-    excluded = build_exclusion_matrix(EVENTS, LEARNERS, RESOURCES).toarray()
+    # The data records ends (complete), so u2's enrolment keeps r3 a candidate.
+    excluded = build_exclusion_matrix(EVENTS, LEARNERS, RESOURCES, CONSUMPTION).toarray()
     np.testing.assert_array_equal(excluded, [[True, True, False], [False, False, False]])
 
 
@@ -89,10 +94,13 @@ def test_matrices_from_given_event_indices_equal_the_looked_up_ones():
     indices = event_indices(EVENTS, LEARNERS, RESOURCES)
     np.testing.assert_array_equal(indices[0], LEARNERS.indices_of(EVENTS["learner_id"]))
     np.testing.assert_array_equal(indices[1], RESOURCES.indices_of(EVENTS["resource_id"]))
-    for build in (build_interaction_matrix, build_exclusion_matrix):
-        np.testing.assert_array_equal(
-            build(EVENTS, LEARNERS, RESOURCES, indices=indices).toarray(),
-            build(EVENTS, LEARNERS, RESOURCES).toarray())
+    np.testing.assert_array_equal(
+        build_interaction_matrix(EVENTS, LEARNERS, RESOURCES, indices=indices).toarray(),
+        build_interaction_matrix(EVENTS, LEARNERS, RESOURCES).toarray())
+    np.testing.assert_array_equal(
+        build_exclusion_matrix(EVENTS, LEARNERS, RESOURCES, CONSUMPTION, indices=indices)
+        .toarray(),
+        build_exclusion_matrix(EVENTS, LEARNERS, RESOURCES, CONSUMPTION).toarray())
 
 
 def test_completion_matrix_holds_each_pairs_first_completion_time() -> None:

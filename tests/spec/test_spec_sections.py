@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pandas as pd
@@ -137,6 +139,24 @@ def test_features_build_interaction_weights() -> None:
     assert isinstance(weights, InteractionWeights)
     assert weights.event_weights["complete"] == 9.0 and weights.half_life_days == 30.0
     assert weights.log_scale is False and weights.use_value_for == ("view",)
+
+
+def test_features_build_the_consumption_rule() -> None:
+    weights = FeaturesSection.model_validate(
+        {"consumed": ["complete", "enroll"], "continuing": ["view"]}).build()
+    assert weights.consumption.consumed == ("complete", "enroll")
+    assert weights.consumption.continuing == ("view",)
+    default = FeaturesSection().build().consumption
+    assert default.consumed == ("complete", "dismiss", "rate")
+
+
+@pytest.mark.parametrize(("tree", "expected"), [
+    ({"consumed": ["rate"], "continuing": ["rate", "view"]}, "both name ['rate']"),
+    ({"consumed": ["finish"]}, "finish"),
+])
+def test_features_refuse_a_bad_consumption_rule(tree, expected) -> None:
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        FeaturesSection.model_validate(tree)
 
 
 def test_model_section_builds_through_the_one_builder_with_the_runs_seed() -> None:

@@ -124,3 +124,42 @@ def test_recognised_credit_is_durable_idempotent_and_read_by_year(tmp_path):
         CreditRecord.of("c3", "a", float("nan"), "", date(2026, 1, 1))
     assert {p.column for p in refused.value.problems} == {"hours", "source"}
     reopened.dispose()
+
+
+def test_a_cut_snapshot_still_carries_every_consumed_resource(tmp_path):
+    """More stored events than the snapshot's limit: the newest ``limit`` come back, and the
+    resources of *every* event of a consumed type with them, so an old completion still
+    excludes its resource; an uncut snapshot needs no third read."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = Store.from_url(url)
+    store.create_schema()
+    start = 1_700_000_000_000_000
+    store.add_events([EventRecord("old", "a", "r-done", "complete", None, start)]
+                     + [EventRecord(f"v{i}", "a", f"r{i}", "view", None, start + i + 1)
+                        for i in range(4)])
+    cut = store.learner_snapshot("a", limit=3, consumed_event_types=("complete", "dismiss"))
+    assert [e.event_id for e in cut.events] == ["v1", "v2", "v3"]
+    assert cut.consumed_resource_ids == frozenset({"r-done"})
+    whole = store.learner_snapshot("a", limit=10, consumed_event_types=("complete",))
+    assert len(whole.events) == 5 and whole.consumed_resource_ids is None
+    assert store.learner_snapshot("a", limit=3).consumed_resource_ids is None  # none asked
+    store.dispose()
+
+
+def test_a_learner_view_excludes_what_a_cut_snapshot_says_was_consumed(tiny_bundle):
+    from recommender.delivery.learner import learner_view
+    from recommender.delivery.served import ServedModel
+    from recommender.store import LearnerSnapshot
+
+    served = ServedModel.from_bundle(tiny_bundle, "Flat")
+    learner_id = str(tiny_bundle.learner_map.ids[0])
+    done_before = set(tiny_bundle.exclusions[0].indices.tolist())
+    main_id = next(str(r) for i, r in enumerate(tiny_bundle.resource_map.ids)
+                   if i not in done_before)
+    newest = EventRecord("v1", learner_id, main_id, "view", None, 2_000_000_000_000_000)
+    snapshot = LearnerSnapshot(None, [newest], (0, 0),
+                               consumed_resource_ids=frozenset({main_id, "api-only"}))
+    view = learner_view(served, snapshot, learner_id)
+    assert tiny_bundle.resource_map.index_of(main_id) in view.excluded_main
+    assert done_before <= set(view.excluded_main.tolist())
+    assert view.excluded_side == frozenset({"api-only"})

@@ -11,10 +11,11 @@ import pytest
 
 from recommender.bundle import build_bundle
 from recommender.delivery import CatalogArrays, learner_profiles
+from recommender.errors import DataValidationError
 from recommender.features import build_feature_set
 from recommender.models import ALSModel
 from training import deliver
-from training.deliver import export_delivery_lists
+from training.deliver import export_delivery_lists, read_learner_ids
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +107,45 @@ def test_a_crash_leaves_no_file(small_bundle, tmp_path, monkeypatch) -> None:
     with pytest.raises(MemoryError):
         export_delivery_lists(bundle, tmp_path / "lists.parquet", chunk_size=50)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_learner_file_exports_those_learners_in_file_order(small_bundle, tmp_path) -> None:
+    """``--learners FILE``: the subset's rows are the full export's rows for them, in file
+    order; an id the bundle does not hold is named and nothing is written."""
+    from typer.testing import CliRunner
+
+    from recommender.bundle import save_bundle
+    from training.cli import app
+
+    bundle, _, _ = small_bundle
+    everyone = pd.read_parquet(export_delivery_lists(
+        bundle, tmp_path / "all.parquet", k=5, now=NOW, index_factory="Flat").path)
+    chosen = [str(i) for i in bundle.learner_map.ids[[7, 2, 7, 11]]]  # a repeat: once
+    (tmp_path / "learners.csv").write_text("learner_id\n" + "\n".join(chosen) + "\n")
+    path = save_bundle(bundle, tmp_path / "bundle")
+    result = CliRunner().invoke(app, [
+        "deliver", "--bundle", str(path), "--out", str(tmp_path / "some.parquet"), "--k", "5",
+        "--as-of", NOW.isoformat(), "--learners", str(tmp_path / "learners.csv")])
+    assert result.exit_code == 0, result.output
+    some = pd.read_parquet(tmp_path / "some.parquet")
+    assert list(dict.fromkeys(some["learner_id"])) == list(dict.fromkeys(chosen))
+    expected = pd.concat([everyone[everyone["learner_id"] == i] for i in dict.fromkeys(chosen)])
+    columns = ["learner_id", "rank", "resource_id"]
+    pd.testing.assert_frame_equal(some[columns].reset_index(drop=True),
+                                  expected[columns].reset_index(drop=True))
+
+    (tmp_path / "bad.csv").write_text(f"learner_id\n{chosen[0]}\nnobody-1\n\nnobody-2\n")
+    result = CliRunner().invoke(app, [
+        "deliver", "--bundle", str(path), "--out", str(tmp_path / "bad.parquet"),
+        "--learners", str(tmp_path / "bad.csv")])
+    assert result.exit_code != 0
+    assert "2 ids the bundle does not hold" in result.output and "'nobody-2'" in result.output
+    assert not (tmp_path / "bad.parquet").exists()
+    (tmp_path / "blank.csv").write_text(f"learner_id,note\n{chosen[0]},a\n ,b\n")
+    result = CliRunner().invoke(app, [
+        "deliver", "--bundle", str(path), "--out", str(tmp_path / "bad.parquet"),
+        "--learners", str(tmp_path / "blank.csv")])
+    assert result.exit_code != 0 and "1 problem(s) found" in result.output
+    with pytest.raises(DataValidationError) as caught:
+        read_learner_ids(tmp_path / "blank.csv")
+    assert [(p.column, p.row) for p in caught.value.problems] == [("learner_id", 2)]

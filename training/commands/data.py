@@ -63,11 +63,18 @@ def data_validate(
     events: Annotated[Path, typer.Option(help="Events table (CSV or Parquet)")],
     regions: Annotated[Path | None, typer.Option(help="Optional region adjacency table")] = None,
 ) -> None:
-    """Check the tables against the data contract and report every problem found."""
+    """Check the tables against the data contract and report every problem found; warn when
+    no event type means "done with it" under the default consumption rule."""
     from recommender.data import load_files
+    from recommender.features import ConsumptionRule
 
     dataset = load_files(learners, resources, events, regions)
     summary = dataset.summary()
     out.print(f"valid: {summary['n_learners']} learners, {summary['n_resources']} resources, "
               f"{summary['n_events']} events ({summary['events_from']} .. "
               f"{summary['events_until']})")
+    types = dataset.events["event_type"].value_counts()
+    out.print("event types: " + ", ".join(f"{name} {count}" for name, count in types.items()))
+    for warning in ConsumptionRule().resolve(types.index).warnings():
+        out.print(f"[bold yellow]warning (default consumption rule): {warning}[/]",
+                  highlight=False)

@@ -50,6 +50,9 @@ def deliver_command(
     weeks: Annotated[int | None, typer.Option(min=1, help="Weeks a plan spans, for --plan")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="ISO time at which courses must be open (default: now)")] = None,
+    learners: Annotated[Path | None, typer.Option(
+        "--learners", help="CSV or Parquet file with a learner_id column: export only these "
+        "learners, in file order (an id the bundle does not hold is refused, naming it)")] = None,
     with_store: Annotated[bool, typer.Option(
         "--with-store", help="Also apply what the serving database holds (RECOMMENDER_"
         "DATABASE_URL): resources added, changed or withdrawn through the API and events "
@@ -61,7 +64,7 @@ def deliver_command(
     --plan, each learner's plan rows (order, start_week, minutes, credit hours, shortfall)."""
     from recommender.bundle import load_bundle
     from recommender.store import Store
-    from training.deliver import export_delivery_lists, export_delivery_plans
+    from training.deliver import export_delivery_lists, export_delivery_plans, read_learner_ids
     from training.progress import RichProgress
     from recommender.registry import load_registered_bundle
     from training.tracking import use_registry
@@ -73,6 +76,7 @@ def deliver_command(
     if not plan and (hours_per_week is not None or weeks is not None):
         raise typer.BadParameter("--hours-per-week and --weeks apply to --plan only")
     moment = to_timestamp("--as-of", as_of)
+    learner_ids = read_learner_ids(learners) if learners is not None else None
     settings = settings_from(workdir=workdir, tracking_uri=tracking_uri)
     with err.status("loading the model"):
         if bundle is not None:
@@ -90,12 +94,13 @@ def deliver_command(
                     loaded, out_path, hours_per_week=hours_per_week or 0.0, weeks=weeks or 0,
                     chunk_size=chunk_size or 2_000, index_factory=settings.index_factory,
                     now=moment, progress=progress, store=store,
-                    credit_required_default=settings.credit_hours_required_default)
+                    credit_required_default=settings.credit_hours_required_default,
+                    learner_ids=learner_ids)
             else:
                 stats = export_delivery_lists(
                     loaded, out_path, k=k, chunk_size=chunk_size or 10_000,
                     index_factory=settings.index_factory, now=moment, progress=progress,
-                    store=store)
+                    store=store, learner_ids=learner_ids)
     finally:
         if store is not None:
             store.dispose()

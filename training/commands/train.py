@@ -66,6 +66,9 @@ def train_command(
                        bundle_path=out_bundle, progress=progress,
                        index_factory=settings.index_factory)
     out.print(f"MLflow run {result.run_id} ({tracking.uri})")
+    _print_time(config)
+    for warning in result.warnings:
+        out.print(f"[bold yellow]warning: {warning}[/]", highlight=False)
     out.print(f"bundle {result.bundle.version} written to {result.bundle_path}")
     _print_metrics(config, result.metrics)
     if result.version is not None:
@@ -76,6 +79,14 @@ def train_command(
         out.print(f"[{style}]{flag}{result.comparison.describe()}[/]", highlight=False)
         if result.comparison.worse:
             out.print("promoting this version needs --force")
+
+
+def _print_time(config: TrainConfig) -> None:
+    """Say so when timestamps are read as event order only (logged as features.time too)."""
+    if config.features.time == "ordinal":
+        from recommender.features.ordinal import describe_time
+
+        out.print(describe_time(config.features.time), highlight=False)
 
 
 def _print_metrics(config: TrainConfig, metrics: dict[str, float]) -> None:
@@ -111,6 +122,9 @@ def tune_command(
     tracking = resolve_tracking(settings, config.tracking.uri)
     with err.status("loading data"):
         dataset = load_dataset(config)
+    rule = config.features.build().consumption
+    for warning in rule.resolve(dataset.events["event_type"].unique()).warnings():
+        out.print(f"[bold yellow]warning: {warning}[/]", highlight=False)
     with RichProgress(err) as progress:
         result = tune(config, dataset, tracking, n_trials, source=str(config_path),
                       progress=progress)
@@ -124,6 +138,7 @@ def tune_command(
                       sorted(result.best.params)), metric, str(trial.run_id))
     out.print(table)
     out.print(f"best: trial {result.best.number} (parent run {result.parent_run_id})")
+    _print_time(config)
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(result.best_config_toml(), encoding="utf-8")
