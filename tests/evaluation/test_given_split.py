@@ -106,3 +106,16 @@ def test_a_missing_file_fails_when_the_config_is_read(tmp_path):
         "split": {"kind": "given", "path": "nowhere.csv"}, "model": {"name": "popularity"}}))
     with pytest.raises(ConfigError, match=r"\[split\] key 'path'.*nowhere.csv"):
         load_config(config_path)
+
+
+def test_an_experiment_file_reads_the_same_given_split(tmp_path):
+    from experiments.config import load_config as load_experiment
+
+    _write(tmp_path / "test.csv", HELD_OUT)
+    path = tmp_path / "exp.toml"
+    path.write_text(toml_writer.dumps({
+        "name": "x", "data": {"source": "sample", "n_learners": 20},
+        "split": {"kind": "given", "path": "test.csv"}, "models": [{"name": "popularity"}]}))
+    config, _ = load_experiment(path)
+    split = config.split.build(_dataset().events)
+    assert set(zip(split.test["learner_id"], split.test["resource_id"])) == set(HELD_OUT)
