@@ -207,15 +207,3 @@ def test_the_write_lock_is_per_file_and_left_to_postgresql(tmp_path: Path) -> No
     waiter.join(5)
     file_lock.close()
     other.close()
-
-
-def test_an_unopenable_write_lock_is_a_store_error(tmp_path: Path) -> None:
-    from recommender.store import StoreError
-
-    store = Store.from_url(f"sqlite:///{tmp_path / 's.db'}")
-    store.create_schema()
-    store._write_lock.path = tmp_path / "missing-dir" / "s.db-writer.lock"
-    store._write_lock.close()
-    with pytest.raises(StoreError, match="write lock"):
-        store.add_events([record("e1")])
-    store.dispose()
