@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from recommender.data.schema import EVENT_TYPES
 from recommender.errors import InvalidParameterError
+from recommender.delivery.rerank import DEFAULT_CALIBRATION, DEFAULT_EQUAL_SERVICE
 from recommender.index import SERVING_INDEX
 
 Keys = Annotated[tuple[SecretStr, ...], NoDecode]
@@ -62,6 +63,18 @@ class Settings(BaseSettings):
         "resource (never recommended to them again). Default: the served bundle's rule, from "
         "its training config's [features] consumed / continuing; when set, a bundle trained "
         "with another rule is refused (its exclusions cannot be rebuilt by this one)")
+    equal_service: float = Field(
+        DEFAULT_EQUAL_SERVICE, ge=0.0, le=1.0, description="How firmly delivery lists hold "
+        "local (in-person, near) resources to their share of what each learner can reach: 0 "
+        "the model's list, 1 exactly that share (the library's default, chosen by the rule in "
+        "experiments/README.md)")
+    calibration: float = Field(
+        DEFAULT_CALIBRATION, ge=0.0, le=1.0, description="How far a list's category mix "
+        "follows the learner's history (Steck 2018); 0 off")
+    equity_gap_threshold: float = Field(
+        0.2, ge=0.0, le=1.0, description="A learner group is flagged when local resources get "
+        "less than (1 - this) of their reachable share of its slots, or when that ratio's "
+        "spread between groups exceeds this")
 
     max_body_bytes: int = Field(
         2 * 1024 * 1024, ge=1024, description="Largest request body the API reads (bytes); "

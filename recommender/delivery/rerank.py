@@ -34,6 +34,11 @@ from recommender.checks import check_number
 from recommender.features.catalog import CatalogArrays
 from recommender.errors import InvalidParameterError
 
+# The shipped defaults of the equity knobs (the serving settings start from them), chosen by
+# the stated rule of experiments/tradeoffs.py on its trade-off curves (experiments/README.md).
+DEFAULT_EQUAL_SERVICE = 0.75
+DEFAULT_CALIBRATION = 0.0
+
 COMMUNITY_PROVIDER_TYPES: tuple[str, ...] = (
     "community_school", "community_college", "library_museum",
 )

@@ -155,6 +155,9 @@ def options_from_settings(settings: Settings) -> tuple[ServingOptions, BundleSou
         max_body_bytes=settings.max_body_bytes,
         credit_hours_required_default=settings.credit_hours_required_default,
         consumed_event_types=settings.consumed_event_types,
+        equal_service=settings.equal_service,
+        calibration=settings.calibration,
+        equity_gap_threshold=settings.equity_gap_threshold,
     )
     source = BundleSource(
         path=settings.bundle_path, registered_model=settings.registered_model,

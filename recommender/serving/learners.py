@@ -21,6 +21,7 @@ from recommender.serving.deps import (
     v1_router,
 )
 from recommender.serving.console.tally import note_delivered, note_interests
+from recommender.serving.exposure import record_exposure
 from recommender.serving.responses import recommendation_list
 from recommender.serving.schemas import (
     AnonymousRequest,
@@ -42,15 +43,21 @@ router = v1_router("recommendations")
                422: {"description": "A parameter is invalid (the message names it)"}},
 )
 async def recommendations(
-    query: Annotated[RecommendationQuery, Query()], learner: LearnerDep, request: Request
+    query: Annotated[RecommendationQuery, Query()], learner: LearnerDep, request: Request,
+    runtime: RuntimeDep,
 ) -> RecommendationList:
     """The learner's delivery list: the best resources they may take (filters, place,
     language, access, availability), without what they completed or dismissed, each with a
-    reason. Events acknowledged by ``POST /v1/events`` count at once, on every worker."""
+    reason; local resources held to their share of what the learner can reach (the
+    ``equal_service`` setting). Events acknowledged by ``POST /v1/events`` count at once, on
+    every worker."""
     core = learner.core
-    delivered = core.deliver(learner.view, ListRequest(
+    list_request = ListRequest(
         k=query.k, now=utc_now(), filters=request_filters(query),
-        exclude_ids=tuple(query.exclude or ())))
+        exclude_ids=tuple(query.exclude or ()), equal_service=runtime.options.equal_service,
+        calibration=runtime.options.calibration)
+    delivered = core.deliver(learner.view, list_request)
+    record_exposure(core, learner.view, list_request, delivered.items)  # aggregates only
     note_delivered(request, delivered)  # counted in memory for the console's coverage page
     return recommendation_list(learner.learner_id, delivered, core.served.version)
 
@@ -69,11 +76,15 @@ async def anonymous(body: AnonymousRequest, runtime: RuntimeDep,
         "accessibility_needs": "|".join(body.accessibility_needs) or None,
         "interests": body.interests,
     }
-    list_request = ListRequest(k=body.k, now=utc_now(), filters=request_filters(body.filters))
+    list_request = ListRequest(k=body.k, now=utc_now(), filters=request_filters(body.filters),
+                               equal_service=runtime.options.equal_service,
+                               calibration=runtime.options.calibration)
 
     def deliver() -> RecommendationList:  # reads the store's catalog; encodes the interests
         core = runtime.core()
-        delivered = core.deliver(core.anonymous(profile), list_request)
+        view = core.anonymous(profile)
+        delivered = core.deliver(view, list_request)
+        record_exposure(core, view, list_request, delivered.items)  # aggregates only
         return recommendation_list(None, delivered, core.served.version, cold_start=True)
 
     answer = await run_in_threadpool(deliver)

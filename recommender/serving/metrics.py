@@ -40,6 +40,23 @@ LATENCY = Histogram(
 )
 EVENTS_INGESTED = Counter("recommender_events_ingested_total",
                           "Events stored (duplicates not counted)")
+# What the lists served hold (equal service, watched online): slots by provider type, mode and
+# whether the resource is local to the learner; per learner group (a bounded vocabulary, never
+# an id) the lists, slots, local slots and the local share of what those learners could reach.
+SERVED_SLOTS = Counter("recommender_served_slots_total",
+                       "Delivery-list slots served, by provider type, mode and local or not",
+                       ["provider_type", "mode", "local"])
+GROUP_LISTS = Counter("recommender_group_lists_total", "Delivery lists served per learner group",
+                      ["learner_group"])
+GROUP_SLOTS = Counter("recommender_group_slots_total", "Slots served per learner group",
+                      ["learner_group"])
+GROUP_LOCAL_SLOTS = Counter("recommender_group_local_slots_total",
+                            "Slots holding a local (in-person, near) resource per learner group",
+                            ["learner_group"])
+GROUP_REACHABLE_LOCAL = Counter(
+    "recommender_group_reachable_local_share_total",
+    "Sum over lists of the local share of what the learner could be listed, per learner group "
+    "(divided by the lists: the share equal service aims at)", ["learner_group"])
 MODEL_INFO = Gauge("recommender_model_info", "The served bundle version (value 1)", ["version"],
                    multiprocess_mode="liveall")
 

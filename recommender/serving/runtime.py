@@ -78,6 +78,9 @@ class ServingOptions:
     max_body_bytes: int = 2 * 1024 * 1024  # larger request bodies: 413 while reading
     credit_hours_required_default: float | None = None  # owed when a profile says nothing
     consumed_event_types: tuple[str, ...] | None = None  # None: each bundle's own rule
+    equal_service: float = 0.0  # the list re-rank knobs (the settings ship the library's
+    calibration: float = 0.0  # defaults; options built by hand serve the plain list)
+    equity_gap_threshold: float = 0.2  # served-exposure flags (recommender.serving.exposure)
 
 
 class Runtime:
