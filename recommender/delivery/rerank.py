@@ -36,7 +36,7 @@ from recommender.errors import InvalidParameterError
 
 # The shipped defaults of the equity knobs (the serving settings start from them), chosen by
 # the stated rule of experiments/tradeoffs.py on its trade-off curves (experiments/README.md).
-DEFAULT_EQUAL_SERVICE = 0.75
+DEFAULT_EQUAL_SERVICE = 0.5
 DEFAULT_CALIBRATION = 0.0
 
 COMMUNITY_PROVIDER_TYPES: tuple[str, ...] = (
