@@ -132,6 +132,20 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key -> (English, Chinese)
                              "模型中 {n} 名学习者的当前列表，前 {k} 个。"),
     "equity.slot_share": ("share of list slots", "列表位置占比"),
     "equity.catalog_share": ("share of the catalog", "目录占比"),
+    "equity.served": ("Served lists: local resources by learner group",
+                      "已推送的列表：各学习者群体的本地资源占比"),
+    "equity.served_note": ("Every list the API answered since its workers started. A group is "
+                           "flagged when local (in-person, nearby) resources get less than {ratio} "
+                           "of their share of what its learners can reach.",
+                           "接口启动以来推送的全部列表。当本地（线下、附近）资源在某群体列表中的占比"
+                           "低于其可及资源占比的 {ratio} 时，该群体被标记。"),
+    "equity.lists": ("lists", "列表数"),
+    "equity.local_share": ("local share of slots", "本地资源位置占比"),
+    "equity.reachable_share": ("local share of reachable", "可及资源中的本地占比"),
+    "equity.ratio": ("ratio", "比值"),
+    "equity.flagged": ("flagged", "已标记"),
+    "equity.no_served": ("No list served yet.", "尚未推送任何列表。"),
+    "equity.no_flags": ("No group is flagged.", "没有群体被标记。"),
     "attr.group": ("learner group", "学习者群体"),
     "attr.age_band": ("age band", "年龄段"),
     "attr.urban_rural": ("urban / rural", "城乡"),

@@ -139,7 +139,8 @@ async def learner_page(
 
 @router.get("/equity", response_class=HTMLResponse)
 async def equity_page(request: Request, session: PageSession) -> HTMLResponse:
-    data = await run_in_threadpool(views.equity, _runtime(request), _options(request))
+    data = await run_in_threadpool(views.equity, _runtime(request), _options(request),
+                                   getattr(request.app.state, "metrics_dir", None))
     t, v = translator(_lang(request)), value_translator(_lang(request))
     plots = []
     breakdown = data["breakdown"]

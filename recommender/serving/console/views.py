@@ -28,6 +28,7 @@ from recommender.delivery.demand import (
 )
 from recommender.delivery.exposure import served_exposure
 from recommender.errors import RecommenderError
+from recommender.serving.exposure import equity_figures
 from recommender.serving.runtime import Runtime
 from recommender.store.tally import (
     HOUR_US,
@@ -264,7 +265,8 @@ def _artifact_csv(client, run_id: str, path: str) -> pd.DataFrame | None:
 
 # --- equity -----------------------------------------------------------------------------------
 
-def equity(runtime: Runtime, options: ConsoleOptions) -> dict[str, Any]:
+def equity(runtime: Runtime, options: ConsoleOptions,
+           metrics_dir: str | None = None) -> dict[str, Any]:
     served = runtime.require_served()
     manifest = served.bundle.manifest if isinstance(served.bundle.manifest, dict) else {}
     run_id = manifest.get("run_id")
@@ -284,6 +286,9 @@ def equity(runtime: Runtime, options: ConsoleOptions) -> dict[str, Any]:
     sample = [str(i) for i in ids[::step][:EXPOSURE_SAMPLE]]
     out["exposure"] = served_exposure(core, sample, ListRequest(k=LIST_K, now=_now()))
     out["n_exposure_learners"] = len(sample)
+    # what the API actually served, per learner group, with the gap flags (aggregates only)
+    out["served"] = equity_figures(runtime.options.equity_gap_threshold,
+                                   multiprocess_dir=metrics_dir)
     return out
 
 
