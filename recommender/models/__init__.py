@@ -19,6 +19,7 @@ from recommender.models.content import ContentModel
 from recommender.models.ease import EASEModel
 from recommender.models.hybrid import HybridModel
 from recommender.models.popularity import GroupPopularityModel, PopularityModel
+from recommender.models.rp3beta import RP3betaModel
 from recommender.models.recency import (
     BreadthRecencyModel,
     PeerRecencyModel,
@@ -37,6 +38,7 @@ MODELS: dict[str, type[EmbeddingModel]] = {
     "als": ALSModel,
     "bpr": BPRModel,
     "ease": EASEModel,
+    "rp3beta": RP3betaModel,
     "content": ContentModel,
     "hybrid": HybridModel,
     "recent_popularity": RecentPopularityModel,
@@ -72,6 +74,7 @@ __all__ = [
     "PeerRecencyModel",
     "PopularityModel",
     "RecentPopularityModel",
+    "RP3betaModel",
     "ResourceVectors",
     "ScheduledPopularityModel",
     "SequenceModel",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 from sklearn.base import clone
@@ -37,31 +37,61 @@ from recommender.models.state import (
     unnest,
 )
 
-PartSpec = str | tuple[str, EmbeddingModel]
+PartSpec = str | tuple[str, EmbeddingModel] | tuple[str, Mapping[str, Any]]
+# Parts as a table: part name -> its hyper-parameters (``model`` names the family when the part
+# name is not a model name, so one family can be a part twice).
+PartTable = Mapping[str, Mapping[str, Any]]
 DEFAULT_PARTS: tuple[str, ...] = ("als", "ease", "content")
+PART_FAMILY_KEY = "model"
 
 
-def resolve_parts(parts: Sequence[PartSpec] | None) -> list[tuple[str, EmbeddingModel]]:
-    """``(name, unfitted estimator)`` pairs; a bare name means that MODELS entry's defaults."""
-    from recommender.models import MODELS  # the registry imports this module
-
+def part_list(parts: Sequence[PartSpec] | PartTable | None) -> list[PartSpec]:
+    """The parts as a list in their order: a table becomes ``(name, params)`` pairs."""
     specs = DEFAULT_PARTS if parts is None else parts
+    if isinstance(specs, Mapping):
+        return [(str(name), params) for name, params in specs.items()]
     if isinstance(specs, str) or not len(specs):
         raise InvalidParameterError(
-            "parts", parts, "a non-empty sequence of names or (name, model)"
+            "parts", parts, "a non-empty sequence of names, (name, model) or (name, params)"
         )
+    return [tuple(spec) if isinstance(spec, list) else spec for spec in specs]
+
+
+def part_family(name: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The ``MODELS`` name of a ``(name, params)`` part and its hyper-parameters."""
+    params = dict(params)
+    family = params.pop(PART_FAMILY_KEY, name)
+    return str(family), params
+
+
+def resolve_parts(
+    parts: Sequence[PartSpec] | PartTable | None,
+) -> list[tuple[str, EmbeddingModel]]:
+    """``(name, unfitted estimator)`` pairs: a bare name means that MODELS entry's defaults,
+    ``(name, params)`` that entry with those hyper-parameters (a config's checked ones come
+    as built estimators from ``selection.build_model``), ``(name, model)`` a clone of it."""
+    from recommender.models import MODELS  # the registry imports this module
+
+    allowed = sorted(set(MODELS) - {"hybrid"})
     resolved: list[tuple[str, EmbeddingModel]] = []
-    for spec in specs:
+    for spec in part_list(parts):
         if isinstance(spec, str):
-            if spec not in MODELS or spec == "hybrid":
-                allowed = sorted(set(MODELS) - {"hybrid"})
+            if spec not in allowed:
                 raise InvalidParameterError("parts", spec, f"one of {allowed}")
             resolved.append((spec, MODELS[spec]()))
         elif isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], EmbeddingModel):
             resolved.append((str(spec[0]), clone(spec[1])))
+        elif isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], Mapping):
+            family, params = part_family(str(spec[0]), spec[1])
+            if family not in allowed:
+                raise InvalidParameterError(f"parts.{spec[0]}", family, f"one of {allowed}")
+            try:
+                resolved.append((str(spec[0]), MODELS[family](**params)))
+            except TypeError as error:
+                raise InvalidParameterError(f"parts.{spec[0]}", params, str(error)) from None
         else:
             raise InvalidParameterError(
-                "parts", spec, "a model name or a (name, EmbeddingModel) pair"
+                "parts", spec, "a model name, a (name, EmbeddingModel) or a (name, params) pair"
             )
     names = [name for name, _ in resolved]
     if len(set(names)) != len(names):
@@ -103,8 +133,10 @@ def score_scale(
 class HybridModel(EmbeddingModel):
     """Weighted concatenation of part models (see the module docstring).
 
-    ``parts`` are model names from ``MODELS`` or ``(name, model)`` pairs (cloned, never fitted
-    in place); default ALS + EASE + content. ``weights`` a sequence in part order or a mapping
+    ``parts`` are model names from ``MODELS``, ``(name, model)`` pairs (cloned, never fitted
+    in place), ``(name, params)`` pairs or a table ``{name: params}`` (each part a full model
+    spec with its own hyper-parameters; ``model = "<family>"`` in params when ``name`` is a
+    label); default ALS + EASE + content. ``weights`` a sequence in part order or a mapping
     by name (required: a search chooses them, see the module docstring). Fitted, ``parts_``
     holds each part as a :class:`ModelPart` (name, fitted model, weight).
     """
@@ -118,7 +150,7 @@ class HybridModel(EmbeddingModel):
 
     def __init__(
         self,
-        parts: Sequence[PartSpec] | None = None,
+        parts: Sequence[PartSpec] | PartTable | None = None,
         weights: Sequence[float] | Mapping[str, float] | None = None,
         scale_sample: int = 500,
         random_state: int = 0,
@@ -128,7 +160,7 @@ class HybridModel(EmbeddingModel):
         self.scale_sample = scale_sample
         self.random_state = random_state
 
-    def _part_specs(self) -> Sequence[PartSpec] | None:
+    def _part_specs(self) -> Sequence[PartSpec] | PartTable | None:
         """The parts to resolve (subclasses build default parts from their own parameters)."""
         return self.parts
 
@@ -142,6 +174,27 @@ class HybridModel(EmbeddingModel):
         ])
         self._assemble(fitted, weights)
         return self
+
+    @classmethod
+    def from_fitted(
+        cls,
+        fitted: Sequence[tuple[str, EmbeddingModel]],
+        features: FeatureSet,
+        weights: Sequence[float] | Mapping[str, float],
+        scale_sample: int = 500,
+        random_state: int = 0,
+    ) -> HybridModel:
+        """A hybrid of parts already fitted on ``features``, without refitting them: what a
+        selection that fitted the parts as candidates of their own blends. Its ``parts`` are
+        the fitted models, so a clone refits fresh copies with the same hyper-parameters."""
+        names = [name for name, _ in fitted]
+        model = cls(parts=list(fitted), weights=weights, scale_sample=scale_sample,
+                    random_state=random_state)
+        model.scales_ = np.array([
+            score_scale(part, features, scale_sample, random_state) for _, part in fitted
+        ])
+        model._assemble(list(fitted), check_weights(weights, names))
+        return model
 
     def _given_weights(self) -> Sequence[float] | Mapping[str, float]:
         if self.weights is None:

@@ -8,11 +8,19 @@ run's seed given as ``random_state`` to every model that takes one, unless the c
 A config that asks for a choice on validation data gets the search around the estimator
 (:mod:`recommender.selection`), fitted and used like the model itself:
 
+- ``auto`` (the default of a training config without a ``[model]`` name):
+  :class:`FamilySearch` chooses the family and its main hyper-parameters (keys
+  ``candidates``, ``budget_factor``, ``hybrid_parts``, ...);
+
 - ``hybrid`` without ``weights``: :class:`HybridWeightSearch` (keys ``grid_step``,
   ``validation_fraction``, ...);
 - ``time_aware``: :class:`TimeAwareSearch` for its recency windows unless ``window_days`` /
   ``breadth_window_days`` (or ``parts``) are given, and for its weights unless ``weights`` are
   (keys ``window_candidates``, ``grid_step``, ``validation_cuts``, ``horizon_days``, ``k``);
+- ``hybrid`` parts given with hyper-parameters (``parts = [["ease", {regularization = 300}],
+  "als"]`` or a table ``[model.parts.ease] regularization = 300``): each part is built here
+  too, a full model spec, so ``tune.space`` can address ``model.parts.ease.regularization``
+  and ``model.weights.ease``;
 - a recent-popularity model with ``window_days = "validation"``: :class:`RecencyWindowSearch`
   (keys ``window_candidates``, ``validation_cuts``, ``horizon_days``).
 """
@@ -24,11 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recommender.callable_params import accepted_params, check_params, coerce_params
-from recommender.errors import ConfigError
+from recommender.errors import ConfigError, InvalidParameterError
 from recommender.features import InteractionWeights
 from recommender.models import MODELS, HybridModel, RecentPopularityModel, TimeAwareModel
 from recommender.models.base import EmbeddingModel
+from recommender.models.hybrid import part_family, part_list
 from recommender.selection.base import SearchCV
+from recommender.selection.family import AUTO, FamilySearch
 from recommender.selection.hybrid import HybridWeightSearch
 from recommender.selection.recency import RecencyWindowSearch
 from recommender.selection.time_aware import WINDOW_PARTS, TimeAwareSearch
@@ -76,12 +86,57 @@ def _search_of(cls: type[EmbeddingModel], given: dict[str, Any]) -> tuple[
     return None, {}, set()
 
 
-def _plan(name: str, params: Mapping[str, Any] | None, section: str) -> _Plan:
+def _built_parts(
+    parts: Any, section: str, random_state: int | None
+) -> tuple[Any, list[str]]:
+    """A hybrid's configured parts with each ``(name, params)`` part built by
+    :func:`build_model` (its keys checked and coerced, its own search if it asks for one),
+    so every part is a full model spec; problems name ``[section] parts.<name>``."""
+    if not isinstance(parts, (Mapping, list, tuple)):
+        return parts, []  # the constructor's type check reports it
+    try:
+        specs = part_list(parts)
+    except InvalidParameterError as error:
+        return parts, [f"[{section}] key 'parts': {error}"]
+    built: list[Any] = []
+    problems: list[str] = []
+    for spec in specs:
+        if not (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], Mapping)):
+            built.append(spec)
+            continue
+        name = str(spec[0])
+        family, part_params = part_family(name, spec[1])
+        where = f"{section}] parts.{name}:"
+        if family == "hybrid" or family not in MODELS:
+            allowed = sorted(set(MODELS) - {"hybrid"})
+            problems.append(f"[{section}] parts.{name}: unknown model {family!r}; a part is "
+                            f"one of {allowed} (give model = \"<family>\" when the part "
+                            "name is a label)")
+            continue
+        try:
+            built.append((name, build_model(family, part_params, section=where,
+                                            random_state=random_state)))
+        except ConfigError as error:
+            problems.append(str(error).replace(f"[{where}] ", f"[{section}] parts.{name}: "))
+    return built, problems
+
+
+def _plan(
+    name: str, params: Mapping[str, Any] | None, section: str, random_state: int | None = None
+) -> _Plan:
+    if name == AUTO:  # the default: a search over families, configured by its own keys
+        given = {k: v for k, v in dict(params or {}).items() if k not in _NOT_CONFIGURED}
+        problems = check_params(FamilySearch, dict(params or {}), section,
+                                skip=_NOT_CONFIGURED)
+        return _Plan(FamilySearch, given, problems=problems)
     cls = MODELS.get(name)
     if cls is None:
         raise ConfigError(f"[{section}] key 'name': unknown model {name!r}; "
-                          f"choose from {sorted(MODELS)}")
+                          f"choose from {sorted([*MODELS, AUTO])}")
     given = dict(params or {})
+    part_problems: list[str] = []
+    if issubclass(cls, HybridModel) and given.get("parts") is not None:
+        given["parts"], part_problems = _built_parts(given["parts"], section, random_state)
     search, fixed, asking = _search_of(cls, given)
     own = set(accepted_params(cls))
     searched = (set(accepted_params(search)) - set(_NOT_CONFIGURED) - set(fixed)
@@ -100,7 +155,7 @@ def _plan(name: str, params: Mapping[str, Any] | None, section: str) -> _Plan:
                 )
                 continue
             plan.estimator[key] = value
-    plan.problems += check_params(cls, plan.estimator, section)
+    plan.problems += part_problems or check_params(cls, plan.estimator, section)
     if search is not None:
         plan.problems += check_params(search, plan.search_params, section, skip=_NOT_CONFIGURED)
         plan.search_params.update(fixed)
@@ -139,7 +194,7 @@ def build_model(
     ``interaction_weights`` go to a search that rebuilds features from events itself (the
     hybrid's; the recency and time-aware searches judge on raw events and take none).
     :class:`ConfigError` names ``[section]`` and the key at fault."""
-    plan = _plan(name, params, section)
+    plan = _plan(name, params, section, random_state)
     if "interaction_weights" in dict(params or {}):
         plan.problems.append(f"[{section}] key 'interaction_weights': set [features] instead")
     if plan.problems:
@@ -147,6 +202,8 @@ def build_model(
     kwargs = coerce_params(plan.cls, plan.estimator)
     if random_state is not None and "random_state" in accepted_params(plan.cls):
         kwargs.setdefault("random_state", random_state)
+    if interaction_weights is not None and "interaction_weights" in accepted_params(plan.cls):
+        kwargs["interaction_weights"] = interaction_weights  # the family search's
     estimator = plan.cls(**kwargs)
     if plan.search is None:
         return estimator

@@ -1,4 +1,6 @@
-"""The model section: a :data:`recommender.models.MODELS` name plus its hyper-parameters.
+"""The model section: a :data:`recommender.models.MODELS` name plus its hyper-parameters, or
+``auto``: the family and its hyper-parameters chosen on validation data
+(:class:`recommender.selection.FamilySearch`).
 
 Hyper-parameters are the table's other keys. They are checked when the file is read, by the
 one builder itself (:func:`recommender.selection.build_model`: an estimator's constructor only
@@ -16,7 +18,7 @@ from recommender.errors import ConfigError
 from recommender.features import InteractionWeights
 from recommender.models import MODELS
 from recommender.models.base import EmbeddingModel
-from recommender.selection import build_model
+from recommender.selection import AUTO, build_model
 from recommender.spec.base import PROBLEM_SEPARATOR, OptionsSection
 
 _HERE = "<this section>"  # build_model's section name while validating; the formatter names it
@@ -30,8 +32,8 @@ class ModelSection(OptionsSection):
     @field_validator("name")
     @classmethod
     def _known_model(cls, name: str) -> str:
-        if name not in MODELS:
-            raise ValueError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
+        if name not in MODELS and name != AUTO:
+            raise ValueError(f"unknown model {name!r}; choose from {sorted([*MODELS, AUTO])}")
         return name
 
     @model_validator(mode="after")

@@ -1,0 +1,315 @@
+"""The default model: a family and its main hyper-parameters chosen on a validation split, within
+a time budget measured against one default ALS fit.
+
+:class:`FamilySearch` fits each candidate of :data:`CANDIDATES` (EASE, RP3beta, ALS, BPR, the
+sequence models, content, popularity, each with a few settings) once on the earlier part of each
+learner's events (the validation split the hybrid's search uses,
+:func:`recommender.selection.hybrid.validation_split`), scores it with :func:`evaluate` on (a
+seeded sample of) the validation learners, then blends the best candidates of the strongest
+families as a hybrid without refitting them (:func:`score_weight_grid` over the already fitted
+parts). The best of all is refitted on every event, as a ``GridSearchCV`` refits its best.
+
+The budget: the first candidate is a default ALS fit, whose seconds are the reference; the whole
+``fit`` (search and refit) may take ``budget_factor`` times that. Before each candidate the
+search predicts its cost (the same family's last fit and scoring, else the reference) and the
+refit of the best so far; a candidate that would not fit in what is left is skipped, and says so
+in ``cv_results_``. ``budget_seconds_``, ``reference_seconds_`` and ``fit_seconds_`` report it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from recommender.callable_params import accepted_params
+from recommender.errors import InvalidParameterError, RecommenderError
+from recommender.evaluation.evaluate import evaluate
+from recommender.features import FeatureSet, InteractionWeights
+from recommender.models import MODELS, HybridModel
+from recommender.models.base import EmbeddingModel
+from recommender.selection.base import SearchCV
+from recommender.selection.hybrid import (
+    learner_subset,
+    score_weight_grid,
+    validation_split,
+    weight_grid,
+)
+
+AUTO = "auto"  # the [model] name that asks for this search (and the default of a train config)
+REFERENCE = "als"  # the candidate whose fit is the budget's unit: implicit ALS, defaults
+# Resource-to-resource models hold n_resources^2 floats; above this they are skipped.
+MAX_DENSE_RESOURCES = 8000
+DENSE_FAMILIES = frozenset({"ease", "rp3beta"})
+
+# label -> (MODELS family, hyper-parameters); tried in this order (cheap and often strong first,
+# so a tight budget still sees them). ALS with more factors, a stronger ridge and a tuned alpha
+# follows Rendle et al. 2021 ("Revisiting the performance of iALS on item recommendation
+# benchmarks") as far as implicit's solver allows (its ridge is not frequency-scaled).
+CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
+    "als": ("als", {}),
+    "popularity": ("popularity", {}),
+    "ease": ("ease", {}),
+    "ease_l50": ("ease", {"regularization": 50.0}),
+    "ease_l1000": ("ease", {"regularization": 1000.0}),
+    "rp3beta": ("rp3beta", {}),
+    "co_occurrence": ("co_occurrence", {}),
+    "sequence": ("sequence", {}),
+    "bpr": ("bpr", {}),
+    "content": ("content", {}),
+    "als_f128": ("als", {"factors": 128, "regularization": 1.0, "alpha": 10.0}),
+    "ease_l5000": ("ease", {"regularization": 5000.0}),
+    "rp3beta_b0": ("rp3beta", {"beta": 0.0}),
+}
+HYBRID = "hybrid"  # the label of the blend row
+
+
+class FamilySearch(SearchCV):
+    """Choose a model family and its hyper-parameters on validation data (module docstring).
+
+    ``candidates`` labels of :data:`CANDIDATES` to try (default: all, in that order; ALS is
+    always first, as the budget's unit); ``budget_factor`` the whole fit's bound in default ALS
+    fits; ``hybrid_parts`` how many of the best families to blend (0: no hybrid) on a weight
+    grid of ``grid_step``; ``validation_fraction`` of each learner's latest events to validate
+    on, ``metric`` at ``k_values`` on at most ``max_learners`` of them (sampled with
+    ``random_state``, which also seeds every candidate that takes one).
+    """
+
+    estimator_class = EmbeddingModel
+
+    def __init__(
+        self,
+        candidates: Sequence[str] | None = None,
+        budget_factor: float = 10.0,
+        hybrid_parts: int = 3,
+        grid_step: float = 0.25,
+        validation_fraction: float = 0.2,
+        interaction_weights: InteractionWeights | None = None,
+        metric: str = "ndcg_at_10",
+        k_values: Sequence[int] = (10,),
+        max_learners: int | None = 1000,
+        random_state: int = 0,
+    ) -> None:
+        self.candidates = candidates
+        self.budget_factor = budget_factor
+        self.hybrid_parts = hybrid_parts
+        self.grid_step = grid_step
+        self.validation_fraction = validation_fraction
+        self.interaction_weights = interaction_weights
+        self.metric = metric
+        self.k_values = k_values
+        self.max_learners = max_learners
+        self.random_state = random_state
+
+    # --- what is tried ---------------------------------------------------------------------
+
+    def _labels(self) -> list[str]:
+        labels = list(CANDIDATES) if self.candidates is None else list(self.candidates)
+        unknown = [label for label in labels if label not in CANDIDATES]
+        if unknown or not labels:
+            raise InvalidParameterError("candidates", self.candidates,
+                                        f"labels among {list(CANDIDATES)}")
+        return [REFERENCE, *[label for label in dict.fromkeys(labels) if label != REFERENCE]]
+
+    def _build(self, family: str, params: Mapping[str, Any]) -> EmbeddingModel:
+        cls = MODELS[family]
+        kwargs = dict(params)
+        if "random_state" in accepted_params(cls):
+            kwargs.setdefault("random_state", self.random_state)
+        return cls(**kwargs)
+
+    # --- the search --------------------------------------------------------------------------
+
+    def fit(self, features: FeatureSet) -> Self:
+        started = time.perf_counter()
+        if not (isinstance(self.budget_factor, (int, float)) and self.budget_factor > 0):
+            raise InvalidParameterError("budget_factor", self.budget_factor, "a number > 0")
+        labels = self._labels()
+        train, validation = validation_split(
+            features, self.validation_fraction, self.interaction_weights
+        )
+        view = _ValidationView(train, validation, self.max_learners, self.random_state)
+        train_share = max(train.interactions.nnz, 1) / max(features.interactions.nnz, 1)
+        rows: list[dict[str, Any]] = []
+        fitted: dict[str, tuple[EmbeddingModel, float]] = {}  # label -> (model, score)
+        cost: dict[str, float] = {}  # family -> seconds of its last fit and scoring
+        refit: dict[str, float] = {}  # label -> predicted seconds of a refit on every event
+        self.reference_seconds_ = 0.0
+        self.budget_seconds_ = float("inf")
+        for label in labels:
+            family, params = CANDIDATES[label]
+            row: dict[str, Any] = {"candidate": label, "family": family,
+                                   "params": json.dumps(params, sort_keys=True)}
+            rows.append(row)
+            if family in DENSE_FAMILIES and features.shape[1] > MAX_DENSE_RESOURCES:
+                row["status"] = f"skipped: {features.shape[1]} resources (dense above " \
+                                f"{MAX_DENSE_RESOURCES})"
+                continue
+            predicted = cost.get(family, self.reference_seconds_)
+            if label != REFERENCE and not self._fits(started, predicted, view, fitted, refit):
+                row["status"] = f"skipped: time budget (predicted {predicted:.2f} s)"
+                continue
+            fit_started = time.perf_counter()
+            try:
+                model = self._build(family, params).fit(train)
+            except RecommenderError as error:
+                row["status"] = f"failed: {error}"
+                continue
+            row["fit_seconds"] = time.perf_counter() - fit_started
+            if label == REFERENCE:
+                self.reference_seconds_ = row["fit_seconds"]
+                self.budget_seconds_ = self.budget_factor * self.reference_seconds_
+            score_started = time.perf_counter()
+            score = view.score(model, self.metric, self.k_values)
+            row["evaluate_seconds"] = time.perf_counter() - score_started
+            row[self.metric] = score
+            row["status"] = "scored"
+            cost[family] = row["fit_seconds"] + row["evaluate_seconds"]
+            refit[label] = row["fit_seconds"] / train_share
+            fitted[label] = (model, score)
+        if self.hybrid_parts >= 2:
+            rows.append(self._blend(started, view, train, fitted, refit))
+            hybrid_row = rows[-1]
+            if hybrid_row["status"] == "scored":
+                fitted[HYBRID] = (hybrid_row.pop("_model"), hybrid_row[self.metric])
+        if not fitted:
+            raise InvalidParameterError("candidates", labels, "at least one candidate that fits")
+        best = max(fitted, key=lambda label: fitted[label][1])  # first on ties: the simpler
+        for row in rows:
+            row["chosen"] = row["candidate"] == best
+        self.cv_results_ = pd.DataFrame(rows)
+        self.best_score_ = float(fitted[best][1])
+        refit_started = time.perf_counter()
+        self.best_estimator_ = self._refit(best, fitted[best][0], features)
+        self.__dict__.pop("_resource_index", None)
+        self.refit_seconds_ = time.perf_counter() - refit_started
+        self.best_params_ = {"candidate": best, **self._described(best, self.best_estimator_)}
+        self.fit_seconds_ = time.perf_counter() - started
+        self.within_budget_ = bool(self.fit_seconds_ <= self.budget_seconds_)
+        return self
+
+    def _fits(self, started: float, predicted: float, view: _ValidationView,
+              fitted: Mapping[str, tuple[EmbeddingModel, float]], refit: Mapping[str, float]
+              ) -> bool:
+        """Would a candidate costing ``predicted`` seconds still leave time for what follows:
+        the blend of the best families so far and the refit of whichever wins (this one, the
+        slowest to refit so far, or the blend's parts)?"""
+        elapsed = time.perf_counter() - started
+        slowest_refit = max(refit.values(), default=0.0)
+        blend = 0.0
+        if self.hybrid_parts >= 2:
+            parts = self._blend_parts(fitted)
+            n_grid = len(weight_grid(max(len(parts), 2), self.grid_step))
+            blend = view.mean_seconds * n_grid + sum(refit[label] for label in parts)
+        reserve = max(slowest_refit, predicted, blend)
+        return elapsed + predicted + reserve <= self.budget_seconds_
+
+    def _blend_parts(self, fitted: Mapping[str, tuple[EmbeddingModel, float]]) -> list[str]:
+        """The best candidate of each of the ``hybrid_parts`` strongest families."""
+        best_of_family: dict[str, str] = {}
+        for label, (_, score) in sorted(fitted.items(), key=lambda item: -item[1][1]):
+            best_of_family.setdefault(CANDIDATES[label][0], label)
+        return list(best_of_family.values())[: self.hybrid_parts]
+
+    def _blend(self, started: float, view: _ValidationView, train: FeatureSet,
+               fitted: Mapping[str, tuple[EmbeddingModel, float]], refit: Mapping[str, float]
+               ) -> dict[str, Any]:
+        """The best candidate of each of the ``hybrid_parts`` strongest families, blended on a
+        weight grid without refitting them; the row of the best blend."""
+        parts = self._blend_parts(fitted)
+        row: dict[str, Any] = {"candidate": HYBRID, "family": HYBRID,
+                               "params": json.dumps({"parts": parts})}
+        if len(parts) < 2:
+            row["status"] = "skipped: fewer than two families scored"
+            return row
+        grid = weight_grid(len(parts), self.grid_step)
+        mean_evaluate = view.mean_seconds or self.reference_seconds_
+        predicted = mean_evaluate * len(grid)
+        refit_cost = sum(refit[label] for label in parts)
+        elapsed = time.perf_counter() - started
+        if elapsed + predicted + refit_cost > self.budget_seconds_:
+            row["status"] = (f"skipped: time budget (predicted {predicted:.2f} s to blend, "
+                             f"{refit_cost:.2f} s to refit)")
+            return row
+        blend_started = time.perf_counter()
+        hybrid = HybridModel.from_fitted(
+            [(label, fitted[label][0]) for label in parts], train, [1.0] * len(parts),
+            random_state=self.random_state,
+        )
+        table = score_weight_grid(hybrid, train, view.validation, grid, self.metric,
+                                  self.k_values, self.max_learners, seed=self.random_state)
+        best = int(np.argmax(table[self.metric].to_numpy()))
+        weights = tuple(float(w) for w in grid[best])
+        row.update({
+            "params": json.dumps({"parts": parts, "weights": weights}),
+            "evaluate_seconds": time.perf_counter() - blend_started,
+            self.metric: float(table[self.metric].iloc[best]),
+            "status": "scored",
+            "_model": hybrid.with_weights(weights),
+        })
+        return row
+
+    def _refit(self, label: str, model: EmbeddingModel, features: FeatureSet) -> EmbeddingModel:
+        """The chosen candidate again, unfitted, fitted on every event."""
+        if label != HYBRID:
+            return clone(model).fit(features)
+        blend = model  # a HybridModel over fitted parts: clone refits fresh copies of them
+        return HybridModel(
+            parts=[(part.name, clone(part.model)) for part in blend.parts_],
+            weights=tuple(float(w) for w in blend.weights_),
+            random_state=self.random_state,
+        ).fit(features)
+
+    @staticmethod
+    def _described(label: str, model: EmbeddingModel) -> dict[str, Any]:
+        if label == HYBRID:
+            return {"family": HYBRID, "parts": {
+                part.name: {"model": CANDIDATES[part.name][0], **CANDIDATES[part.name][1]}
+                for part in model.parts_
+            }, "weights": {part.name: part.weight for part in model.parts_}}
+        family, params = CANDIDATES[label]
+        return {"family": family, "params": dict(params)}
+
+
+class _ValidationView:
+    """The validation learners (a seeded sample), scored the way the hybrid's search scores
+    its grid: each model's rows for them, evaluated on their validation events."""
+
+    def __init__(self, train: FeatureSet, validation: pd.DataFrame, max_learners: int | None,
+                 seed: int) -> None:
+        ids = np.sort(np.asarray(validation["learner_id"].unique(), dtype=object).astype(str))
+        found = train.learner_map.indices_of(ids, strict=False)
+        learner_idx = found[found >= 0]
+        if max_learners is not None and len(learner_idx) > max_learners:
+            pick = np.random.default_rng(seed).choice(len(learner_idx), max_learners,
+                                                      replace=False)
+            learner_idx = learner_idx[np.sort(pick)]
+        if learner_idx.size == 0:
+            raise InvalidParameterError(
+                "validation_fraction", len(validation),
+                "validation events of learners known to train (none left to validate on)",
+            )
+        self.validation = validation
+        self.learner_idx = learner_idx
+        self.subset = learner_subset(train, learner_idx)
+        self._seconds: list[float] = []
+
+    @property
+    def mean_seconds(self) -> float:
+        return float(np.mean(self._seconds)) if self._seconds else 0.0
+
+    def score(self, model: EmbeddingModel, metric: str, k_values: Sequence[int]) -> float:
+        started = time.perf_counter()
+        rows = copy.copy(model)  # shares the resource vectors; only the learners' rows differ
+        rows.learner_factors_ = np.ascontiguousarray(model.learner_factors_[self.learner_idx])
+        metrics = evaluate(rows, self.subset, self.validation, k_values)
+        self._seconds.append(time.perf_counter() - started)
+        if metric not in metrics:
+            raise InvalidParameterError("metric", metric, f"one of {sorted(metrics)}")
+        return float(metrics[metric])
