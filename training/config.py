@@ -28,6 +28,7 @@ from pydantic import (
 
 from recommender.evaluation.groups import DEFAULT_ATTRIBUTES
 from recommender.evaluation.metrics import METRICS
+from recommender.selection import AUTO
 from recommender.spec import (
     HOLDOUT_KINDS,
     MOVED_KEYS,
@@ -48,9 +49,10 @@ _SPLIT_KEYS = {name for cls in HOLDOUT_KINDS.values() for name in cls.model_fiel
 
 
 class TrainModelSection(ModelSection):
-    """The model to train (ALS unless ``name`` says otherwise)."""
+    """The model to train; without a ``name``, ``auto``: the family and its main
+    hyper-parameters chosen on a validation split (:class:`recommender.selection.FamilySearch`)."""
 
-    name: str = "als"
+    name: str = AUTO
 
 
 class ValidationSection(Section):

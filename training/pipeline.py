@@ -16,6 +16,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 from mlflow.models.model import ModelInfo
 from mlflow.tracking import MlflowClient
 
@@ -49,6 +50,16 @@ class TrainResult:
     comparison: registry.Comparison | None
     split_fingerprint: str | None
     warnings: tuple[str, ...] = ()  # what the run summary must say about the data
+    selection: Selection | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a search that chose the model tried (one row per candidate) and its time budget."""
+
+    candidates: pd.DataFrame
+    best: str
+    seconds: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,7 @@ def train(
         seconds["features_seconds"] = time.perf_counter() - started
         warnings = log_consumption(features)
         model, seconds["fit_seconds"] = fit_model(config, features, progress, "all events")
+        selection = _log_selection(model)
 
         started = time.perf_counter()
         path = bundle_path or bundle_root / run_id
@@ -215,7 +227,25 @@ def train(
         model_uri=model_info.model_uri, version=version, comparison=comparison,
         split_fingerprint=validated.fingerprint if validated else None,
         warnings=warnings,
+        selection=selection,
     )
+
+
+def _log_selection(model: EmbeddingModel) -> Selection | None:
+    """A search's candidates as a table artifact (``selection/candidates.csv``), its choice as
+    a tag and its time budget as metrics; None for a model that chose nothing."""
+    table = getattr(model, "cv_results_", None)
+    if not isinstance(table, pd.DataFrame):
+        return None
+    log_frame(table, "selection/candidates.csv")
+    best = model.best_params_
+    label = str(best.get("candidate", json.dumps(best, sort_keys=True, default=str)))
+    mlflow.set_tag("selection.best", label)
+    seconds = {f"selection_{name}": float(getattr(model, f"{name}_"))
+               for name in ("budget_seconds", "reference_seconds", "fit_seconds")
+               if isinstance(getattr(model, f"{name}_", None), float)}
+    mlflow.log_metrics(seconds)
+    return Selection(candidates=table, best=label, seconds=seconds)
 
 
 def _log_validation(config: TrainConfig, validated: Validated, metrics: dict[str, float]) -> None:

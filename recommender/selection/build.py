@@ -38,7 +38,7 @@ from recommender.models import MODELS, HybridModel, RecentPopularityModel, TimeA
 from recommender.models.base import EmbeddingModel
 from recommender.models.hybrid import part_family, part_list
 from recommender.selection.base import SearchCV
-from recommender.selection.family import AUTO, FamilySearch
+from recommender.selection.family import AUTO, CANDIDATES, FamilySearch
 from recommender.selection.hybrid import HybridWeightSearch
 from recommender.selection.recency import RecencyWindowSearch
 from recommender.selection.time_aware import WINDOW_PARTS, TimeAwareSearch
@@ -128,6 +128,10 @@ def _plan(
         given = {k: v for k, v in dict(params or {}).items() if k not in _NOT_CONFIGURED}
         problems = check_params(FamilySearch, dict(params or {}), section,
                                 skip=_NOT_CONFIGURED)
+        labels = given.get("candidates")
+        if isinstance(labels, (list, tuple)):
+            problems += [f"[{section}] key 'candidates': unknown {label!r}; choose from "
+                         f"{list(CANDIDATES)}" for label in labels if label not in CANDIDATES]
         return _Plan(FamilySearch, given, problems=problems)
     cls = MODELS.get(name)
     if cls is None:

@@ -10,6 +10,7 @@ import pytest
 from experiments.config import DATA_FOLDERS, REPO_ROOT, load_config
 from recommender.errors import ConfigError
 from recommender.models import MODELS, OPTION_PARTS
+from recommender.selection import AUTO
 
 BASE = """
 name = "check"
@@ -108,8 +109,8 @@ def test_shipped_experiments_are_valid_and_list_every_registered_model(path, tmp
         return
     assert config.models[0].name == "popularity", "the baseline comes first"
     # every registered model, except the parts only time_aware's options reach
-    assert {spec.name for spec in config.models} == set(MODELS) - OPTION_PARTS, \
-        "include every registered model"
+    assert {spec.name for spec in config.models} == set(MODELS) - OPTION_PARTS | {AUTO}, \
+        "include every registered model and the default (auto)"
 
 
 def test_the_four_experiments_are_shipped():

@@ -31,7 +31,7 @@ from recommender.models import (
     LearnerHistory,
     model_parts,
 )
-from recommender.selection import SearchCV, build_model
+from recommender.selection import AUTO, SearchCV, build_model
 
 TINY_ALS = {"factors": 4, "iterations": 30, "regularization": 0.01}
 TINY_PARTS = (("als", ALSModel(**TINY_ALS)), ("ease", EASEModel()),
@@ -47,6 +47,14 @@ CASES: list[tuple[str, str, dict]] = [
     ("content", "content", {"n_components": 8}),
     ("hybrid", "hybrid", {"parts": TINY_PARTS, "weights": (0.25, 0.25, 0.5)}),
     ("hybrid_search", "hybrid", {"parts": TINY_PARTS}),
+    # parts as full model specs, as a config writes them (each built by build_model)
+    ("hybrid_configured_parts", "hybrid", {
+        "parts": {"ease": {"regularization": 50.0}, "als": {**TINY_ALS, "alpha": 4.0}},
+        "weights": {"ease": 0.75, "als": 0.25}}),
+    ("rp3beta", "rp3beta", {}),
+    # the default model: a family chosen on validation (no time pressure on a 6 x 6 world)
+    ("auto_search", "auto", {"candidates": ["popularity", "ease", "rp3beta"],
+                             "budget_factor": 1e9, "hybrid_parts": 0}),
     ("recent_popularity", "recent_popularity", {}),
     ("recent_popularity_search", "recent_popularity", {"window_days": "validation"}),
     ("scheduled_popularity", "scheduled_popularity", {}),
@@ -87,7 +95,7 @@ def fitted(features: FeatureSet) -> dict[str, EmbeddingModel]:
 
 
 def test_every_registered_class_is_in_the_contract() -> None:
-    assert {name for _, name, _ in CASES} == set(MODELS)
+    assert {name for _, name, _ in CASES} == set(MODELS) | {AUTO}
     assert OPTION_PARTS < set(MODELS)
 
 

@@ -9,7 +9,11 @@ from typer.testing import CliRunner
 
 from training.cli import app
 from training.config import RangeSpec, load_config
-from training.tune import sample_space
+from training.tune import plan_trials, sample_space
+
+# Hybrid parts as a table (part name -> hyper-parameters): tune.space addresses them by name.
+TABLE = {"ease": {"regularization": 50.0},
+         "als_small": {"model": "als", "factors": 4, "iterations": 30, "regularization": 0.01}}
 
 
 def test_sampling_is_seeded_and_covers_small_grids() -> None:
@@ -57,3 +61,22 @@ def test_tune_writes_best_config_and_nested_runs(write_config, empty_store, tmp_
     assert repr(best.model.params["regularization"]) == winner.data.params[
         "model.regularization"]
     assert client.search_registered_models() == []  # trials never register models
+
+
+def test_tune_space_addresses_part_parameters_and_blend_weights(write_config,
+                                                                 config_tree) -> None:
+    tree = config_tree(tune={"space": {"model.parts.ease.regularization": [10.0, 500.0],
+                                       "model.weights.ease": [0.25, 0.75]}})
+    tree["model"] = {"name": "hybrid", "parts": TABLE, "weights": {"ease": 0.5, "als_small": 0.5}}
+    path = write_config(tree=tree)
+    config = load_config(path)
+    trials = plan_trials(config, 4, str(path))
+    seen = set()
+    for trial in trials:
+        model = trial.config.model.build(random_state=0)
+        ease = dict(model.parts)["ease"]
+        assert ease.regularization == trial.params["model.parts.ease.regularization"]
+        assert model.weights["ease"] == trial.params["model.weights.ease"]
+        assert dict(model.parts)["als_small"].factors == 4  # untouched parts stay as written
+        seen.add((ease.regularization, model.weights["ease"]))
+    assert seen == {(10.0, 0.25), (10.0, 0.75), (500.0, 0.25), (500.0, 0.75)}

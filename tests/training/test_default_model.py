@@ -1,0 +1,49 @@
+"""A config that names only the data trains the default: the family chosen on a validation split
+within the time budget, every candidate printed and logged to MLflow (issue 15)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from recommender.bundle import load_bundle
+from training import toml_writer
+from training.cli import app
+from training.config import load_config
+from conftest import SMALL
+
+
+def test_a_config_naming_only_the_data_chooses_its_model(empty_store, tmp_path) -> None:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    shutil.copy(empty_store, workdir / "mlflow.db")
+    path = tmp_path / "data_only.toml"
+    path.write_text(toml_writer.dumps({"data": dict(SMALL)}))
+    assert load_config(path).model.name == "auto"
+
+    result = CliRunner().invoke(app, ["train", "--config", str(path), "--workdir", str(workdir),
+                                      "--out", str(tmp_path / "bundle")])
+    assert result.exit_code == 0, result.output
+    assert "model selection on a validation split" in result.output
+    for candidate in ("ease", "als", "bpr", "sequence", "co_occurrence", "hybrid"):
+        assert f"│ {candidate}" in result.output
+    assert "x one default ALS fit" in result.output
+
+    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    client = MlflowClient(uri, registry_uri=uri)
+    run = client.search_runs([client.get_experiment_by_name("lifelong-recommender")
+                              .experiment_id])[0]
+    local = client.download_artifacts(run.info.run_id, "selection/candidates.csv", str(tmp_path))
+    table = pd.read_csv(local)
+    chosen = table[table["chosen"]]
+    assert len(chosen) == 1
+    assert run.data.tags["selection.best"] == chosen["candidate"].item()
+    assert f"chose {chosen['candidate'].item()}:" in result.output
+    scored = table[table["status"] == "scored"]
+    assert chosen["ndcg_at_10"].item() == scored["ndcg_at_10"].max()
+    assert run.data.metrics["selection_budget_seconds"] > 0
+    bundle = load_bundle(tmp_path / "bundle")
+    assert bundle.manifest["selection"]["best_params"]["candidate"] == chosen["candidate"].item()
