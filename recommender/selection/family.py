@@ -44,8 +44,10 @@ from recommender.selection.hybrid import (
 
 AUTO = "auto"  # the [model] name that asks for this search (and the default of a train config)
 REFERENCE = "als"  # the candidate whose fit is the budget's unit: implicit ALS, defaults
-# Resource-to-resource models hold n_resources^2 floats; above this they are skipped.
+# Resource-to-resource models hold n_resources^2 floats for the resources and
+# n_learners x n_resources for the learners; above these they are skipped (and say so).
 MAX_DENSE_RESOURCES = 8000
+MAX_DENSE_CELLS = 400_000_000  # learner vectors of 1.6 GB in float32
 DENSE_FAMILIES = frozenset({"ease", "rp3beta"})
 
 # label -> (MODELS family, hyper-parameters); tried in this order (cheap and often strong first,
@@ -147,9 +149,12 @@ class FamilySearch(SearchCV):
             row: dict[str, Any] = {"candidate": label, "family": family,
                                    "params": json.dumps(params, sort_keys=True)}
             rows.append(row)
-            if family in DENSE_FAMILIES and features.shape[1] > MAX_DENSE_RESOURCES:
-                row["status"] = f"skipped: {features.shape[1]} resources (dense above " \
-                                f"{MAX_DENSE_RESOURCES})"
+            n_learners, n_resources = features.shape
+            if family in DENSE_FAMILIES and (n_resources > MAX_DENSE_RESOURCES
+                                             or n_learners * n_resources > MAX_DENSE_CELLS):
+                row["status"] = (f"skipped: {n_learners} x {n_resources} is too large for "
+                                 f"dense vectors (at most {MAX_DENSE_RESOURCES} resources, "
+                                 f"{MAX_DENSE_CELLS:,} cells)")
                 continue
             predicted = cost.get(family, self.reference_seconds_)
             if label != REFERENCE and not self._fits(started, predicted, view, fitted, refit):
@@ -173,6 +178,7 @@ class FamilySearch(SearchCV):
             cost[family] = row["fit_seconds"] + row["evaluate_seconds"]
             refit[label] = row["fit_seconds"] / train_share
             fitted[label] = (model, score)
+            self._keep_best_of_family(fitted, family)
         if self.hybrid_parts >= 2:
             rows.append(self._blend(started, view, train, fitted, refit))
             hybrid_row = rows[-1]
@@ -180,7 +186,8 @@ class FamilySearch(SearchCV):
                 fitted[HYBRID] = (hybrid_row.pop("_model"), hybrid_row[self.metric])
         if not fitted:
             raise InvalidParameterError("candidates", labels, "at least one candidate that fits")
-        best = max(fitted, key=lambda label: fitted[label][1])  # first on ties: the simpler
+        order = {row["candidate"]: i for i, row in enumerate(rows)}
+        best = max(fitted, key=lambda label: (fitted[label][1], -order[label]))  # first on ties
         for row in rows:
             row["chosen"] = row["candidate"] == best
         self.cv_results_ = pd.DataFrame(rows)
@@ -193,6 +200,18 @@ class FamilySearch(SearchCV):
         self.fit_seconds_ = time.perf_counter() - started
         self.within_budget_ = bool(self.fit_seconds_ <= self.budget_seconds_)
         return self
+
+    @staticmethod
+    def _keep_best_of_family(fitted: dict[str, tuple[EmbeddingModel, float]],
+                             family: str) -> None:
+        """Only each family's best model stays in memory (the earlier on ties): the blend
+        takes one per family and the winner is the best of its own (an EASE or RP3beta model
+        holds n_learners x n_resources floats)."""
+        same = [label for label in fitted if CANDIDATES[label][0] == family]
+        keep = max(same, key=lambda label: (fitted[label][1], -same.index(label)))
+        for label in same:
+            if label != keep:
+                del fitted[label]
 
     def _fits(self, started: float, predicted: float, view: _ValidationView,
               fitted: Mapping[str, tuple[EmbeddingModel, float]], refit: Mapping[str, float]
