@@ -13,7 +13,6 @@ from recommender.bundle import load_bundle
 from training import toml_writer
 from training.cli import app
 from training.config import load_config
-from conftest import SMALL
 
 
 def test_a_config_naming_only_the_data_chooses_its_model(empty_store, tmp_path) -> None:
@@ -21,7 +20,8 @@ def test_a_config_naming_only_the_data_chooses_its_model(empty_store, tmp_path) 
     workdir.mkdir()
     shutil.copy(empty_store, workdir / "mlflow.db")
     path = tmp_path / "data_only.toml"
-    path.write_text(toml_writer.dumps({"data": dict(SMALL)}))
+    path.write_text(toml_writer.dumps({"data": {  # the small sample world, nothing else
+        "source": "sample", "n_learners": 200, "n_resources": 60, "events_per_learner": 20.0}}))
     assert load_config(path).model.name == "auto"
 
     result = CliRunner().invoke(app, ["train", "--config", str(path), "--workdir", str(workdir),
