@@ -8,6 +8,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.features import FeatureSet, IdMap
+from recommender.features.consumption import Consumption
 from recommender.models import LearnerHistory, RP3betaModel
 
 
@@ -22,6 +23,7 @@ def _features(matrix: list[list[float]]) -> FeatureSet:
         learners=pd.DataFrame({"learner_id": [f"l{i}" for i in range(n_learners)]}),
         resources=pd.DataFrame({"resource_id": [f"r{i}" for i in range(n_resources)]}),
         events=pd.DataFrame(),
+        consumption=Consumption(("complete", "dismiss")),
     )
 
 
