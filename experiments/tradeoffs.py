@@ -9,7 +9,7 @@ every test learner's list is then asked of the core at each setting of its re-ra
 and its paired difference to today's lists (all knobs 0) with a bootstrap CI
 (:func:`~recommender.evaluation.significance.paired_comparison`), the relative best-worst
 group gap per attribute (:mod:`recommender.evaluation.equity`), intra-list category diversity,
-and the share of slots going to local and community providers beside their share of what each
+and the share of slots going to local (in-person, nearby) resources beside their share of what each
 learner can reach (:meth:`DeliveryCore.reach`).
 
 Defaults are read off the grid by :func:`choose_defaults`'s stated rule. Run:
@@ -164,7 +164,7 @@ def run_tradeoffs(
 
 
 def _reach(core: DeliveryCore, learner_ids: Sequence[str], request: ListRequest) -> np.ndarray:
-    """Per learner: the local and community share of what they may be listed."""
+    """Per learner: the local share of what they may be listed."""
     out = np.full(len(learner_ids), np.nan)
     for row, learner_id in enumerate(learner_ids):
         idx, local = core.reach(core.learner(str(learner_id)), request)
@@ -174,7 +174,7 @@ def _reach(core: DeliveryCore, learner_ids: Sequence[str], request: ListRequest)
 
 
 def _local_share(core: DeliveryCore, learner_ids: Sequence[str], recommended: np.ndarray) -> np.ndarray:
-    """Per learner: the local and community share of the listed slots."""
+    """Per learner: the local share of the listed slots."""
     out = np.full(len(learner_ids), np.nan)
     for row, learner_id in enumerate(learner_ids):
         listed = recommended[row][recommended[row] >= 0]
@@ -279,7 +279,7 @@ def _plot(result: TradeoffResult, out: Path, k: int) -> list[Path]:
     left.legend(fontsize=7)
     left.grid(alpha=0.3)
     base = table[(table["calibration"] == 0) & (table["diversity"] == 0)]
-    right.plot(base["equal_service"], base["local_share"], marker="o", label="local/community share of top-k")
+    right.plot(base["equal_service"], base["local_share"], marker="o", label="local (in-person, near) share of top-k")
     right.plot(base["equal_service"], base["reachable_local_share"], linestyle="--",
                label="their share of what learners can reach")
     right.set_xlabel("equal_service")

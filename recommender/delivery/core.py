@@ -65,8 +65,8 @@ class ListRequest:
     ``now`` is the moment availability is judged at (None: not judged, e.g. an evaluation whose
     filters carry their own ``open_between`` window); ``exclude_ids`` are left out on top of
     what the learner is done with; ``candidates`` (bool over bundle resource_idx) narrows the
-    catalog for an evaluation protocol; ``diversity``, ``equal_service`` (local and community
-    providers' slots held to their relevance share) and ``calibration`` (the list's category
+    catalog for an evaluation protocol; ``diversity``, ``equal_service`` (local in-person
+    resources' slots held to their share of what the learner can reach) and ``calibration`` (the list's category
     mix towards the learner's history) re-rank the best ``n_candidates`` (default ``5 * k``)
     when set.
     """

@@ -13,12 +13,14 @@ list is never shorter than ``min(k, candidates)``.
 * **Equal service** (:func:`exposure_rerank`), an exposure constraint (after Singh and Joachims
   2018, "Fairness of exposure in rankings"): resources that serve the learner where they are
   (:func:`local_resources`: offline and blended resources in or next to the learner's region)
-  get a share of the ``k`` slots proportional to their share of the relevance among the
-  candidates (:func:`fair_share`), and so do the others: at ``equal_service = 1`` the count of
-  served slots is ``round(k * share)`` (floor and ceiling of the target); lower values loosen
-  both bounds towards the model's own list (0 = no constraint). It replaces a flat score boost,
-  which raised those providers' share well past their relevance while leaving the group gap
-  where it was.
+  get a target share of the ``k`` slots, and so do the others: at ``equal_service = 1`` the
+  count of served slots is ``round(k * share)`` (floor and ceiling of the target); lower values
+  loosen both bounds towards the model's own list (0 = no constraint); the most relevant of each
+  side fill its slots, listed by relevance. The delivery core sets the share to the local
+  resources' share of everything the learner can reach (and adds the learner's best local ones
+  to the candidates); without it, their :func:`fair_share` of the list's relevance. It replaces
+  a flat score boost, which raised community providers' share well past their relevance while
+  leaving the group gap where it was.
 * **Calibration** (:func:`calibrated_rerank`), Steck 2018 ("Calibrated recommendations"): the
   list's category mix follows the mix of the learner's own history (``interest_mix``): each pick
   maximises ``(1 - calibration) * relevance - calibration * KL(interest_mix || list mix)``, the
