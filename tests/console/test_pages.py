@@ -50,3 +50,34 @@ def test_every_label_has_both_languages() -> None:
     for key, (english, chinese) in MESSAGES.items():
         assert english.strip() and chinese.strip(), key
         assert re.search(r"[\u4e00-\u9fff]", chinese) or key == "nav.language", key
+
+
+def test_the_delivery_cores_reasons_are_said_in_chinese() -> None:
+    from recommender.serving.console.i18n import reason_text
+
+    assert reason_text("similar", "because you completed \u201c太极 3\u201d", "zh") == \
+        "因为你完成了\u201c太极 3\u201d"
+    assert reason_text("group_popular", "popular with retirees in your region", "zh") == \
+        "受本地区退休人员欢迎"
+    assert reason_text("interest", "matches your interest: 手机", "zh") == "符合你的兴趣：手机"
+    assert reason_text("new", "new in the catalog", "zh") == "目录中的新资源"
+    assert reason_text("new", "new in the catalog", "en") == "new in the catalog"
+
+
+def test_the_catalog_page_counts_what_the_api_delivered_and_unmet_anonymous_interests(
+        console_client) -> None:
+    log_in(console_client)
+    before = console_client.get("/console/catalog?lang=en").text
+    assert "34 of 34 open resources were never recommended" in before  # r32, r33 are closed
+    listed = console_client.get("/v1/learners/d1/recommendations?k=5", headers=KEY).json()
+    assert len(listed["items"]) == 5
+    piano = {"group": "retiree", "region": "R1", "languages": ["zh"], "interests": "钢琴演奏入门"}
+    for _ in range(2):
+        answer = console_client.post("/v1/recommendations/anonymous", headers=KEY, json=piano)
+        assert answer.status_code == 200, answer.text
+    page = console_client.get("/console/catalog?lang=en").text
+    assert "29 of 34 open resources were never recommended" in page
+    demand = page.split('id="demand"')[1].split("</table>")[0]
+    row = demand.split("钢琴演奏入门")[0].rsplit("<tr>", 1)[1]
+    assert re.findall(r'<td class="num">(\d+)</td>', row)[-1] == "2"  # unmet, counted twice
+    assert "anonymous request" in demand

@@ -25,8 +25,8 @@ def _svg(figure) -> str:
 
 
 def bars(labels: Sequence[str], values: Sequence[float], *, title: str, ylabel: str = "",
-         width: float = 6.0, height: float = 2.8) -> str:
-    """One bar per label."""
+         width: float = 6.0, height: float = 2.8, counts: bool = False) -> str:
+    """One bar per label (``counts``: whole numbers on the axis)."""
     configure_plot_fonts()
     import matplotlib.pyplot as plt
 
@@ -37,6 +37,10 @@ def bars(labels: Sequence[str], values: Sequence[float], *, title: str, ylabel: 
                       ha="right" if len(labels) > 6 else "center", fontsize=8)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(ylabel, fontsize=8)
+        if counts:
+            from matplotlib.ticker import MaxNLocator
+
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.spines[["top", "right"]].set_visible(False)
         return _svg(figure)
 

@@ -9,7 +9,10 @@ shown as they are stored. The language is ``?lang=zh|en`` when given, else the b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+
+from recommender.delivery.reasons import GROUP_LABELS
 
 LANGUAGES = ("en", "zh")
 DEFAULT = "en"
@@ -189,6 +192,15 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key -> (English, Chinese)
     "experiments.title": ("Experiments", "实验"),
     "experiments.plots": ("plots", "图表"),
     "experiments.none": ("No runs in MLflow.", "MLflow 中没有运行记录。"),
+    # The delivery core's reasons (it words them in English; see reason_text).
+    "reason.continue": ("continue where you left off", "继续上次的学习"),
+    "reason.completed": ("because you completed “{title}”", "因为你完成了“{title}”"),
+    "reason.engaged": ("because you engaged with “{title}”", "因为你学习过“{title}”"),
+    "reason.interest": ("matches your interest: {word}", "符合你的兴趣：{word}"),
+    "reason.group_popular": ("popular with {group}", "受{group}欢迎"),
+    "reason.group_popular_near": ("popular with {group} in your region", "受本地区{group}欢迎"),
+    "reason.popular": ("popular on the platform", "在平台上受欢迎"),
+    "reason.new": ("new in the catalog", "目录中的新资源"),
 }
 
 # Known data values, by kind; anything else is shown as stored.
@@ -240,6 +252,14 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
         "associate": ("associate degree", "大专"), "bachelor": ("bachelor", "本科"),
         "postgraduate": ("postgraduate", "研究生"),
     },
+    "accessibility_needs": {"any_need": ("has a need", "有无障碍需求"),
+                            "no_need": ("no need", "无无障碍需求"),
+                            "(missing)": ("not recorded", "未记录")},
+    "accessibility_need": {
+        "captions": ("captions", "字幕"), "sign_language": ("sign language", "手语"),
+        "audio": ("audio", "音频"), "screen_reader": ("screen reader", "读屏软件"),
+        "large_print": ("large print", "大字版"), "easy_read": ("easy read", "易读版"),
+    },
     "urban_rural": {"urban": ("urban", "城镇"), "rural": ("rural", "农村")},
     "cold_start": {"fold_in": ("recent events (fold-in)", "近期行为（增量计算）"),
                    "profile": ("profile", "档案"), "": ("trained vector", "训练向量")},
@@ -255,6 +275,29 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
         "candidates": ("the evaluation's candidates", "评估候选集"),
     },
 }
+
+
+def reason_text(kind: str, text: str, lang: str) -> str:
+    """A delivery-list reason in ``lang``: the core's own words in English; in Chinese the
+    same reason rebuilt from its kind and the title, word or group it names."""
+    if lang == "en":
+        return text
+    t, v = translator(lang), value_translator(lang)
+    quoted = re.search(r"\u201c(.*)\u201d", text)
+    if kind == "similar" and quoted:
+        key = "reason.completed" if "completed" in text else "reason.engaged"
+        return t(key, title=quoted.group(1))
+    if kind == "interest" and ": " in text:
+        return t("reason.interest", word=text.split(": ", 1)[1])
+    if kind == "group_popular":
+        near = text.endswith(" in your region")
+        label = text.removeprefix("popular with ").removesuffix(" in your region")
+        group = {name: key for key, name in GROUP_LABELS.items()}.get(label)
+        return t("reason.group_popular_near" if near else "reason.group_popular",
+                 group=v("group", group) if group else label)
+    if kind in ("continue", "popular", "new"):
+        return t(f"reason.{kind}")
+    return text
 
 
 def choose_language(query_lang: str | None, accept_language: str | None) -> str:

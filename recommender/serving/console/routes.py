@@ -15,9 +15,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from recommender.delivery.demand import DEFAULT_THRESHOLD
 from recommender.errors import UnknownIdError
 from recommender.serving.console import charts, views
-from recommender.serving.console.i18n import choose_language, translator, value_translator
+from recommender.serving.console.i18n import (
+    choose_language,
+    reason_text,
+    translator,
+    value_translator,
+)
 from recommender.serving.console.session import (
     COOKIE,
     PATH,
@@ -53,6 +59,7 @@ def _render(request: Request, template: str, session: Session | None, status: in
     switch = f"{request.url.path}?{urlencode({**request.query_params, 'lang': other})}"
     return TEMPLATES.TemplateResponse(request, template, {
         "t": translator(lang), "v": value_translator(lang), "lang": lang, "url": url,
+        "reason": lambda kind, text: reason_text(kind, text, lang),
         "switch_url": switch, "session": session, "page": template.removesuffix(".html"),
         **context}, status_code=status, headers=NO_STORE)
 
@@ -111,7 +118,7 @@ async def overview_page(request: Request, session: PageSession) -> HTMLResponse:
     t = translator(_lang(request))
     hourly = charts.bars([h for h, _ in data["per_hour"]], [n for _, n in data["per_hour"]],
                          title=t("overview.per_hour"), ylabel=t("overview.events"),
-                         height=2.4)
+                         width=10.0, height=2.6, counts=True)
     return _render(request, "overview.html", session, data=data, hourly=hourly)
 
 
@@ -152,8 +159,7 @@ async def equity_page(request: Request, session: PageSession) -> HTMLResponse:
             if part.empty:
                 continue
             plots.append(charts.bars(
-                [v(attribute if attribute != "accessibility_need" else "need", x)
-                 for x in part["value"]], part["mean"].tolist(),
+                [v(attribute, x) for x in part["value"]], part["mean"].tolist(),
                 title=f"{t('attr.' + attribute)}: {metric}", ylabel=metric))
         data["metric"] = metric
     for attribute in ("provider_type", "mode"):
@@ -177,9 +183,11 @@ def _main_metric(breakdown) -> str:
 
 @router.get("/catalog", response_class=HTMLResponse)
 async def catalog_page(request: Request, session: PageSession,
-                       days: Annotated[int, Query(ge=1, le=365)] = 30) -> HTMLResponse:
+                       days: Annotated[int, Query(ge=1, le=365)] = 30,
+                       threshold: Annotated[float, Query(gt=0, le=1)] = DEFAULT_THRESHOLD,
+                       ) -> HTMLResponse:
     await _flush(request)
-    data = await run_in_threadpool(views.catalog_gaps, _runtime(request), days)
+    data = await run_in_threadpool(views.catalog_gaps, _runtime(request), days, threshold)
     return _render(request, "catalog.html", session, data=data)
 
 
