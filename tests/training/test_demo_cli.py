@@ -116,6 +116,20 @@ def test_demo_app_requires_its_key_and_keeps_events_in_sqlite_under_the_workdir(
         store.dispose()
 
 
+def test_the_demos_console_takes_the_admin_key_and_not_the_platform_key(
+    tmp_path: Path, bundle
+) -> None:
+    settings = Settings(workdir=tmp_path / "work", _env_file=None)
+    settings.workdir.mkdir()
+    app = demo_app(bundle, settings, "platform-key", "admin-key",
+                   tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with TestClient(app, follow_redirects=False) as client:
+        assert client.get("/console").status_code == 303
+        assert client.post("/console/login", data={"key": "platform-key"}).status_code == 401
+        assert client.post("/console/login", data={"key": "admin-key"}).status_code == 303
+        assert client.get("/console?lang=zh").status_code == 200
+
+
 # --------------------------------------------------------------------------- serve: the bundle
 
 

@@ -11,6 +11,7 @@ import secrets
 import socket
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -104,10 +105,13 @@ def _port_error(host: str, port: int, exc: OSError) -> ConfigError:
                        "may be using it; stop it or choose another port with --port")
 
 
-def demo_app(bundle: Bundle, settings: Settings, api_key: str, admin_key: str) -> FastAPI:
+def demo_app(bundle: Bundle, settings: Settings, api_key: str, admin_key: str,
+             *, tracking_uri: str | None = None,
+             registered_model: str = "lifelong-recommender") -> FastAPI:
     """The demo's API: the freshly trained bundle, keys required, events kept durably in the
-    settings' database (by default SQLite under the work directory, as ``serve`` keeps them)."""
-    from recommender.serving.app import create_app
+    settings' database (by default SQLite under the work directory, as ``serve`` keeps them);
+    its operator console reads the run and the registry from ``tracking_uri``."""
+    from recommender.serving.app import console_options_from_settings, create_app
     from recommender.serving.bundle_source import BundleSource
     from recommender.serving.runtime import ServingOptions
 
@@ -117,8 +121,11 @@ def demo_app(bundle: Bundle, settings: Settings, api_key: str, admin_key: str) -
         admin_keys=(admin_key,), max_k=settings.max_k, default_k=settings.default_k,
         access_log=settings.access_log,
     )
+    console = console_options_from_settings(settings)
+    console = replace(console, tracking_uri=tracking_uri or console.tracking_uri,
+                      registered_model=registered_model)
     return create_app(bundle=bundle, options=options,
-                      source=BundleSource(path=settings.workdir / "bundle"))
+                      source=BundleSource(path=settings.workdir / "bundle"), console=console)
 
 
 @fails_cleanly
@@ -165,7 +172,8 @@ def demo_command(
         learner_id = str(counts.index[len(counts) // 2])
         base_url = f"http://{host}:{port}"
         list_url = f"{base_url}/v1/learners/{learner_id}/recommendations?k=10"
-        app = demo_app(result.bundle, settings, api_key, admin_key)
+        app = demo_app(result.bundle, settings, api_key, admin_key, tracking_uri=tracking.uri,
+                       registered_model=config.tracking.registered_model)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
 
         def show_sample_list() -> None:
@@ -189,6 +197,8 @@ def demo_command(
                           "(for /v1/admin)", highlight=False)
                 out.print(f"try: curl -H 'X-API-Key: {escape(api_key)}' '{escape(list_url)}'",
                           highlight=False)
+                out.print(f"operator console: {base_url}/console (中文: {base_url}/console?lang=zh); "
+                          "log in with the admin key above", highlight=False)
                 where = (settings.workdir / "serving.db" if settings.database_url is None
                          else "the database RECOMMENDER_DATABASE_URL names")
                 out.print(f"events are stored durably in {where}", highlight=False)
