@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -130,16 +131,20 @@ def test_an_event_posted_through_the_api_shows_in_the_inspector(page, server) ->
     assert page.locator("#timeline-empty").count() == 1
     before = page.locator("#delivery-list td code").all_inner_texts()
     assert before, "the learner has a list"
+    earned_before = float(page.locator("#ledger-earned").inner_text().split()[0])
     first = before[0]
+    just_now = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     answer = httpx.post(f"{server}/v1/events", headers=KEY, json={
         "event_id": "browser-1", "learner_id": "d1", "resource_id": first,
-        "event_type": "complete", "timestamp": "2026-01-05T10:00:00Z"})
+        "event_type": "complete", "timestamp": just_now})
     assert answer.status_code in (200, 201), answer.text
     page.reload()
     timeline = page.locator("#timeline").inner_text()
     assert first in timeline
     after = page.locator("#delivery-list td code").all_inner_texts()
     assert first not in after and len(after) == len(before)
+    earned_after = float(page.locator("#ledger-earned").inner_text().split()[0])
+    assert earned_after == earned_before + 1.0  # every resource of this world carries 1 hour
     page.fill("#why_not", first)
     page.click("#ask")
     assert "done with it" in page.locator("#why-not-answer").inner_text()
@@ -150,8 +155,11 @@ def test_an_event_posted_through_the_api_shows_in_the_inspector(page, server) ->
 def test_the_equity_page_draws_its_plots_from_this_server_only(page, server) -> None:
     log_in(page, server)
     page.goto(f"{server}/console/equity?lang=zh")
+    for _ in range(3):  # lists served through the API join the served-exposure plots
+        assert httpx.get(f"{server}/v1/learners/f1/recommendations", headers=KEY).is_success
+    page.goto(f"{server}/console/equity?lang=zh")
     plots = page.locator("figure.plot svg")
-    assert plots.count() == 6
+    assert plots.count() == 4 + 2 + 2
     box = plots.first.bounding_box()
     assert box is not None and box["width"] > 200 and box["height"] > 100
     shoot(page, "equity-zh")

@@ -170,6 +170,12 @@ async def equity_page(request: Request, session: PageSession) -> HTMLResponse:
                 [r.catalog_share for r in rows],
                 names=(t("equity.slot_share"), t("equity.catalog_share")),
                 title=t("attr." + attribute)))
+    for attribute, rows in data["served_shares"].items():
+        plots.append(charts.paired_bars(
+            [v(attribute, value) for value, _, _ in rows], [share for _, share, _ in rows],
+            [catalog for _, _, catalog in rows],
+            names=(t("equity.served_share"), t("equity.catalog_share")),
+            title=t("equity.served_title", attribute=t("attr." + attribute))))
     return _render(request, "equity.html", session, data=data, plots=plots)
 
 

@@ -10,7 +10,7 @@ import math
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -195,7 +195,8 @@ class LearnerPage:
     plan_items: list[Any]
     why_not: Any = None
     version: str = ""
-    extras: dict[str, Any] = field(default_factory=dict)
+    ledger: Any = None  # CreditLedger, None when it cannot be had
+    ledger_problem: str | None = None
 
 
 def learner_page(runtime: Runtime, learner_id: str, *, why_not: str | None,
@@ -233,9 +234,14 @@ def learner_page(runtime: Runtime, learner_id: str, *, why_not: str | None,
     planned = core.plan(view, PlanRequest(hours_per_week=3.0, weeks=4, now=now))
     answer = core.why_not(view, request, why_not.strip()) if why_not and why_not.strip() \
         else None
+    ledger, problem = None, None
+    try:
+        ledger = runtime.credit_ledger(learner_id, served=served)
+    except RecommenderError as error:  # e.g. the store cannot be read now
+        problem = type(error).__name__
     return LearnerPage(learner_id, profile, [] if show_sensitive else hidden, events, trained,
                        delivered.items, delivered.cold_start, planned.plan, planned.picked,
-                       answer, served.version)
+                       answer, served.version, ledger, problem)
 
 
 def _blank(value: object) -> bool:
@@ -289,6 +295,17 @@ def equity(runtime: Runtime, options: ConsoleOptions,
     # what the API actually served, per learner group, with the gap flags (aggregates only)
     out["served"] = equity_figures(runtime.options.equity_gap_threshold,
                                    multiprocess_dir=metrics_dir)
+    shares = {}
+    for attribute in ("provider_type", "mode"):
+        online = out["served"].exposure
+        if online.empty:
+            continue
+        slots = online.groupby(attribute)["slots"].sum()
+        catalog = {r.value: r.catalog_share for r in out["exposure"] if r.attribute == attribute}
+        values = sorted(set(slots.index) | set(catalog))
+        shares[attribute] = [(value, float(slots.get(value, 0.0) / slots.sum()),
+                              float(catalog.get(value, 0.0))) for value in values]
+    out["served_shares"] = shares
     return out
 
 
