@@ -33,9 +33,11 @@ from recommender.spec import (
     HOLDOUT_KINDS,
     MOVED_KEYS,
     DataSection,
+    EngineSection,
     FeaturesSection,
     HoldoutSplitSection,
     LeaveLastFractionSplit,
+    LocalEngine,
     ModelSection,
     SampleData,
     Section,
@@ -153,6 +155,7 @@ class TrainConfig(Section):
     split: HoldoutSplitSection = LeaveLastFractionSplit()
     validation: ValidationSection = ValidationSection()
     tracking: TrackingSection = TrackingSection()
+    engine: EngineSection = LocalEngine()
     tune: TuneSection | None = None
 
     @model_validator(mode="before")
@@ -182,6 +185,22 @@ class TrainConfig(Section):
         if self.split.candidates != "all":
             raise ValueError(f"[split] key 'candidates': {self.split.candidates!r} is an "
                              "experiment setting; the training hold-out scores every resource")
+        return self
+
+    @model_validator(mode="after")
+    def _engine_fits_the_model(self) -> TrainConfig:
+        if "solver_form" in self.model.params:
+            raise ValueError("[model] key 'solver_form': set by [engine] kind, not by hand")
+        if self.engine.kind == "spark":
+            if self.model.name != "als":
+                raise ValueError(f"[engine] kind 'spark' fits ALS only; [model] name is "
+                                 f"{self.model.name!r} (use kind = 'local' for it)")
+            if self.engine.events is not None and self.features.ordinal_time:
+                raise ValueError("[engine] key 'events': the Parquet events keep their clock "
+                                 "times; with [features] ordinal_time leave it out (the "
+                                 "driver's events, made ordinal, go to Spark)")
+            if float(self.model.params.get("alpha", 2.0)) <= 0:
+                raise ValueError("[model] key 'alpha': must be > 0 for [engine] kind 'spark'")
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from recommender.delivery.served import ServedModel
 from recommender.data.io import read_table
 from recommender.errors import DataValidationError, InvalidParameterError, Problem
 from recommender.index import SERVING_INDEX
-from recommender.store import Store
+from recommender.store import LearnerSnapshot, Store
 from training.progress import NO_PROGRESS, Progress
 
 SCHEMA = pa.schema([
@@ -176,6 +176,16 @@ def list_columns(
     return columns
 
 
+def list_table(
+    core: DeliveryCore, learner_ids: Iterable[str], request: ListRequest,
+    snapshot_of: Callable[[str], LearnerSnapshot] | None = None,
+) -> pa.Table:
+    """The export's rows (:data:`SCHEMA`) for ``learner_ids``: the core's lists, formatted
+    once for both engines (the Spark export calls this in each partition)."""
+    delivered = core.deliver_many(map(str, learner_ids), request, snapshot_of)
+    return pa.Table.from_pydict(list_columns(delivered), schema=SCHEMA)
+
+
 def export_delivery_lists(
     bundle: Bundle,
     out: Path,
@@ -205,8 +215,7 @@ def export_delivery_lists(
                                                              consumed_event_types=consumed))
 
     def chunk_table(learner_idx: np.ndarray) -> pa.Table:
-        delivered = core.deliver_many(map(str, ids[learner_idx]), request, snapshot_of)
-        return pa.Table.from_pydict(list_columns(delivered), schema=SCHEMA)
+        return list_table(core, ids[learner_idx], request, snapshot_of)
 
     path, rows = _write_chunks(out, SCHEMA, learners, chunk_size, progress,
                                "exporting delivery lists", chunk_table)

@@ -24,8 +24,9 @@ from recommender.bundle import Bundle, build_bundle, load_bundle, save_bundle
 from recommender.data import Dataset
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, build_feature_set
-from recommender.models import ColdStart
+from recommender.models import ALSModel, ColdStart
 from recommender.models.base import EmbeddingModel
+from recommender.spec.engine import SparkEngine
 from recommender.tracking import use_experiment
 from recommender import registry
 from training.config import TrainConfig
@@ -76,15 +77,24 @@ class Validated:
 # --- building blocks (also used by tuning) -----------------------------------------------------
 
 def fit_model(
-    config: TrainConfig, features: FeatureSet, progress: Progress, label: str
+    config: TrainConfig, features: FeatureSet, progress: Progress, label: str,
+    *, every_event: bool = False,
 ) -> tuple[EmbeddingModel, float]:
     """A fitted model of the config's kind (seeded with the run's seed), and the seconds
-    ``fit`` took."""
-    model = config.model.build(random_state=config.seed,
-                               interaction_weights=config.features.build())
-    with progress.task(f"fitting {config.model.name} ({label})"):
+    ``fit`` took: here, or on Spark when ``[engine] kind = "spark"`` (``every_event``: the
+    full-data fit, which may read the ``[engine] events`` Parquet instead)."""
+    weights = config.features.build()
+    model = config.model.build(random_state=config.seed, interaction_weights=weights)
+    engine = config.engine
+    where = "" if engine.kind == "local" else f" on Spark {engine.describe()['master']}"
+    with progress.task(f"fitting {config.model.name} ({label}){where}"):
         started = time.perf_counter()
-        model.fit(features)
+        if isinstance(engine, SparkEngine) and isinstance(model, ALSModel):
+            from training.spark_jobs import fit_als_on_spark  # PySpark only when asked for
+
+            model = fit_als_on_spark(engine, features, model, weights, every_event=every_event)
+        else:
+            model.fit(features)
         seconds = time.perf_counter() - started
     return model, seconds
 
@@ -169,7 +179,12 @@ def train(
         summary = dataset.summary()
         mlflow.log_params(flatten({k: v for k, v in config.to_dict().items() if k != "tune"}))
         mlflow.log_params({f"data.{k}": v for k, v in summary.items()})
-        mlflow.set_tags({"model": config.model.name, "data.content_hash": summary["content_hash"]})
+        mlflow.set_tags({"model": config.model.name, "data.content_hash": summary["content_hash"],
+                         "engine": config.engine.kind})
+        if config.engine.kind == "spark":
+            from training.spark_jobs import DRIVER_PARTS
+
+            mlflow.set_tag("engine.driver_parts", DRIVER_PARTS)
         mlflow.log_text(json.dumps(config.to_dict(), indent=2), "config.json")
         seconds: dict[str, float] = {"data_summary_seconds": time.perf_counter() - started}
 
@@ -186,12 +201,14 @@ def train(
             features = build_feature_set(dataset, weights=config.features.build())
         seconds["features_seconds"] = time.perf_counter() - started
         warnings = log_consumption(features)
-        model, seconds["fit_seconds"] = fit_model(config, features, progress, "all events")
+        model, seconds["fit_seconds"] = fit_model(config, features, progress, "all events",
+                                                  every_event=True)
         selection = _log_selection(model)
 
         started = time.perf_counter()
         path = bundle_path or bundle_root / run_id
-        with progress.task("fitting cold start (content mapping, profiles, fold-in)"):
+        on_driver = " on the driver" if config.engine.kind != "local" else ""
+        with progress.task(f"fitting cold start (content mapping, profiles, fold-in){on_driver}"):
             cold_start = ColdStart(
                 model, weights=config.features.build()
             ).fit(features)
@@ -202,6 +219,7 @@ def train(
             bundle = build_bundle(model, cold_start, features, {
                 "version": f"{config.model.name}-{run_id[:12]}",
                 "model": {"name": config.model.name, "params": model.get_params()},
+                "engine": config.engine.describe(),
                 "metrics": metrics,
                 "data": summary,
                 "split": validated.split_name if validated else None,

@@ -110,11 +110,19 @@ def build_interaction_matrix(
     weight = event_weight_values(events, weights, now=now)
     summed = sp.coo_matrix((weight, (learner_idx, resource_idx)), shape=shape).tocsr()
     summed.sum_duplicates()
-    summed.data = np.where(summed.data > 0, summed.data, 0.0)
-    if weights.log_scale:
-        summed.data = np.log1p(summed.data)
+    summed.data = pair_confidence(summed.data, weights)
     summed.eliminate_zeros()
     return summed.astype(np.float32)
+
+
+def pair_confidence(summed: np.ndarray, weights: InteractionWeights | None = None) -> np.ndarray:
+    """Each pair's confidence from the sum of its :func:`event_weight_values`: a sum that is
+    not positive (a dismissal outweighs the rest) gives 0, the rest are log-scaled when
+    configured. Every engine finishes a pair with this one rule (the Spark engine applies it
+    per partition)."""
+    weights = weights or InteractionWeights()
+    confidence = np.where(summed > 0, summed, 0.0)
+    return np.log1p(confidence) if weights.log_scale else confidence
 
 
 def build_exclusion_matrix(

@@ -2,17 +2,25 @@
 
 The only place that speaks implicit's user/item vocabulary; everything outside says learner and
 resource. ALS runs single-threaded BLAS inside implicit's own thread pool, as implicit advises.
+
+The same factorisation fitted by Spark MLlib (:mod:`recommender.spark`) solves slightly
+different normal equations: confidence ``1 + alpha * r`` where implicit takes ``alpha * r``,
+and a learner's regularization multiplied by their number of resources (ALS-WR). Such a model
+says ``solver_form="spark"`` and its fold-in solves Spark's equations with implicit's solver,
+so folding in a learner's own history reproduces the vector Spark trained.
 """
 
 from __future__ import annotations
 
-from typing import Self
+import copy
+from typing import Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
+from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
 from recommender.models.base import (
     EmbeddingModel,
@@ -35,6 +43,7 @@ class ALSModel(EmbeddingModel):
         iterations: int = 15,
         random_state: int = 0,
         num_threads: int = 0,
+        solver_form: Literal["implicit", "spark"] = "implicit",
     ) -> None:
         self.factors = factors
         self.regularization = regularization
@@ -42,8 +51,13 @@ class ALSModel(EmbeddingModel):
         self.iterations = iterations
         self.random_state = random_state
         self.num_threads = num_threads
+        self.solver_form = solver_form
 
     def fit(self, features: FeatureSet) -> Self:
+        if self.solver_form != "implicit":
+            raise InvalidParameterError(
+                "solver_form", self.solver_form,
+                "'implicit' here; a 'spark' model is fitted by the Spark engine ([engine] kind)")
         user_items = sp.csr_matrix(features.interactions, dtype=np.float32)
         with threadpool_limits(1, "blas"):
             als = AlternatingLeastSquares(
@@ -67,8 +81,16 @@ class ALSModel(EmbeddingModel):
         row = history_row(history.resource_idx, history.confidence, self.resource_factors_.shape[0])
         if row.nnz == 0:
             return np.zeros(self.resource_factors_.shape[1], dtype=np.float32)
+        solver = self.als_
+        if self.solver_form == "spark":
+            # Spark's equations in implicit's terms: confidence 1 + alpha * r is implicit's
+            # alpha * (r + 1 / alpha); the regularization grows with the learner's resources.
+            row.data = row.data + np.float32(1.0 / self.alpha)
+            _ = solver.YtY  # computed once on the shared solver, reused by the copy
+            solver = copy.copy(solver)
+            solver.regularization = self.regularization * row.nnz
         with single_threaded_blas():
-            return np.asarray(self.als_.recalculate_user(0, row), dtype=np.float32)
+            return np.asarray(solver.recalculate_user(0, row), dtype=np.float32)
 
     def state(self) -> State:
         """Hyper-parameters and both factor matrices: all a fold-in needs (the solver is rebuilt

@@ -1,4 +1,4 @@
-"""The one config spec: data source, split, features and model, each section defined once
+"""The one config spec: data source, split, features, model and engine, each section defined once
 and able to build its object, read and reported on by one reader for every front end
 (``recommender train``/``tune``, ``recommender experiment run``, benchmarks).
 
@@ -15,6 +15,7 @@ from recommender.spec.data import (
     LoaderData,
     SampleData,
 )
+from recommender.spec.engine import ENGINE_KINDS, EngineSection, LocalEngine, SparkEngine
 from recommender.spec.features import EventWeights, FeaturesSection
 from recommender.spec.model import ModelSection
 from recommender.spec.reader import (
@@ -39,9 +40,9 @@ from recommender.spec.split import (
 )
 
 __all__ = [
-    "DATA_FOLDERS", "HOLDOUT_KINDS", "MOVED_KEYS",
-    "ColdResourceSplit", "DataSection", "DirectoryData", "EventWeights", "FeaturesSection",
-    "GivenSplit",
+    "DATA_FOLDERS", "ENGINE_KINDS", "HOLDOUT_KINDS", "MOVED_KEYS",
+    "ColdResourceSplit", "DataSection", "DirectoryData", "EngineSection", "EventWeights",
+    "FeaturesSection", "GivenSplit", "LocalEngine", "SparkEngine",
     "HoldoutSplit", "HoldoutSplitSection", "LeaveLastFractionSplit", "LeaveLastNSplit",
     "LoaderData", "ModelSection", "OptionsSection", "RandomSplit", "RollingSplit",
     "SampleData", "Section", "SplitSection", "TemporalSplit",

@@ -4,7 +4,7 @@ with reasons, to one Parquet file."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,11 @@ from training.commands.common import (
     resolve_tracking,
     settings_from,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from recommender.bundle import Bundle
 
 
 def register(app: typer.Typer) -> None:
@@ -57,6 +62,11 @@ def deliver_command(
         "--with-store", help="Also apply what the serving database holds (RECOMMENDER_"
         "DATABASE_URL): resources added, changed or withdrawn through the API and events "
         "stored since the bundle, so each list is the one the API gives now")] = False,
+    engine: Annotated[str, typer.Option(
+        help="'local' (this process) or 'spark': every learner's list in parallel on Spark, "
+        "written as a Parquet directory (part files)")] = "local",
+    spark_master: Annotated[str, typer.Option(
+        help="Spark master for --engine spark (local[*], spark://host:7077, yarn)")] = "local[*]",
     workdir: Annotated[Path | None, typer.Option(help=WORKDIR_HELP)] = None,
     tracking_uri: Annotated[str | None, typer.Option(help=TRACKING_HELP)] = None,
 ) -> None:
@@ -75,6 +85,11 @@ def deliver_command(
         raise typer.BadParameter("--plan needs --hours-per-week and --weeks")
     if not plan and (hours_per_week is not None or weeks is not None):
         raise typer.BadParameter("--hours-per-week and --weeks apply to --plan only")
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter(f"--engine {engine!r}: choose 'local' or 'spark'")
+    if engine == "spark" and (plan or with_store):
+        raise typer.BadParameter("--engine spark writes delivery lists from the bundle: "
+                                 "without --plan and --with-store")
     moment = to_timestamp("--as-of", as_of)
     learner_ids = read_learner_ids(learners) if learners is not None else None
     settings = settings_from(workdir=workdir, tracking_uri=tracking_uri)
@@ -84,6 +99,10 @@ def deliver_command(
         else:
             use_registry(resolve_tracking(settings).uri)
             loaded = load_registered_bundle(model_uri(model or ""))
+    if engine == "spark":
+        _deliver_on_spark(loaded, out_path, k, chunk_size, moment, spark_master,
+                          settings.index_factory)
+        return
     store = Store.from_url(settings.resolved_database_url()) if with_store else None
     if store is not None:
         store.create_schema()
@@ -106,3 +125,17 @@ def deliver_command(
             store.dispose()
     out.print(f"wrote {stats.rows} rows for {stats.learners} learners to {stats.path} "
               f"({stats.rows_per_second:,.0f} rows/s, bundle {loaded.version})")
+
+
+def _deliver_on_spark(loaded: Bundle, out_path: Path, k: int, chunk_size: int | None,
+                      moment: pd.Timestamp | None, master: str, index_factory: str) -> None:
+    """The lists as a Parquet directory written by Spark (same rows as the local export)."""
+    from recommender.spec.engine import SparkEngine
+    from training.spark_jobs import export_lists_on_spark
+
+    with err.status(f"delivering on Spark {master}"):
+        stats = export_lists_on_spark(
+            loaded, out_path, SparkEngine(kind="spark", master=master), k=k, now=moment,
+            index_factory=index_factory, learners_per_task=chunk_size or 10_000)
+    out.print(f"wrote {stats.rows} rows for {stats.learners} learners to {stats.path} "
+              f"({stats.tasks} Spark tasks, bundle {loaded.version})")

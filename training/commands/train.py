@@ -62,6 +62,10 @@ def train_command(
     tracking = resolve_tracking(settings, config.tracking.uri)
     with err.status("loading data"):
         dataset = load_dataset(config)
+    if config.engine.kind == "spark":
+        from training.spark_jobs import DRIVER_PARTS
+
+        err.print(f"engine: Spark on {config.engine.describe()['master']}. {DRIVER_PARTS}.")
     with RichProgress(err) as progress:
         result = train(config, dataset, tracking, bundle_root=settings.workdir / "bundles",
                        bundle_path=out_bundle, progress=progress,

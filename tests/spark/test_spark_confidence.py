@@ -1,0 +1,42 @@
+"""Spark builds confidences by the single-machine rules (one definition, applied per
+partition): the same pair table as :func:`build_interaction_matrix`, decay and log scale
+included; an event naming an unknown learner is refused, naming it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommender.errors import DataValidationError
+from recommender.features import IdMap, InteractionWeights, build_interaction_matrix
+from recommender.spark import spark_confidences
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.mark.parametrize("weights", [
+    InteractionWeights(),
+    InteractionWeights(half_life_days=60.0, log_scale=False, use_value_for=()),
+])
+def test_spark_confidences_equal_the_interaction_matrix(spark, tiny_world, weights) -> None:
+    learners = IdMap("learner", tiny_world.learners["learner_id"])
+    resources = IdMap("resource", tiny_world.resources["resource_id"])
+    expected = build_interaction_matrix(tiny_world.events, learners, resources, weights)
+    pairs = spark_confidences(spark, spark.createDataFrame(tiny_world.events), learners,
+                              resources, weights).toPandas()
+    got = sp.csr_matrix((pairs["confidence"], (pairs["learner_idx"], pairs["resource_idx"])),
+                        shape=expected.shape)
+    assert got.nnz == expected.nnz > 1000
+    assert (got != 0).toarray().tolist() == (expected != 0).toarray().tolist()
+    np.testing.assert_allclose(got.toarray(), expected.toarray(), rtol=1e-5, atol=1e-6)
+
+
+def test_an_unknown_learner_is_named(spark, tiny_world) -> None:
+    learners = IdMap("learner", tiny_world.learners["learner_id"].iloc[1:])
+    resources = IdMap("resource", tiny_world.resources["resource_id"])
+    missing = tiny_world.learners["learner_id"].iloc[0]
+    assert (tiny_world.events["learner_id"] == missing).any()
+    with pytest.raises(DataValidationError, match=f"learner_id.*{missing}.*not in the learners"):
+        spark_confidences(spark, spark.createDataFrame(tiny_world.events), learners, resources,
+                          source="events.parquet")
