@@ -15,11 +15,10 @@ from recommender.spark import spark_confidences
 pytestmark = pytest.mark.spark
 
 
-@pytest.mark.parametrize("weights", [
-    InteractionWeights(),
-    InteractionWeights(half_life_days=60.0, log_scale=False, use_value_for=()),
-])
-def test_spark_confidences_equal_the_interaction_matrix(spark, tiny_world, weights) -> None:
+def test_spark_confidences_equal_the_interaction_matrix(spark, tiny_world) -> None:
+    """Type weights, view values, a dismissal outweighing the rest, decay from the newest event
+    and log scaling: every rule at once."""
+    weights = InteractionWeights(half_life_days=60.0)
     learners = IdMap("learner", tiny_world.learners["learner_id"])
     resources = IdMap("resource", tiny_world.resources["resource_id"])
     expected = build_interaction_matrix(tiny_world.events, learners, resources, weights)
