@@ -195,9 +195,9 @@ class TrainConfig(Section):
             if self.model.name != "als":
                 raise ValueError(f"[engine] kind 'spark' fits ALS only; [model] name is "
                                  f"{self.model.name!r} (use kind = 'local' for it)")
-            if self.engine.events is not None and self.features.ordinal_time:
+            if self.engine.events is not None and self.features.time == "ordinal":
                 raise ValueError("[engine] key 'events': the Parquet events keep their clock "
-                                 "times; with [features] ordinal_time leave it out (the "
+                                 "times; with [features] time = 'ordinal' leave it out (the "
                                  "driver's events, made ordinal, go to Spark)")
             if float(self.model.params.get("alpha", 2.0)) <= 0:
                 raise ValueError("[model] key 'alpha': must be > 0 for [engine] kind 'spark'")

@@ -47,6 +47,8 @@ def test_local_is_the_default_and_spark_carries_its_settings(tmp_path) -> None:
     ({"engine": {"kind": "spark"}, "model": {"name": "bpr"}}, "fits ALS only"),
     ({"engine": {"kind": "spark"}, "model": {"name": "als", "alpha": 0.0}}, "must be > 0"),
     ({"model": {"name": "als", "solver_form": "spark"}}, "set by [engine] kind"),
+    ({"engine": {"kind": "spark", "events": "."}, "features": {"time": "ordinal"}},
+     "keep their clock times"),
 ])
 def test_mistakes_are_named(tmp_path, sections, expected) -> None:
     with pytest.raises(ConfigError) as caught:
