@@ -81,3 +81,17 @@ def test_the_catalog_page_counts_what_the_api_delivered_and_unmet_anonymous_inte
     row = demand.split("钢琴演奏入门")[0].rsplit("<tr>", 1)[1]
     assert re.findall(r'<td class="num">(\d+)</td>', row)[-1] == "2"  # unmet, counted twice
     assert "anonymous request" in demand
+
+
+def test_pages_that_need_a_model_say_so_when_none_is_served(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from console_world import console_app
+
+    app = console_app(tmp_path / "no-bundle-here", f"sqlite:///{tmp_path / 's.db'}")
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+        log_in(client)
+        assert client.get("/console?lang=zh").status_code == 200
+        for path in ("/console/learners/d1", "/console/equity", "/console/catalog"):
+            answer = client.get(path + "?lang=zh")
+            assert answer.status_code == 503 and 'id="unavailable"' in answer.text, path

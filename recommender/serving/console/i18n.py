@@ -51,6 +51,7 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key -> (English, Chinese)
     "common.not_configured": ("MLflow tracking is not configured for this server.",
                               "此服务器未配置 MLflow 跟踪。"),
     "common.no_model": ("No model is served.", "当前没有加载模型。"),
+    "common.unavailable": ("Not available now", "暂时不可用"),
     "overview.title": ("Overview", "概览"),
     "overview.model": ("Served model", "当前服务模型"),
     "overview.version": ("Version", "版本"),

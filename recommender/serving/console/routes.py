@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from recommender.delivery.demand import DEFAULT_THRESHOLD
-from recommender.errors import UnknownIdError
+from recommender.errors import ModelNotLoadedError, UnknownIdError
 from recommender.serving.console import charts, views
 from recommender.serving.console.i18n import (
     choose_language,
@@ -62,6 +62,11 @@ def _render(request: Request, template: str, session: Session | None, status: in
         "reason": lambda kind, text: reason_text(kind, text, lang),
         "switch_url": switch, "session": session, "page": template.removesuffix(".html"),
         **context}, status_code=status, headers=NO_STORE)
+
+
+def _unavailable(request: Request, session: Session) -> HTMLResponse:
+    """A page that needs the served model, while none is served (503, said in the page)."""
+    return _render(request, "unavailable.html", session, status=503)
 
 
 def _options(request: Request) -> views.ConsoleOptions:
@@ -141,13 +146,18 @@ async def learner_page(
     except UnknownIdError:
         return _render(request, "learners.html", session, status=404, q=learner_id,
                        found=[], unknown=True)
+    except ModelNotLoadedError:
+        return _unavailable(request, session)
     return _render(request, "learner.html", session, p=page, why_not=why_not or "")
 
 
 @router.get("/equity", response_class=HTMLResponse)
 async def equity_page(request: Request, session: PageSession) -> HTMLResponse:
-    data = await run_in_threadpool(views.equity, _runtime(request), _options(request),
-                                   getattr(request.app.state, "metrics_dir", None))
+    try:
+        data = await run_in_threadpool(views.equity, _runtime(request), _options(request),
+                                       getattr(request.app.state, "metrics_dir", None))
+    except ModelNotLoadedError:
+        return _unavailable(request, session)
     t, v = translator(_lang(request)), value_translator(_lang(request))
     plots = []
     breakdown = data["breakdown"]
@@ -193,7 +203,10 @@ async def catalog_page(request: Request, session: PageSession,
                        threshold: Annotated[float, Query(gt=0, le=1)] = DEFAULT_THRESHOLD,
                        ) -> HTMLResponse:
     await _flush(request)
-    data = await run_in_threadpool(views.catalog_gaps, _runtime(request), days, threshold)
+    try:
+        data = await run_in_threadpool(views.catalog_gaps, _runtime(request), days, threshold)
+    except ModelNotLoadedError:
+        return _unavailable(request, session)
     return _render(request, "catalog.html", session, data=data)
 
 
