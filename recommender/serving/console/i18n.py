@@ -180,6 +180,10 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key -> (English, Chinese)
     "catalog.demand_note": ("Interests from profiles and anonymous requests; served means an "
                             "open resource the learner may take matches at least {threshold}.",
                             "兴趣来自学习者档案和匿名请求；“满足”指学习者可以学习的开放资源匹配度至少为 {threshold}。"),
+    "catalog.shown": ("{unmet} of {stated} stated interests are unmet, in {n} region and group "
+                      "pairs; the {shown} with the most unmet are shown.",
+                      "{stated} 条学习兴趣中有 {unmet} 条未满足，分布在 {n} 个地区与群体组合中；"
+                      "下表列出未满足最多的 {shown} 个。"),
     "catalog.region": ("region", "地区"),
     "catalog.group": ("learner group", "学习者群体"),
     "catalog.stated": ("stated", "提出"),
@@ -274,6 +278,9 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
         "large_print": ("large print", "大字版"), "easy_read": ("easy read", "易读版"),
     },
     "urban_rural": {"urban": ("urban", "城镇"), "rural": ("rural", "农村")},
+    "run_status": {"FINISHED": ("finished", "已完成"), "RUNNING": ("running", "运行中"),
+                   "FAILED": ("failed", "失败"), "KILLED": ("killed", "已终止"),
+                   "SCHEDULED": ("scheduled", "已排期")},
     "credit_kind": {"completion": ("completed on the platform", "平台完成"),
                     "recognised": ("recognised", "外部认定")},
     "cold_start": {"fold_in": ("recent events (fold-in)", "近期行为（增量计算）"),

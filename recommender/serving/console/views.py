@@ -46,6 +46,8 @@ COMPARED_METRICS = ("ndcg_at_10", "recall_at_10", "precision_at_10", "map_at_10"
                     "coverage_at_10")
 EXPOSURE_SAMPLE = 200  # learners whose current lists the exposure page counts
 LIST_K = 10
+NEVER_SHOWN = 40  # resources listed as never recommended (all are counted)
+GAPS_SHOWN = 30  # (region, group) rows of unmet demand, most unmet first
 
 
 @dataclass(frozen=True)
@@ -324,7 +326,7 @@ def catalog_gaps(runtime: Runtime, days: int, threshold: float = DEFAULT_THRESHO
              if open_now[i] and str(served.resource_ids[i]) not in delivered]
     columns = [c for c in ("resource_id", "title", "category", "mode", "provider_type",
                            "region") if c in resources]
-    never_rows = resources.iloc[never[:100]][columns].fillna("").to_dict("records")
+    never_rows = resources.iloc[never[:NEVER_SHOWN]][columns].fillna("").to_dict("records")
 
     learners = served.bundle.learners
     bundle_profiles = ((str(row["learner_id"]), row)
@@ -337,7 +339,9 @@ def catalog_gaps(runtime: Runtime, days: int, threshold: float = DEFAULT_THRESHO
     gaps = demand_gaps(demands, served.catalog, interest_similarity(served), now=_now(),
                        threshold=threshold, titles=served.titles)
     return {"days": days, "threshold": threshold, "n_open": int(open_now.sum()),
-            "n_never": len(never), "never": never_rows, "gaps": gaps,
+            "n_never": len(never), "never": never_rows,
+            "gaps": [g for g in gaps if g.n_unmet][:GAPS_SHOWN], "n_gap_rows": sum(
+                1 for g in gaps if g.n_unmet),
             "n_stated": sum(g.n_stated for g in gaps),
             "n_unmet": sum(g.n_unmet for g in gaps)}
 
