@@ -115,16 +115,7 @@ def scope_features(
 
 def scope_start(features: FeatureSet, split: RollingSplit, scope: str) -> pd.Timestamp:
     """``split.start``, else the scope's ``course_start`` (its earliest, if several)."""
-    if split.start is not None:
-        return rolling_cuts(split.start, [0])[0]
-    column = features.resources.get("course_start")
-    stamps = None if column is None else pd.to_datetime(column, utc=True).dropna()
-    if stamps is None or stamps.empty:
-        raise InvalidParameterError(
-            "split.start", None,
-            f"a start date: scope {scope!r} has no course_start resource column to take it from",
-        )
-    return pd.Timestamp(stamps.min())
+    return split.start_of(features.resources, scope)
 
 
 def pool_unopened(features: FeatureSet, window: RollingWindow, future: np.ndarray) -> np.ndarray:

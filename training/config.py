@@ -35,12 +35,13 @@ from recommender.spec import (
     DataSection,
     EngineSection,
     FeaturesSection,
-    HoldoutSplitSection,
     LeaveLastFractionSplit,
     LocalEngine,
     ModelSection,
+    RollingSplit,
     SampleData,
     Section,
+    TrainingSplitSection,
     read_config_file,
     tag,
     validate_config,
@@ -152,7 +153,7 @@ class TrainConfig(Section):
     data: DataSection = SampleData()
     features: FeaturesSection = FeaturesSection()
     model: TrainModelSection = TrainModelSection()
-    split: HoldoutSplitSection = LeaveLastFractionSplit()
+    split: TrainingSplitSection = LeaveLastFractionSplit()
     validation: ValidationSection = ValidationSection()
     tracking: TrackingSection = TrackingSection()
     engine: EngineSection = LocalEngine()
@@ -182,6 +183,14 @@ class TrainConfig(Section):
 
     @model_validator(mode="after")
     def _scores_every_resource(self) -> TrainConfig:
+        if isinstance(self.split, RollingSplit):
+            extra = [key for key in ("scopes", "baseline", "target")
+                     if getattr(self.split, key) is not None]
+            if extra:
+                raise ValueError(f"[split] keys {extra} compare models or courses in an "
+                                 "experiment file; a training run validates its one model "
+                                 "over the whole catalog")
+            return self
         if self.split.candidates != "all":
             raise ValueError(f"[split] key 'candidates': {self.split.candidates!r} is an "
                              "experiment setting; the training hold-out scores every resource")

@@ -26,6 +26,7 @@ from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, build_feature_set
 from recommender.models import ALSModel, ColdStart
 from recommender.models.base import EmbeddingModel
+from recommender.spec import RollingSplit
 from recommender.spec.engine import SparkEngine
 from recommender.tracking import use_experiment
 from recommender import registry
@@ -34,6 +35,7 @@ from training.progress import NO_PROGRESS, Progress
 from training.pyfunc_model import log_pyfunc
 from training.tracking import Tracking, flatten, log_frame
 from training.validation import (
+    evaluate_rolling,
     ValidationResult,
     evaluate_holdout,
     group_metrics,
@@ -114,10 +116,13 @@ def validate(
     content_hash: str | None = None,
     cache: HoldoutCache | None = None,
 ) -> Validated:
-    """Fit on the config's hold-out split's train side and score the test side.
+    """Fit on the config's hold-out split's train side and score the test side (a rolling
+    split: refit before each cut and score the horizon after it).
 
     A ``cache`` shared by calls must only see configs with the same data and split.
     """
+    if isinstance(config.split, RollingSplit):
+        return validate_rolling(config, dataset, progress, content_hash)
     validation = config.validation
     cache = cache or HoldoutCache()
     started = time.perf_counter()
@@ -140,6 +145,33 @@ def validate(
     counts = {k: int(v) for k, v in split.report.items()
               if isinstance(v, (int, np.integer)) and not isinstance(v, bool)}
     return Validated(result=result, fingerprint=fingerprint, split_name=split.name,
+                     split_counts=counts, seconds=seconds)
+
+
+def validate_rolling(
+    config: TrainConfig, dataset: Dataset, progress: Progress = NO_PROGRESS,
+    content_hash: str | None = None,
+) -> Validated:
+    """:func:`validate` for a rolling split: every model of the run is the config's estimator,
+    refitted before each cut on the events before it (:func:`evaluate_rolling`), on this
+    machine whatever the ``[engine]`` (the rolling protocol is the library's; the run's
+    full-data fit still goes where the engine says)."""
+    split = config.split
+    assert isinstance(split, RollingSplit)
+    weights = config.features.build()
+    started = time.perf_counter()
+    with progress.task("building features (all events, for the rolling cuts)"):
+        features = build_feature_set(dataset, weights=weights)
+    seconds = {"features_seconds_holdout": time.perf_counter() - started}
+    estimator = config.model.build(random_state=config.seed, interaction_weights=weights)
+    started = time.perf_counter()
+    result, n_cuts = evaluate_rolling(estimator, features, split, config.validation, progress,
+                                      weights=weights)
+    seconds["evaluate_seconds"] = time.perf_counter() - started
+    fingerprint = split_fingerprint(content_hash or dataset.content_hash(), split)
+    name = f"rolling({len(split.cut_days)} cuts, {split.horizon_days:g}d, {split.mode})"
+    counts = {"n_cuts": n_cuts, "n_test": int(result.metrics["n_test_learners"])}
+    return Validated(result=result, fingerprint=fingerprint, split_name=name,
                      split_counts=counts, seconds=seconds)
 
 

@@ -25,14 +25,15 @@ from recommender.evaluation.metrics import metrics_at_k
 from recommender.features import FeatureSet, InteractionWeights
 from recommender.index import SERVING_INDEX
 from recommender.models.base import EmbeddingModel
-from recommender.spec import HoldoutSplit
+from recommender.evaluation.rolling import rolling_cuts, rolling_evaluate
+from recommender.spec import HoldoutSplit, RollingSplit
 from training.config import ValidationSection
 from training.progress import NO_PROGRESS, Progress
 
 CHUNK = 10_000
 
 
-def split_fingerprint(content_hash: str, split: HoldoutSplit) -> str:
+def split_fingerprint(content_hash: str, split: HoldoutSplit | RollingSplit) -> str:
     """Same data content and same split parameters -> same fingerprint (runs comparable)."""
     identity = {"data": content_hash, "split": split.identity()}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
@@ -125,3 +126,33 @@ def group_metrics(
         if np.isfinite(gap):
             out[metric_key(metric, "gap", attribute)] = float(gap)
     return out
+
+
+def evaluate_rolling(
+    estimator: EmbeddingModel,
+    features: FeatureSet,
+    split: RollingSplit,
+    validation: ValidationSection,
+    progress: Progress = NO_PROGRESS,
+    *,
+    weights: InteractionWeights | None = None,
+) -> tuple[ValidationResult, int]:
+    """The rolling protocol (:func:`recommender.evaluation.rolling.rolling_evaluate`) as a
+    training validation: ``estimator`` (unfitted) refitted before each cut of ``split`` on
+    ``features`` (every event), scored on the next ``horizon_days``; metrics are means over
+    every (cut, learner) row (``n_test_learners`` counts the rows); no group breakdown.
+    Returns the result and the number of cuts that had learners to score."""
+    cuts = rolling_cuts(split.start_of(features.resources), split.cut_days)
+    k_values = sorted(set(validation.k))
+    with progress.task(f"rolling validation over {len(cuts)} cuts", total=len(cuts)) as advance:
+        found = rolling_evaluate(
+            features, {"model": estimator}, cuts, split.horizon_days, split.mode,
+            k_values=k_values, metric_names=None, interaction_weights=weights,
+            on_progress=lambda stage, cut, name: advance(1))
+    scores = found.scores
+    metrics: dict[str, float] = {"n_test_learners": float(len(scores))}
+    metric_columns = [c for c in scores.columns if re.fullmatch(r"[a-z_]+_at_\d+", c)]
+    metrics.update({name: float(scores[name].mean()) for name in metric_columns})
+    empty = pd.DataFrame()
+    return ValidationResult(metrics=metrics, breakdown=empty, gaps=empty), \
+        int(scores["cut"].nunique()) if len(scores) else 0

@@ -37,6 +37,7 @@ from recommender.spec.split import (
     RollingSplit,
     SplitSection,
     TemporalSplit,
+    TrainingSplitSection,
 )
 
 __all__ = [
@@ -45,6 +46,6 @@ __all__ = [
     "FeaturesSection", "GivenSplit", "LocalEngine", "SparkEngine",
     "HoldoutSplit", "HoldoutSplitSection", "LeaveLastFractionSplit", "LeaveLastNSplit",
     "LoaderData", "ModelSection", "OptionsSection", "RandomSplit", "RollingSplit",
-    "SampleData", "Section", "SplitSection", "TemporalSplit",
+    "SampleData", "Section", "SplitSection", "TemporalSplit", "TrainingSplitSection",
     "describe", "read_config_file", "tag", "validate_config",
 ]

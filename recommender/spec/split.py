@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from recommender.data.schema import EVENT_TYPES
+from recommender.errors import InvalidParameterError
 from recommender.evaluation.splits import (
     Split,
     cold_resource_split,
@@ -214,6 +215,26 @@ class RollingSplit(Section):
     target_gain: float = Field(0.10, ge=0)
     ceiling: bool = True
 
+    def start_of(self, resources: pd.DataFrame, scope: str | None = None) -> pd.Timestamp:
+        """``start``, else the earliest ``course_start`` of ``resources`` (one scope's, or the
+        whole catalog's); neither: :class:`InvalidParameterError` naming ``split.start``."""
+        if self.start is not None:
+            return _utc(pd.Timestamp(self.start))
+        column = resources.get("course_start")
+        stamps = None if column is None else pd.to_datetime(column, utc=True).dropna()
+        if stamps is None or stamps.empty:
+            where = "the catalog" if scope is None else f"scope {scope!r}"
+            raise InvalidParameterError(
+                "split.start", None,
+                f"a start date: {where} has no course_start resource column to take it from")
+        return pd.Timestamp(stamps.min())
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that decide the cuts and what counts (a split fingerprint's input)."""
+        return {"split": self.kind, **self.model_dump(
+            mode="json", include={"cut_days", "horizon_days", "mode", "start", "scopes",
+                                  "scope_columns"})}
+
 
 HOLDOUT_KINDS: dict[str, type[HoldoutSplit]] = {
     "temporal": TemporalSplit,
@@ -258,6 +279,19 @@ SplitSection = Annotated[
     _discriminator([*HOLDOUT_KINDS, "rolling"]),
 ]
 """Any split, the rolling protocol included (experiment files)."""
+
+TrainingSplitSection = Annotated[
+    Annotated[TemporalSplit, Tag(tag("temporal"))]
+    | Annotated[LeaveLastNSplit, Tag(tag("leave_last_n"))]
+    | Annotated[LeaveLastFractionSplit, Tag(tag("leave_last_fraction"))]
+    | Annotated[RandomSplit, Tag(tag("random"))]
+    | Annotated[ColdResourceSplit, Tag(tag("cold_resource"))]
+    | Annotated[GivenSplit, Tag(tag("given"))]
+    | Annotated[RollingSplit, Tag(tag("rolling"))],
+    _discriminator([*HOLDOUT_KINDS, "rolling"]),
+]
+"""A training or tuning run's validation: a hold-out, or the rolling protocol over the whole
+catalog (its experiment-only keys, scopes and model comparisons, are refused there)."""
 
 
 def _utc(stamp: pd.Timestamp) -> pd.Timestamp:
