@@ -31,6 +31,7 @@ from recommender.spec import (
     read_config_file,
     validate_config,
 )
+from recommender.spec.features import check_time_and_split
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_ROOT = REPO_ROOT.parent / "shared" / "data"
@@ -101,6 +102,11 @@ class ExperimentConfig(Section):
             if key in keys[:i]:
                 raise ValueError(f"[models[{i}]] key 'label': {key!r} is used twice; give "
                                  "each run its own label")
+        return self
+
+    @model_validator(mode="after")
+    def _time_fits_the_split(self) -> ExperimentConfig:
+        check_time_and_split(self.features, self.split)
         return self
 
     @model_validator(mode="after")

@@ -458,9 +458,10 @@ def build_bundle(
         model=model,
         cold_start=cold_start,
         regions=None if regions is None else regions.reset_index(drop=True),
-        completions=build_completion_matrix(features.events, features.learner_map,
-                                            features.resource_map,
-                                            indices=features.event_indices),
+        # Under ordinal time the events carry steps, not dates: no year to count credit by.
+        completions=None if weights is not None and weights.ordinal_time else
+        build_completion_matrix(features.events, features.learner_map, features.resource_map,
+                                indices=features.event_indices),
     )
     bundle.check()
     return bundle

@@ -46,6 +46,7 @@ from recommender.spec import (
     tag,
     validate_config,
 )
+from recommender.spec.features import check_time_and_split
 
 # Keys of any hold-out split, which older files wrote inside [validation].
 _SPLIT_KEYS = {name for cls in HOLDOUT_KINDS.values() for name in cls.model_fields} - {"kind"}
@@ -180,6 +181,11 @@ class TrainConfig(Section):
             info.context[MOVED_KEYS] = {("split",): ("validation",),
                                         ("split", "kind"): ("validation", "split")}
         return {**raw, "validation": validation, "split": moved}
+
+    @model_validator(mode="after")
+    def _time_fits_the_split(self) -> TrainConfig:
+        check_time_and_split(self.features, self.split)
+        return self
 
     @model_validator(mode="after")
     def _scores_every_resource(self) -> TrainConfig:

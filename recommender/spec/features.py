@@ -62,3 +62,18 @@ class FeaturesSection(Section):
             consumption=ConsumptionRule(tuple(self.consumed), tuple(self.continuing)),
             ordinal_time=self.time == "ordinal",
         )
+
+
+def check_time_and_split(features: FeaturesSection, split: object) -> None:
+    """Refuse what ordinal time cannot do (raises ValueError for the config's validator):
+    cuts and windows given in dates (the rolling protocol, the "open" and "active" candidate
+    rules) mean nothing once timestamps are only each learner's order."""
+    if features.time != "ordinal":
+        return
+    kind = getattr(split, "kind", None)
+    candidates = getattr(split, "candidates", "all")
+    if kind == "rolling" or candidates in ("open", "active"):
+        what = "kind = 'rolling'" if kind == "rolling" else f"candidates = {candidates!r}"
+        raise ValueError(f"[split] {what} cuts by dates, but [features] time = 'ordinal' "
+                         "reads timestamps as each learner's order only; use a hold-out "
+                         "split (leave_last_n, random, given, ...)")

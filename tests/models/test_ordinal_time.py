@@ -110,3 +110,35 @@ def test_the_features_section_sets_ordinal_time():
     assert not FeaturesSection().build().ordinal_time
     with pytest.raises(ValueError, match="time"):
         FeaturesSection.model_validate({"time": "weeks"})
+
+
+@pytest.mark.parametrize("split", [
+    {"kind": "rolling", "cut_days": [30], "start": "2024-01-01"},
+    {"kind": "temporal", "cut": "2024-06-01", "candidates": "active"},
+])
+def test_date_cuts_are_refused_under_ordinal_time(tmp_path, split):
+    from experiments.config import load_config as load_experiment
+    from recommender.errors import ConfigError
+    from training import toml_writer
+
+    path = tmp_path / "exp.toml"
+    path.write_text(toml_writer.dumps({
+        "name": "x", "data": {"source": "sample", "n_learners": 20}, "split": split,
+        "features": {"time": "ordinal"}, "models": [{"name": "popularity"}]}))
+    with pytest.raises(ConfigError, match="time = 'ordinal'"):
+        load_experiment(path)
+
+
+def test_a_bundle_under_ordinal_time_carries_no_completion_dates():
+    from recommender.bundle import build_bundle
+
+    frame = _world(RANKS)
+    dataset = _dataset(frame)
+    events = dataset.events.assign(event_type="complete")
+    dataset = validate_dataset(dataset.learners, dataset.resources, events)
+    for weights, carried in ((InteractionWeights(ordinal_time=True), False),
+                             (InteractionWeights(), True)):
+        features = build_feature_set(dataset, weights=weights)
+        model = RecentPopularityModel(window_days=2.0).fit(features)
+        bundle = build_bundle(model, None, features, {"version": "t"}, weights=weights)
+        assert (bundle.completions is not None) is carried
