@@ -142,6 +142,7 @@ class FamilySearch(SearchCV):
         fitted: dict[str, tuple[EmbeddingModel, float]] = {}  # label -> (model, score)
         cost: dict[str, float] = {}  # family -> seconds of its last fit and scoring
         refit: dict[str, float] = {}  # label -> predicted seconds of a refit on every event
+        scoring: dict[str, float] = {}  # label -> seconds its validation scoring took
         self.reference_seconds_ = 0.0
         self.budget_seconds_ = float("inf")
         for label in labels:
@@ -157,7 +158,7 @@ class FamilySearch(SearchCV):
                                  f"{MAX_DENSE_CELLS:,} cells)")
                 continue
             predicted = cost.get(family, self.reference_seconds_)
-            if label != REFERENCE and not self._fits(started, predicted, view, fitted, refit):
+            if label != REFERENCE and not self._fits(started, predicted, fitted, refit, scoring):
                 row["status"] = f"skipped: time budget (predicted {predicted:.2f} s)"
                 continue
             fit_started = time.perf_counter()
@@ -177,10 +178,11 @@ class FamilySearch(SearchCV):
             row["status"] = "scored"
             cost[family] = row["fit_seconds"] + row["evaluate_seconds"]
             refit[label] = row["fit_seconds"] / train_share
+            scoring[label] = row["evaluate_seconds"]
             fitted[label] = (model, score)
             self._keep_best_of_family(fitted, family)
         if self.hybrid_parts >= 2:
-            rows.append(self._blend(started, view, train, fitted, refit))
+            rows.append(self._blend(started, view, train, fitted, refit, scoring))
             hybrid_row = rows[-1]
             if hybrid_row["status"] == "scored":
                 fitted[HYBRID] = (hybrid_row.pop("_model"), hybrid_row[self.metric])
@@ -213,9 +215,9 @@ class FamilySearch(SearchCV):
             if label != keep:
                 del fitted[label]
 
-    def _fits(self, started: float, predicted: float, view: _ValidationView,
-              fitted: Mapping[str, tuple[EmbeddingModel, float]], refit: Mapping[str, float]
-              ) -> bool:
+    def _fits(self, started: float, predicted: float,
+              fitted: Mapping[str, tuple[EmbeddingModel, float]], refit: Mapping[str, float],
+              scoring: Mapping[str, float]) -> bool:
         """Would a candidate costing ``predicted`` seconds still leave time for what follows:
         the blend of the best families so far and the refit of whichever wins (this one, the
         slowest to refit so far, or the blend's parts)?"""
@@ -225,9 +227,16 @@ class FamilySearch(SearchCV):
         if self.hybrid_parts >= 2:
             parts = self._blend_parts(fitted)
             n_grid = len(weight_grid(max(len(parts), 2), self.grid_step))
-            blend = view.mean_seconds * n_grid + sum(refit[label] for label in parts)
+            blend = self._blend_seconds(parts, n_grid, scoring) + sum(refit[label]
+                                                                        for label in parts)
         reserve = max(slowest_refit, predicted, blend)
         return elapsed + predicted + reserve <= self.budget_seconds_
+
+    @staticmethod
+    def _blend_seconds(parts: Sequence[str], n_grid: int, scoring: Mapping[str, float]) -> float:
+        """Scoring a blend costs about what scoring all its parts does (its vectors are their
+        concatenation), once per grid point."""
+        return n_grid * sum(scoring.get(label, 0.0) for label in parts)
 
     def _blend_parts(self, fitted: Mapping[str, tuple[EmbeddingModel, float]]) -> list[str]:
         """The best candidate of each of the ``hybrid_parts`` strongest families."""
@@ -237,8 +246,8 @@ class FamilySearch(SearchCV):
         return list(best_of_family.values())[: self.hybrid_parts]
 
     def _blend(self, started: float, view: _ValidationView, train: FeatureSet,
-               fitted: Mapping[str, tuple[EmbeddingModel, float]], refit: Mapping[str, float]
-               ) -> dict[str, Any]:
+               fitted: Mapping[str, tuple[EmbeddingModel, float]], refit: Mapping[str, float],
+               scoring: Mapping[str, float]) -> dict[str, Any]:
         """The best candidate of each of the ``hybrid_parts`` strongest families, blended on a
         weight grid without refitting them; the row of the best blend."""
         parts = self._blend_parts(fitted)
@@ -248,8 +257,7 @@ class FamilySearch(SearchCV):
             row["status"] = "skipped: fewer than two families scored"
             return row
         grid = weight_grid(len(parts), self.grid_step)
-        mean_evaluate = view.mean_seconds or self.reference_seconds_
-        predicted = mean_evaluate * len(grid)
+        predicted = self._blend_seconds(parts, len(grid), scoring)
         refit_cost = sum(refit[label] for label in parts)
         elapsed = time.perf_counter() - started
         if elapsed + predicted + refit_cost > self.budget_seconds_:
@@ -317,18 +325,11 @@ class _ValidationView:
         self.validation = validation
         self.learner_idx = learner_idx
         self.subset = learner_subset(train, learner_idx)
-        self._seconds: list[float] = []
-
-    @property
-    def mean_seconds(self) -> float:
-        return float(np.mean(self._seconds)) if self._seconds else 0.0
 
     def score(self, model: EmbeddingModel, metric: str, k_values: Sequence[int]) -> float:
-        started = time.perf_counter()
         rows = copy.copy(model)  # shares the resource vectors; only the learners' rows differ
         rows.learner_factors_ = np.ascontiguousarray(model.learner_factors_[self.learner_idx])
         metrics = evaluate(rows, self.subset, self.validation, k_values)
-        self._seconds.append(time.perf_counter() - started)
         if metric not in metrics:
             raise InvalidParameterError("metric", metric, f"one of {sorted(metrics)}")
         return float(metrics[metric])
