@@ -48,6 +48,7 @@ from recommender.evaluation.equity import (  # noqa: E402
     equity_gaps,
     group_accuracy,
     history_lengths,
+    history_strata,
 )
 from recommender.evaluation.metrics import metrics_at_k  # noqa: E402
 from recommender.evaluation.significance import paired_comparison  # noqa: E402
@@ -156,9 +157,8 @@ def run_tradeoffs(
         "split": prepared.split.name, "model": type(model).__name__,
         "n_test_learners": len(learner_ids), "k": k, "min_group_size": min_group_size,
         "attributes": ", ".join(attributes),
-        "test learners by history stratum": pd.Series(history).pipe(
-            lambda h: pd.cut(h, [-1, 0, 4, 19, np.inf], labels=["0", "1-4", "5-19", "20+"])
-        ).value_counts().sort_index().to_dict(),
+        "test learners by history stratum": pd.Series(history_strata(history))
+        .value_counts().to_dict(),
     }
     return TradeoffResult(table=table, strata=strata, defaults=defaults, notes=notes)
 
@@ -193,10 +193,12 @@ def _with_differences(
     diff, low, high = [], [], []
     for values in ndcg:
         if np.array_equal(np.nan_to_num(values, nan=-1), np.nan_to_num(base, nan=-1)):
-            diff.append(0.0), low.append(0.0), high.append(0.0)
-            continue
-        result = paired_comparison(base, values, n_resamples=n_resamples, seed=seed)
-        diff.append(result.mean_difference), low.append(result.ci_low), high.append(result.ci_high)
+            found = (0.0, 0.0, 0.0)
+        else:
+            result = paired_comparison(base, values, n_resamples=n_resamples, seed=seed)
+            found = (result.mean_difference, result.ci_low, result.ci_high)
+        for column, value in zip((diff, low, high), found):
+            column.append(value)
     table = table.copy()
     table.insert(4, "ndcg_diff", diff)
     table.insert(5, "ndcg_diff_ci_low", low)

@@ -148,15 +148,3 @@ def equity_gaps(table: pd.DataFrame) -> pd.DataFrame:
                        relative_gap=gap / float(best["mean"]) if best["mean"] else np.nan)
         rows.append(row)
     return pd.DataFrame(rows, columns=GAP_COLUMNS)
-
-
-def largest_relative_gap(
-    values: np.ndarray, learners: pd.DataFrame, attributes: Sequence[str], *,
-    learner_ids: Sequence[str] | None = None, min_size: int = 20,
-) -> float:
-    """The largest relative best-worst gap of ``values`` over ``attributes`` (all learners; no
-    CI): the one number a selection objective or a defaults rule reads."""
-    table = group_accuracy(values, learners, attributes, learner_ids=learner_ids,
-                           min_size=min_size, per_need=False, n_resamples=1)
-    gaps = equity_gaps(table)["relative_gap"].dropna()
-    return float(gaps.max()) if len(gaps) else 0.0

@@ -12,7 +12,6 @@ from recommender.evaluation.equity import (
     group_accuracy,
     history_lengths,
     history_strata,
-    largest_relative_gap,
 )
 
 
@@ -72,8 +71,7 @@ def test_small_groups_listed_never_ranked() -> None:
     assert equity_gaps(table)["gap"].isna().all()
 
 
-def test_largest_relative_gap_and_bad_input() -> None:
+def test_bad_history_raises() -> None:
     learners, ndcg, history = _world()
-    assert largest_relative_gap(ndcg, learners, ["urban_rural"], min_size=10) == pytest.approx(0.375)
     with pytest.raises(InvalidParameterError, match="history"):
         group_accuracy(ndcg, learners, ["urban_rural"], history=history[:3])
