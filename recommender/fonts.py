@@ -7,8 +7,10 @@ and named after DejaVu Sans as the fallback: Latin text keeps its usual look, ea
 comes from the CJK font (matplotlib's per-glyph fallback). Only fonts that exist are named,
 so nothing is logged per draw; when none is installed one warning says what to install.
 
-The project installs Debian's ``fonts-noto-cjk`` (``.ci/run``); ``RECOMMENDER_CJK_FONT`` may
-name any other font file (e.g. one shipped by a Python package, for a machine without root).
+The project installs Debian's ``fonts-noto-cjk`` (``.ci/run``). Without root, the ``cjk`` extra
+(``pip install -e '.[cjk]'``) installs PyPI's ``noto-cjk-sans-otc``, which ships the same
+Noto Sans CJK file inside a Python package, and is found too; ``RECOMMENDER_CJK_FONT`` may
+name any other font file.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ CANDIDATE_PATTERNS = (
     "/usr/local/share/fonts/**/*CJK*.otf",
 )
 LATIN_FAMILY = "DejaVu Sans"
+FONT_PACKAGE = "noto_cjk_sans_otc"  # PyPI noto-cjk-sans-otc (the ``cjk`` extra): FONT_PATH
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ _configured: list[PlotFont] = []
 
 def find_cjk_font() -> str | None:
     """The file of a CJK font on this machine: ``RECOMMENDER_CJK_FONT`` if set, else the
-    first of the usual places that exists."""
+    first of the usual places that exists, else the ``cjk`` extra's packaged font."""
     named = os.environ.get(FONT_ENV)
     if named:
         return named if os.path.isfile(named) else None
@@ -58,7 +61,19 @@ def find_cjk_font() -> str | None:
         found = sorted(glob.glob(pattern, recursive=True))
         if found:
             return found[0]
-    return None
+    return _packaged_font()
+
+
+def _packaged_font() -> str | None:
+    """The font file of the ``cjk`` extra's package, when it is installed."""
+    import importlib
+
+    try:
+        package = importlib.import_module(FONT_PACKAGE)
+    except ImportError:
+        return None
+    path = str(getattr(package, "FONT_PATH", ""))
+    return path if path and os.path.isfile(path) else None
 
 
 def configure_plot_fonts() -> PlotFont:

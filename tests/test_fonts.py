@@ -34,3 +34,23 @@ def test_chinese_labels_draw_without_findfont_lines_or_missing_glyphs(caplog, tm
         plt.close(figure)
     assert not [r for r in caplog.records  # the per-draw "findfont: ... not found" warnings
                 if "findfont" in r.getMessage() and r.levelno >= logging.WARNING]
+
+
+def test_the_cjk_extras_packaged_font_is_found_when_no_system_font_is(monkeypatch,
+                                                                      tmp_path) -> None:
+    import sys
+    import types
+
+    from recommender import fonts
+
+    packaged = tmp_path / "NotoSansCJK-Regular.ttc"
+    packaged.write_bytes(b"not really a font")
+    monkeypatch.setattr(fonts, "CANDIDATE_PATTERNS", ())
+    monkeypatch.delenv(fonts.FONT_ENV, raising=False)
+    monkeypatch.setitem(sys.modules, fonts.FONT_PACKAGE, None)  # not installed
+    assert find_cjk_font() is None
+    monkeypatch.setitem(sys.modules, fonts.FONT_PACKAGE,
+                        types.SimpleNamespace(FONT_PATH=packaged))
+    assert find_cjk_font() == str(packaged)
+    monkeypatch.setenv(fonts.FONT_ENV, str(tmp_path / "missing.ttf"))
+    assert find_cjk_font() is None  # a named file that is not there is not replaced silently
