@@ -172,7 +172,8 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key -> (English, Chinese)
     "catalog.title": ("Catalog and demand gaps", "资源缺口与需求"),
     "catalog.coverage": ("Coverage", "覆盖情况"),
     "catalog.days": ("Days", "天数"),
-    "catalog.never": ("{n} of {open} open resources were never recommended in the last {days} days.",
+    "catalog.never": ("{n} of {open} open resources were never recommended in the last {days} "
+                      "days.",
                       "最近 {days} 天内，{open} 个开放资源中有 {n} 个从未被推荐。"),
     "catalog.first_never": ("The first of them", "其中前若干个"),
     "catalog.demand": ("Stated interests no open resource serves well",
@@ -240,7 +241,8 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
         "created_at": ("joined", "注册时间"),
     },
     "event": {
-        "view": ("viewed", "浏览"), "progress": ("progressed", "学习进度"), "complete": ("completed", "完成"),
+        "view": ("viewed", "浏览"), "progress": ("progressed", "学习进度"),
+        "complete": ("completed", "完成"),
         "rate": ("rated", "评分"), "bookmark": ("bookmarked", "收藏"),
         "dismiss": ("dismissed", "不感兴趣"), "enroll": ("enrolled", "报名"),
     },
