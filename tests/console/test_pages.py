@@ -95,3 +95,19 @@ def test_pages_that_need_a_model_say_so_when_none_is_served(tmp_path) -> None:
         for path in ("/console/learners/d1", "/console/equity", "/console/catalog"):
             answer = client.get(path + "?lang=zh")
             assert answer.status_code == 503 and 'id="unavailable"' in answer.text, path
+
+
+def test_templates_hold_no_words_of_their_own() -> None:
+    """Every word a template shows comes from the catalog (t/v) or the data: text between the
+    tags, outside Jinja expressions, has no letters."""
+    from pathlib import Path
+
+    import recommender.serving.console as console
+
+    for template in (Path(console.__file__).parent / "templates").glob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", " ", text, flags=re.S)
+        text = re.sub(r"<(style|script)\b.*?</\1>", " ", text, flags=re.S)
+        text = re.sub(r"<[^>]*>", " ", text, flags=re.S)
+        words = re.findall(r"[A-Za-z\u4e00-\u9fff]{2,}", text)
+        assert words == [], (template.name, words)
