@@ -15,7 +15,9 @@ Modules, one job each:
   :mod:`~recommender.serving.overlay` (resources added through the API),
   :mod:`~recommender.serving.runtime` (per-worker holder, atomic reload);
 * :mod:`~recommender.serving.auth`, :mod:`~recommender.serving.errors` (the one error mapping),
-  :mod:`~recommender.serving.metrics`, :mod:`~recommender.serving.schemas`.
+  :mod:`~recommender.serving.metrics`, :mod:`~recommender.serving.schemas`;
+* :mod:`~recommender.serving.exposure`: what the served lists hold per provider type, mode and
+  learner group (aggregate counters) and the equal-service flags read back from them.
 
 Consistency across workers comes from the database (:mod:`recommender.store`): events, learners
 and resources written by one worker are read by every worker on its next request.
