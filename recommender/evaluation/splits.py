@@ -158,9 +158,10 @@ def leave_last_n(events: pd.DataFrame, n: int = 1, min_train_events: int = 1) ->
 def random_per_learner(
     events: pd.DataFrame, test_ratio: float = 0.2, seed: int = 0, min_events: int = 3
 ) -> Split:
-    """Hold out a random ``floor(c * test_ratio)`` of each learner's ``c`` events, ignoring time.
+    """Hold out a random ``floor(c * test_ratio)`` of each learner's ``c`` events, ignoring time
+    (stratified by learner: every tested learner gives the same share).
 
-    Deterministic for a given frame and ``seed``. Learners with fewer than ``min_events`` events
+    Deterministic for a given frame (row order included) and ``seed``. Learners with fewer than ``min_events`` events
     stay in train. Ignoring time leaks the future into training: use it to compare with the
     literature, and a temporal split to estimate what serving will see.
     """
