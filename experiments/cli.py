@@ -80,10 +80,15 @@ def run_command(
 
     command = "recommender experiment run " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("run") + 1:]) \
         if "run" in sys.argv else f"recommender experiment run {config}"
+    def on_step(message: str) -> None:
+        if message.startswith(("warning:", "time:")):  # said once and kept, not a status
+            err.print(f"[bold yellow]{escape(message)}[/]", highlight=False)
+        status.update(f"{config.name}: {escape(message)}")
+
     with err.status(f"experiment {config}") as status:
         result = run_experiment(
             config, out_dir=out_dir, data_root=data_root, tracking_uri=tracking_uri,
-            on_step=lambda message: status.update(f"{config.name}: {message}"), command=command,
+            on_step=on_step, command=command,
         )
     k = result.config.evaluation.main_k
     if isinstance(result, RollingExperiment):

@@ -55,9 +55,9 @@ class Consumption:
             types = ", ".join(self.consumed_for_want_of_an_end)
             found.append(
                 f"the data records no end (no event of a consumed type such as complete or "
-                f"rate), so every resource with a {types} event counts as consumed: never "
-                "recommended to that learner again; set [features] consumed / continuing to "
-                "change this")
+                f"rate), so every resource a learner has an event of type {types} for counts "
+                "as consumed: never recommended to that learner again; set [features] "
+                "consumed / continuing to change this")
         if self.nothing_consumed:
             found.append(
                 "no event type in the data consumes a resource, so learners get back every "

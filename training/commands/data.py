@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from training.commands.common import err, fails_cleanly, out
 
@@ -76,5 +77,5 @@ def data_validate(
     types = dataset.events["event_type"].value_counts()
     out.print("event types: " + ", ".join(f"{name} {count}" for name, count in types.items()))
     for warning in ConsumptionRule().resolve(types.index).warnings():
-        out.print(f"[bold yellow]warning (default consumption rule): {warning}[/]",
+        out.print(f"[bold yellow]warning (default consumption rule): {escape(warning)}[/]",
                   highlight=False)

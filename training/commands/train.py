@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from training.commands.common import (
@@ -73,7 +74,7 @@ def train_command(
     out.print(f"MLflow run {result.run_id} ({tracking.uri})")
     _print_time(config)
     for warning in result.warnings:
-        out.print(f"[bold yellow]warning: {warning}[/]", highlight=False)
+        out.print(f"[bold yellow]warning: {escape(warning)}[/]", highlight=False)
     out.print(f"bundle {result.bundle.version} written to {result.bundle_path}")
     if result.selection is not None:
         _print_selection(result.selection)
@@ -159,7 +160,7 @@ def tune_command(
         dataset = load_dataset(config)
     rule = config.features.build().consumption
     for warning in rule.resolve(dataset.events["event_type"].unique()).warnings():
-        out.print(f"[bold yellow]warning: {warning}[/]", highlight=False)
+        out.print(f"[bold yellow]warning: {escape(warning)}[/]", highlight=False)
     with RichProgress(err) as progress:
         result = tune(config, dataset, tracking, n_trials, source=str(config_path),
                       progress=progress)
