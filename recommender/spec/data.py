@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -38,14 +39,36 @@ class SampleData(Section):
     n_resources: int = Field(DEFAULT_SIZE["n_resources"], ge=1)
     events_per_learner: float = Field(30.0, ge=1)
     days: int = Field(365, ge=1)
-    start: str = "2024-01-01"
+    as_of: str | None = Field(None, description="the world's last day (ISO 8601); default: "
+                              "today, so its courses are open now")
+    start: str | None = Field(None, description="older configs: the first day instead "
+                              "(as_of = start + days)")
     seed: int | None = Field(None, ge=0, description="default: the run's seed")
+
+    @field_validator("as_of", "start")
+    @classmethod
+    def _a_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                bad = pd.isna(pd.Timestamp(value))
+            except (TypeError, ValueError):
+                bad = True
+            if bad:
+                raise ValueError("must be an ISO 8601 date or date-time such as '2025-06-01'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_anchor(self) -> SampleData:
+        if self.as_of is not None and self.start is not None:
+            raise ValueError("set as_of or start, not both")
+        return self
 
     def build(self, seed: int) -> Dataset:
         """The world; ``seed`` (the run's) unless the section sets its own."""
         return generate_world(
             self.n_learners, self.n_resources, seed if self.seed is None else self.seed,
-            events_per_learner=self.events_per_learner, start=self.start, days=self.days,
+            events_per_learner=self.events_per_learner, as_of=self.as_of, start=self.start,
+            days=self.days,
         )
 
 

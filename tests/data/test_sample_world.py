@@ -18,11 +18,12 @@ from recommender.errors import InvalidParameterError
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 DAYS = 365
+AS_OF = START + pd.Timedelta(days=DAYS)  # a fixed world: the checks below know its dates
 
 
 @pytest.fixture(scope="module")
 def world() -> Dataset:
-    return generate_world(n_learners=800, n_resources=200, seed=7)
+    return generate_world(n_learners=800, n_resources=200, seed=7, as_of=AS_OF)
 
 
 @pytest.fixture(scope="module")
@@ -42,18 +43,62 @@ def joined(world: Dataset) -> pd.DataFrame:
 
 
 def test_same_seed_gives_identical_tables() -> None:
-    first = generate_world(n_learners=150, n_resources=60, seed=3)
-    second = generate_world(n_learners=150, n_resources=60, seed=3)
+    first = generate_world(n_learners=150, n_resources=60, seed=3, as_of=AS_OF)
+    second = generate_world(n_learners=150, n_resources=60, seed=3, as_of=AS_OF)
     for name in ("learners", "resources", "events", "regions"):
         pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name))
 
 
 def test_different_seed_gives_different_tables() -> None:
-    first = generate_world(n_learners=150, n_resources=60, seed=3)
-    other = generate_world(n_learners=150, n_resources=60, seed=4)
+    first = generate_world(n_learners=150, n_resources=60, seed=3, as_of=AS_OF)
+    other = generate_world(n_learners=150, n_resources=60, seed=4, as_of=AS_OF)
     assert not first.learners.equals(other.learners)
     assert not first.resources.equals(other.resources)
     assert not first.events.equals(other.events)
+
+
+def test_the_world_is_dated_relative_to_its_as_of_moment() -> None:
+    """Same seed and as-of, same world; a later as-of moves every date by the same amount
+    (the draws do not depend on the calendar), and the default is the start of today."""
+    later = AS_OF + pd.Timedelta(days=400)
+    first = generate_world(n_learners=150, n_resources=60, seed=3, as_of=AS_OF)
+    moved = generate_world(n_learners=150, n_resources=60, seed=3, as_of=later)
+    shift = later - AS_OF
+    pd.testing.assert_series_equal(moved.events["timestamp"], first.events["timestamp"] + shift)
+    for column in ("available_from", "available_until", "created_at"):
+        pd.testing.assert_series_equal(moved.resources[column], first.resources[column] + shift)
+    pd.testing.assert_frame_equal(moved.learners.drop(columns="created_at"),
+                                  first.learners.drop(columns="created_at"))
+    today = pd.Timestamp.now(tz="UTC").floor("D")
+    default = generate_world(n_learners=60, n_resources=30, seed=3)
+    if pd.Timestamp.now(tz="UTC").floor("D") == today:  # not across midnight
+        dated = generate_world(n_learners=60, n_resources=30, seed=3, as_of=today)
+        pd.testing.assert_frame_equal(default.events, dated.events)
+
+
+def test_a_world_made_today_has_in_person_courses_open_near_learners_now() -> None:
+    """The default world (as of today) offers offline and blended courses that are open at
+    this moment and held in or next to the learner's region, to most learners, and online
+    ones to all; some sessions are still to come."""
+    from recommender.features.catalog import CatalogArrays, learner_profiles
+
+    world = generate_world()  # the demo's world: defaults, as of today
+    now = pd.Timestamp.now(tz="UTC")
+    catalog = CatalogArrays.build(world.resources, world.regions)
+    profiles = learner_profiles(world.learners)
+    modes = world.resources["mode"].to_numpy()
+    found = {mode: [] for mode in ("online", "offline", "blended")}
+    for row in range(0, len(profiles), 20):
+        allowed = catalog.mask(None, profiles[row], now=now)
+        for mode, counts in found.items():
+            counts.append(int((allowed & (modes == mode)).sum()))
+    assert min(found["online"]) >= 10  # an English-only learner has fewer
+    for mode in ("offline", "blended"):
+        assert np.mean(np.array(found[mode]) > 0) >= 0.8, mode
+        assert np.mean(found[mode]) >= 3, mode
+    opens = pd.to_datetime(world.resources["available_from"], utc=True)
+    assert (opens > now).sum() >= 10  # announced sessions, open later
+    assert world.events["timestamp"].max() < now
 
 
 # -- shape ---------------------------------------------------------------------------------
@@ -197,7 +242,7 @@ def test_interests_drift_through_the_year() -> None:
     """A learner's early favourite category (from their first-quarter events) keeps more of
     their second quarter than of their last: taste moves. Both quarters are independent of the
     one the favourite was picked in, so regression to the mean cannot fake the drop."""
-    world = generate_world(n_learners=4000, n_resources=300, seed=11)
+    world = generate_world(n_learners=4000, n_resources=300, seed=11, as_of=AS_OF)
     events = world.events[world.events["event_type"] != "dismiss"].merge(
         world.resources[["resource_id", "category"]], on="resource_id")
     quarter = ((events["timestamp"] - START).dt.days // 92).clip(upper=3)
@@ -227,7 +272,7 @@ def test_dataset_passes_validation_again(world: Dataset) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_round_trip_through_files(tmp_path: Path, fmt: str) -> None:
-    world = generate_world(n_learners=120, n_resources=50, seed=11)
+    world = generate_world(n_learners=120, n_resources=50, seed=11, as_of=AS_OF)
     write_dataset(world, tmp_path / "world", fmt=fmt)
     loaded = load_directory(tmp_path / "world")
     for name in ("learners", "resources", "events", "regions"):
@@ -247,6 +292,8 @@ def test_round_trip_through_files(tmp_path: Path, fmt: str) -> None:
         ("events_per_learner", {"events_per_learner": 0.0}),
         ("events_per_learner", {"events_per_learner": float("nan")}),
         ("start", {"start": "not a date"}),
+        ("as_of", {"as_of": "not a date"}),
+        ("start", {"start": "2024-01-01", "as_of": "2025-01-01"}),
         ("days", {"days": 0}),
     ],
 )
@@ -290,7 +337,7 @@ def _recall(recommended: dict[int, np.ndarray], truth: dict[int, set[int]]) -> f
 def test_personalisation_beats_popularity_but_is_not_trivial() -> None:
     from implicit.als import AlternatingLeastSquares
 
-    world = generate_world(n_learners=3000, n_resources=300, seed=0)
+    world = generate_world(n_learners=3000, n_resources=300, seed=0, as_of=AS_OF)
     train, truth = _time_split(world)
     learners = np.array(sorted(truth))
     with warnings.catch_warnings():

@@ -40,7 +40,7 @@ def vectors_bundle(learners: pd.DataFrame, resources: pd.DataFrame, learner_vect
 
 @pytest.fixture(scope="module")
 def world_core():
-    world = generate_world(n_learners=200, n_resources=1500, seed=5)
+    world = generate_world(n_learners=200, n_resources=1500, seed=5, as_of="2024-12-31")
     rng = np.random.default_rng(0)
     done = sp.random(200, 1500, density=0.01, random_state=1, format="csr", dtype=np.float32)
     done.data[:] = 1.0

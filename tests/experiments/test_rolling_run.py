@@ -27,6 +27,7 @@ source = "sample"
 n_learners = 240
 n_resources = 60
 seed = 3
+as_of = "2024-12-31"  # the cuts below are 2024 dates
 
 [split]
 kind = "rolling"
@@ -66,7 +67,7 @@ def rolling_run(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_rolling_run_reproduces_the_library_protocol(rolling_run) -> None:
-    dataset = generate_world(n_learners=240, n_resources=60, seed=3)
+    dataset = generate_world(n_learners=240, n_resources=60, seed=3, as_of="2024-12-31")
     weights = InteractionWeights()
     features = scope_features(dataset, None, [], weights)
     models = build_models(rolling_run.config, weights)

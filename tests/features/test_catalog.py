@@ -209,7 +209,7 @@ def _reference_ok(row: pd.Series, profile: LearnerProfile, near: dict[str, set[s
 
 
 def test_mask_matches_a_row_by_row_reference_on_the_sample_world() -> None:
-    world = generate_world(n_learners=60, n_resources=600, seed=3)
+    world = generate_world(n_learners=60, n_resources=600, seed=3, as_of="2024-12-31")
     arrays = CatalogArrays.build(world.resources, world.regions)
     near: dict[str, set[str]] = {}
     for home, neighbour in zip(world.regions["region"], world.regions["neighbour"]):

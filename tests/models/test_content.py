@@ -24,7 +24,7 @@ from recommender.models.content import recency_weights
 
 @pytest.fixture(scope="module")
 def features() -> FeatureSet:
-    return build_feature_set(generate_world(400, 150, 3))
+    return build_feature_set(generate_world(400, 150, 3, as_of="2024-12-31"))
 
 
 def test_recency_weights_of_some_learners_are_those_rows_of_all(features: FeatureSet) -> None:

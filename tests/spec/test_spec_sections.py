@@ -32,12 +32,14 @@ from recommender.spec import (
 from training import toml_writer
 from training.config import load_config as load_training
 
-SMALL = {"source": "sample", "n_learners": 40, "n_resources": 30, "events_per_learner": 8.0}
+AS_OF = "2024-12-31"  # fixed dates: the temporal splits below cut in 2024
+SMALL = {"source": "sample", "n_learners": 40, "n_resources": 30, "events_per_learner": 8.0,
+         "as_of": AS_OF}
 
 
 @pytest.fixture(scope="module")
 def world():
-    return generate_world(40, 30, 3, events_per_learner=8.0)
+    return generate_world(40, 30, 3, events_per_learner=8.0, as_of=AS_OF)
 
 
 def _write(path: Path, tree: dict) -> Path:

@@ -21,7 +21,8 @@ from training import toml_writer
 from training.config import TrainConfig, load_config
 from training.tracking import Tracking
 
-SMALL = {"source": "sample", "n_learners": 200, "n_resources": 60, "events_per_learner": 20.0}
+SMALL = {"source": "sample", "n_learners": 200, "n_resources": 60, "events_per_learner": 20.0,
+         "as_of": "2024-12-31"}  # fixed dates: the tests judge availability at 2024 moments
 
 
 def small_config_tree(**sections: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def config_tree() -> Callable[..., dict[str, Any]]:
 @pytest.fixture(scope="session")
 def small_world() -> Dataset:
     return generate_world(SMALL["n_learners"], SMALL["n_resources"], 0,
-                          events_per_learner=SMALL["events_per_learner"])
+                          events_per_learner=SMALL["events_per_learner"], as_of=SMALL["as_of"])
 
 
 @pytest.fixture(scope="session")

@@ -23,13 +23,18 @@ def data_generate(
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same world")] = 0,
     events_per_learner: Annotated[float, typer.Option(help="Mean events per learner")] = 30.0,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    as_of: Annotated[str | None, typer.Option(
+        help="The world's last day (ISO 8601): a year of events up to it, courses open at it "
+        "and sessions to come; default: today (UTC)")] = None,
 ) -> None:
-    """Write the built-in sample lifelong-learning world (learners, resources, events, regions)."""
+    """Write the built-in sample lifelong-learning world (learners, resources, events, regions),
+    dated relative to ``--as-of`` (same seed and as-of, same world)."""
     from recommender.data import write_dataset
     from recommender.data.sample_world import generate_world
 
     with err.status("generating the sample world"):
-        world = generate_world(learners, resources, seed, events_per_learner=events_per_learner)
+        world = generate_world(learners, resources, seed, events_per_learner=events_per_learner,
+                               as_of=as_of)
         write_dataset(world, out_dir, fmt)
     out.print(f"wrote {len(world.learners)} learners, {len(world.resources)} resources, "
               f"{len(world.events)} events to {out_dir}")

@@ -134,6 +134,9 @@ def demo_command(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
     seed: Annotated[int, typer.Option(help="Seed for the sample world and the model")] = 0,
+    as_of: Annotated[str | None, typer.Option(
+        help="The sample world's last day (ISO 8601); default: today (UTC), so its courses, "
+        "in-person ones included, are open now")] = None,
 ) -> None:
     """Generate the sample world, train (configs/sample.toml), serve with a generated API key,
     print a delivery list and the key."""
@@ -152,6 +155,8 @@ def demo_command(
     try:
         raw = read_config_file(DEFAULT_CONFIG)
         raw["seed"] = seed
+        if as_of is not None:
+            raw.setdefault("data", {})["as_of"] = as_of
         config = parse_config(raw, source=str(DEFAULT_CONFIG), base_dir=DEFAULT_CONFIG.parent)
         tracking = resolve_tracking(settings, config.tracking.uri)
         with err.status("generating the sample world"):

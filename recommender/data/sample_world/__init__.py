@@ -58,14 +58,19 @@ def generate_world(
     seed: int = 0,
     *,
     events_per_learner: float = 30.0,
-    start: str = "2024-01-01",
+    as_of: object = None,
     days: int = 365,
+    start: object = None,
 ) -> Dataset:
-    """A validated sample world: learners, a bilingual catalog, a year of events, regions.
+    """A validated sample world: learners, a bilingual catalog, ``days`` of events up to
+    ``as_of``, regions.
 
-    Same arguments, same tables. The hidden preferences make personalised models clearly
-    better than popularity without making the answer trivial (interests drift, new needs appear,
-    new resources arrive, courses open and close).
+    The world is dated relative to ``as_of`` (default: the start of today, UTC), so a world made
+    today has courses open today, in-person ones near learners included, and sessions still to
+    come; ``start`` (older configs) instead names the first day, ``as_of`` being ``start +
+    days``. Same arguments (``as_of`` included), same tables. The hidden preferences make
+    personalised models clearly better than popularity without making the answer trivial
+    (interests drift, new needs appear, new resources arrive, courses open and close).
     """
     n_learners = _check_int("n_learners", n_learners, 1)
     n_resources = _check_int("n_resources", n_resources, 1)
@@ -75,8 +80,7 @@ def generate_world(
             or not isinstance(events_per_learner, (int, float, np.integer, np.floating))
             or not math.isfinite(events_per_learner) or events_per_learner < 1):
         raise InvalidParameterError("events_per_learner", events_per_learner, "a number >= 1")
-    first = _check_start(start)
-    window = Window(first, first + days * DAY)
+    window = _window(as_of, start, days)
 
     learner_seed, resource_seed, event_seed = np.random.SeedSequence(seed).spawn(3)
     topic_weight = topic_weights(n_resources)
@@ -99,16 +103,33 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
-_START_EXPECTED = "an ISO 8601 date such as '2024-01-01'"
+_MOMENT_EXPECTED = "an ISO 8601 date or date-time such as '2024-01-01'"
 
 
-def _check_start(start: object) -> int:
-    """The window start as epoch seconds; naive dates are read as UTC."""
+def today() -> pd.Timestamp:
+    """The default as-of moment: the start of the current UTC day (worlds made the same day
+    are the same world)."""
+    return pd.Timestamp.now(tz="UTC").floor("D")
+
+
+def _window(as_of: object, start: object, days: int) -> Window:
+    """The observed period: ``days`` ending at ``as_of``, or starting at ``start``."""
+    if as_of is not None and start is not None:
+        raise InvalidParameterError("start", start, "None when as_of is given (one or the other)")
+    if start is not None:
+        first = _check_moment("start", start)
+        return Window(first, first + days * DAY)
+    end = _check_moment("as_of", today() if as_of is None else as_of)
+    return Window(end - days * DAY, end)
+
+
+def _check_moment(name: str, value: object) -> int:
+    """A moment as epoch seconds; naive dates are read as UTC."""
     try:
-        stamp = pd.Timestamp(start)  # type: ignore[arg-type]
+        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
-        raise InvalidParameterError("start", start, _START_EXPECTED) from exc
+        raise InvalidParameterError(name, value, _MOMENT_EXPECTED) from exc
     if pd.isna(stamp):
-        raise InvalidParameterError("start", start, _START_EXPECTED)
+        raise InvalidParameterError(name, value, _MOMENT_EXPECTED)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return int(stamp.timestamp())

@@ -3,7 +3,8 @@
 A resource's category comes first and everything else is drawn given it (topics, level,
 provider, mode, format, accessibility, schedule), so the catalog hangs together the way a real
 one does: agricultural courses come from vocational schools, offline ones sit in a province,
-and courses run as dated sessions that open and close during the year.
+and courses run as dated sessions that open and close during the year, some of them running
+at the world's as-of moment and some still to come.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ from recommender.data.sample_world.priors import (
     BILINGUAL_TITLE_SHARE,
     CATALOG_EXISTING_SHARE,
     CATEGORY_SHARE,
+    CURRENT_SESSION_SHARE,
     FORMAT_BY_MODE,
     LANGUAGE_SHARE,
     LEVEL_BY_CATEGORY,
     MODE_BY_PROVIDER_TYPE,
     PROVIDER_TYPE_BY_CATEGORY,
     SCHEDULED_ONLINE_SHARE,
+    UPCOMING_DAYS,
     ZIPF_EXPONENT,
 )
 from recommender.data.sample_world.text import (
@@ -198,16 +201,26 @@ def _features(
 def _schedule(
     mode_idx: np.ndarray, format_idx: np.ndarray, window: Window, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Creation dates, and dated sessions for in-person and some online courses."""
+    """Creation dates, and dated sessions for in-person and some online courses.
+
+    Sessions are spread from a month before the window to :data:`UPCOMING_DAYS` after its end
+    (the as-of moment: a platform announces what comes next), and a share of them
+    (:data:`CURRENT_SESSION_SHARE`) is running at the as-of moment and for at least a week
+    after it, so a world made today has courses open today, in person ones included.
+    """
     n = len(mode_idx)
     published_during = rng.random(n) >= CATALOG_EXISTING_SHARE  # the rest: up to 2 years before
     created = window.arrivals(published_during, 2, 0.9, rng)
     scheduled = (mode_idx > 0) | ((format_idx == 2) & (rng.random(n) < SCHEDULED_ONLINE_SHARE))
     earliest = np.maximum(created, window.start - 30 * DAY)
-    latest = np.maximum(earliest, window.end - 14 * DAY)
+    latest = np.maximum(earliest, window.end + UPCOMING_DAYS * DAY)
     open_from = (earliest + rng.random(n) * (latest - earliest)).astype(np.int64)
     open_days = np.where(format_idx == 2, rng.uniform(30, 120, n), rng.uniform(7, 30, n))
+    current = rng.random(n) < CURRENT_SESSION_SHARE
+    # running now: opened up to (length - a week) ago, never before the resource existed
+    running_for = rng.random(n) * np.maximum(open_days - 7, 0) * DAY
+    open_from = np.where(current, np.maximum(created, window.end - running_for), open_from)
     open_until = open_from + (open_days * DAY).astype(np.int64)
     open_from = np.where(scheduled, open_from, np.iinfo(np.int64).min // 2)
     open_until = np.where(scheduled, open_until, np.iinfo(np.int64).max // 2)
-    return created, open_from, open_until, scheduled
+    return created, open_from.astype(np.int64), open_until.astype(np.int64), scheduled

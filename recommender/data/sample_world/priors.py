@@ -131,6 +131,8 @@ BILINGUAL_TITLE_SHARE = 0.08
 ZIPF_EXPONENT = 0.85  # hidden popularity of the i-th most popular resource ~ 1 / i**s
 CATALOG_EXISTING_SHARE = 0.75  # the rest of the catalog is published during the window
 SCHEDULED_ONLINE_SHARE = 0.10  # online courses that run as dated sessions (MOOC-like)
+CURRENT_SESSION_SHARE = 0.35  # dated sessions running at the as-of moment
+UPCOMING_DAYS = 60  # dated sessions are announced up to this long before they open
 # Accessibility features per mode (ACCESSIBILITY_FEATURES order) and the elder-care bonus.
 ACCESS_BY_MODE = np.array([
     [0.70, 0.20, 0.08, 0.03, 0.12, 0.08],  # online: videos mostly captioned
