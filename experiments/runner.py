@@ -264,7 +264,9 @@ def _served_lists(
     candidate rule on top), and the served index's recall@``main_k`` against exact search."""
     core = core_for_fit(model, prepared.train, regions=prepared.dataset.regions,
                         weights=prepared.weights)
-    request = ListRequest(k=k, now=None, candidates=candidate_mask(prepared))
+    # no title de-duplication: the held-out resources are judged one by one, as before
+    request = ListRequest(k=k, now=None, candidates=candidate_mask(prepared),
+                          one_per_title=False)
     learner_ids = prepared.test.learner_ids
     recommended, _ = delivered_matrix(core, learner_ids, request)
     exact = DeliveryCore(ServedModel.from_bundle(core.served.bundle, "Flat"))

@@ -37,11 +37,31 @@ from training.progress import NO_PROGRESS, Progress
 
 SCHEMA = pa.schema([
     ("learner_id", pa.string()),
-    ("rank", pa.int32()),
+    ("rank", pa.int32()),  # null on a learner's one row for an empty list
     ("resource_id", pa.string()),
     ("score", pa.float32()),
     ("reason", pa.string()),
+    ("reason_kind", pa.string()),
+    # what a platform renders beside the item (the API's item fields)
+    ("title", pa.string()),
+    ("category", pa.string()),
+    ("mode", pa.string()),
+    ("level", pa.string()),
+    ("language", pa.string()),
+    ("duration_minutes", pa.float64()),
+    ("credit_hours", pa.float64()),
+    ("provider", pa.string()),
+    ("provider_type", pa.string()),
+    ("region", pa.string()),  # in-person resources only
+    ("available_from", pa.timestamp("us", tz="UTC")),
+    ("available_until", pa.timestamp("us", tz="UTC")),
+    # why a learner's list is empty (no_match, all_done, none_open), on its one row
+    ("empty_reason", pa.string()),
+    ("empty_message", pa.string()),
 ])
+BASE_COLUMNS = ("learner_id", "rank", "resource_id", "score")
+CARD_COLUMNS = ("category", "mode", "level", "language", "duration_minutes", "credit_hours",
+                "provider", "provider_type", "region", "available_from", "available_until")
 
 PLAN_SCHEMA = pa.schema([
     ("learner_id", pa.string()),
@@ -163,16 +183,35 @@ def moment(now: TimeLike) -> pd.Timestamp:
 def list_columns(
     delivered: Iterable[tuple[str, DeliveryList]], *, reasons: bool = True
 ) -> dict[str, list]:
-    """``learner_id, rank, resource_id, score[, reason]`` columns, one row per list slot."""
-    columns: dict[str, list] = {name: [] for name in SCHEMA.names if reasons or name != "reason"}
+    """``learner_id, rank, resource_id, score`` columns, one row per list slot; with
+    ``reasons`` every column of :data:`SCHEMA`: the reason, the item's card, and for a learner
+    whose list is empty one row saying why (``empty_reason``, ``empty_message``)."""
+    if not reasons:
+        columns: dict[str, list] = {name: [] for name in BASE_COLUMNS}
+        for learner_id, found in delivered:
+            for rank, picked in enumerate(found.items, start=1):
+                columns["learner_id"].append(learner_id)
+                columns["rank"].append(rank)
+                columns["resource_id"].append(picked.resource_id)
+                columns["score"].append(picked.score)
+        return columns
+    columns = {name: [] for name in SCHEMA.names}
     for learner_id, found in delivered:
         for rank, picked in enumerate(found.items, start=1):
-            columns["learner_id"].append(learner_id)
-            columns["rank"].append(rank)
-            columns["resource_id"].append(picked.resource_id)
-            columns["score"].append(picked.score)
-            if reasons:
-                columns["reason"].append(picked.reason.text)
+            card = picked.card._asdict() if picked.card is not None else {}
+            row = {"learner_id": learner_id, "rank": rank, "resource_id": picked.resource_id,
+                   "score": picked.score, "reason": picked.reason.text,
+                   "reason_kind": picked.reason.kind, "title": picked.title,
+                   **{name: card.get(name) for name in CARD_COLUMNS}}
+            for name, values in columns.items():
+                values.append(row.get(name))
+        if not found.items:
+            empty = found.empty
+            row = {"learner_id": learner_id,
+                   "empty_reason": empty.code if empty is not None else None,
+                   "empty_message": empty.message if empty is not None else None}
+            for name, values in columns.items():
+                values.append(row.get(name))
     return columns
 
 
@@ -198,10 +237,11 @@ def export_delivery_lists(
     store: Store | None = None,
     learner_ids: Sequence[str] | None = None,
 ) -> DeliveryStats:
-    """Write ``learner_id, rank, resource_id, score, reason`` for every learner of ``bundle``
-    (or those of ``learner_ids``, in that order): the best ``k`` resources each may take at
-    ``now`` (default: the current time). With the serving ``store``, each list is the API's:
-    catalog changes and the events stored since the bundle count."""
+    """Write the delivery list of every learner of ``bundle`` (or those of ``learner_ids``, in
+    that order; :data:`SCHEMA`: rank, id, score, reason and its kind, the item's card): the
+    best ``k`` resources each may take at ``now`` (default: the current time), one per title;
+    a learner with an empty list gets one row saying why. With the serving ``store``, each
+    list is the API's: catalog changes and the events stored since the bundle count."""
     _check_count("k", k)
     _check_count("chunk_size", chunk_size)
     learners = selected_learners(bundle, learner_ids)

@@ -71,7 +71,9 @@ def evaluate_holdout(
     k_values = sorted(set(validation.k))
     core = core_for_fit(model, train, regions=regions, weights=weights,
                         index_factory=index_factory)
-    request = ListRequest(k=max(k_values), now=None)
+    # every resource counts as itself (no title de-duplication): the metrics judge the
+    # model's ranking of resources, as they did before lists kept one resource per title
+    request = ListRequest(k=max(k_values), now=None, one_per_title=False)
     recommended = np.empty((len(test.learner_ids), request.k), dtype=np.int64)
     with progress.task("evaluating on the hold-out", total=len(test.learner_idx)) as advance:
         for lo in range(0, len(test.learner_ids), CHUNK):

@@ -16,8 +16,15 @@ one sequence of steps, the same for all of them:
    (:class:`~recommender.retrieval.FilteredRetriever`, the one over-fetch and fallback)
    merged exactly with the API's own resources;
 4. **re-ranking**: optional diversity, equal-service (exposure) and calibration re-ranking of
-   the candidates (:func:`recommender.delivery.rerank.rerank`);
-5. **reasons**: :func:`recommender.delivery.reasons.explain`.
+   the candidates (:func:`recommender.delivery.rerank.rerank`), after keeping at most one
+   resource per title (the best-scored) unless the request says ``one_per_title=False``;
+5. **reasons and cards**: :func:`recommender.delivery.reasons.explain`, in the learner's
+   language (:func:`recommender.delivery.messages.language_for`), and each item's
+   :class:`~recommender.delivery.cards.ResourceCard`.
+
+An empty list says why (:meth:`DeliveryCore.why_empty`): nothing matches the filters and the
+learner's constraints, everything that matches is done (or excluded), or nothing that matches
+is open at the moment or in the window asked for.
 """
 
 from __future__ import annotations
@@ -31,9 +38,11 @@ import pandas as pd
 
 from recommender.checks import check_k
 from recommender.features.catalog import LearnerProfile, RequestFilters
+from recommender.delivery.cards import ResourceCard
 from recommender.delivery.credits import CreditLedger
 from recommender.delivery.learner import NO_SNAPSHOT, LearnerView, anonymous_view, learner_view
 from recommender.delivery.overlay import Overlay
+from recommender.delivery.messages import language_for, say
 from recommender.delivery.plans import Plan, build_plan
 from recommender.delivery.reasons import History, Reason, explain
 from recommender.delivery.rerank import (
@@ -47,6 +56,8 @@ from recommender.errors import InvalidParameterError, UnknownIdError
 from recommender.store import LearnerSnapshot
 
 NO_FILTERS = RequestFilters()
+NO_MATCH, ALL_DONE, NONE_OPEN = "no_match", "all_done", "none_open"
+EMPTY_REASONS: tuple[str, ...] = (NO_MATCH, ALL_DONE, NONE_OPEN)
 
 
 class Picked(NamedTuple):
@@ -56,6 +67,15 @@ class Picked(NamedTuple):
     title: str
     score: float
     reason: Reason
+    card: ResourceCard | None = None
+
+
+class EmptyReason(NamedTuple):
+    """Why a list is empty: ``code`` one of :data:`EMPTY_REASONS`, ``message`` a sentence in
+    the learner's language."""
+
+    code: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -68,7 +88,9 @@ class ListRequest:
     catalog for an evaluation protocol; ``diversity``, ``equal_service`` (local in-person
     resources' slots held to their share of what the learner can reach) and ``calibration`` (the list's category
     mix towards the learner's history) re-rank the best ``n_candidates`` (default ``5 * k``)
-    when set.
+    when set; ``one_per_title`` keeps only the best-scored resource of each title;
+    ``accepted_languages`` (a request's ``Accept-Language``, best first) is the language of
+    reasons for a learner whose profile names none the message catalog speaks.
     """
 
     k: int
@@ -80,10 +102,13 @@ class ListRequest:
     equal_service: float = 0.0
     calibration: float = 0.0
     n_candidates: int | None = None
+    one_per_title: bool = True
+    accepted_languages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "k", check_k(self.k))
         object.__setattr__(self, "exclude_ids", tuple(self.exclude_ids))
+        object.__setattr__(self, "accepted_languages", tuple(self.accepted_languages))
 
     @property
     def reranked(self) -> bool:
@@ -111,10 +136,11 @@ class PlanRequest:
 @dataclass(frozen=True)
 class DeliveryList:
     """A list and how its learner was placed (``cold_start``: None for a trained vector, else
-    the cold-start path: ``fold_in``, ``profile``, ...)."""
+    the cold-start path: ``fold_in``, ``profile``, ...); ``empty`` says why when it is empty."""
 
     items: list[Picked]
     cold_start: str | None
+    empty: EmptyReason | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +179,42 @@ class DeliveryCore:
         """The best ``request.k`` allowed resources for ``view`` (fewer only if fewer are
         allowed), each with a reason."""
         idx, scores = self.ranked(view, request)
-        return DeliveryList(self._picked(view, idx, scores), view.cold_start)
+        language = self._language(view, request.accepted_languages)
+        items = self._picked(view, idx, scores, language)
+        empty = None if items else self.why_empty(view, request, language)
+        return DeliveryList(items, view.cold_start, empty)
+
+    def why_empty(self, view: LearnerView, request: ListRequest,
+                  language: str | None = None) -> EmptyReason:
+        """Why ``view`` gets nothing for ``request``, checked in the order a learner would fix
+        it: nothing matches the filters and their constraints (whenever open), everything
+        that matches is done or excluded, or nothing left is open at ``request.now`` (or in
+        the window the filters ask for)."""
+        filters = replace(request.filters, open_at=None, open_between=None)
+        left, side_left = self._allowed(view, filters, None, request.exclude_ids,
+                                        candidates=request.candidates)
+        if left.any() or (side_left is not None and side_left.any()):
+            code = NONE_OPEN
+        elif self._matches(view, filters, request.candidates):
+            code = ALL_DONE
+        else:
+            code = NO_MATCH
+        language = language or self._language(view, request.accepted_languages)
+        return EmptyReason(code, say(language, code))
+
+    def _matches(self, view: LearnerView, filters: RequestFilters,
+                 candidates: np.ndarray | None) -> bool:
+        """Whether any served resource matches ``filters`` and the learner's constraints,
+        whenever open and whatever they are done with."""
+        served, overlay = self.served, self.overlay
+        matching = served.catalog.mask(filters, view.constraints, now=None)
+        if candidates is not None:
+            matching &= candidates
+        matching[overlay.blocked_idx] = False
+        if matching.any():
+            return True
+        return bool(overlay.n_side and overlay.catalog is not None
+                    and overlay.catalog.mask(filters, view.constraints, now=None).any())
 
     def deliver_many(
         self, learner_ids: Iterable[str], request: ListRequest,
@@ -186,9 +247,12 @@ class DeliveryCore:
         )
         request = replace(request, exclude_ids=(*request.exclude_ids, resource_id))
         idx, scores = self.ranked(view, request)
-        reason = Reason("similar", f"similar to \u201c{title}\u201d")
+        language = language_for((), request.accepted_languages)
+        reason = Reason("similar", say(language, "similar_resource", title=title))
         ids, titles = self._labels(idx)
-        return [Picked(i, t, s, reason) for i, t, s in zip(ids, titles, scores.tolist())]
+        cards = self._cards(idx)
+        return [Picked(i, t, s, reason, c)
+                for i, t, s, c in zip(ids, titles, scores.tolist(), cards)]
 
     def plan(self, view: LearnerView, request: PlanRequest,
              ledger: CreditLedger | None = None) -> PlannedList:
@@ -235,7 +299,8 @@ class DeliveryCore:
             if available < plan.credit_required:
                 plan = replace(plan, shortfall_reason="catalog")
         planned = plan.resource_idx
-        items = self._picked(view, planned, np.array([i.score for i in plan.items]))
+        items = self._picked(view, planned, np.array([i.score for i in plan.items]),
+                             self._language(view, ()))
         return PlannedList(plan, items, view.cold_start, float(completed))
 
     def why_not(self, view: LearnerView, request: ListRequest, resource_id: str) -> WhyNot:
@@ -301,22 +366,51 @@ class DeliveryCore:
                                               candidates=request.candidates)
         k = request.k
         n = max(k, request.n_candidates or 5 * k) if request.reranked else k
-        found = self.served.retriever.search(view.vector, n, allowed)
-        idx, scores = found.resource_idx, found.scores
-        if side_allowed is not None:
-            candidates = np.flatnonzero(side_allowed)
-            if len(candidates):
-                side_scores = (self.overlay.vectors[candidates] @ view.vector).astype(np.float32)
-                idx = np.concatenate([idx, candidates + self.served.n_resources])
-                scores = np.concatenate([scores, side_scores])
-                order = np.lexsort((idx, -scores))[:n]
-                idx, scores = idx[order], scores[order]
+        idx, scores = self._retrieved(view.vector, n, allowed, side_allowed)
+        if request.one_per_title:
+            fetched = n
+            while True:
+                keep = self._first_per_title(idx)
+                if len(keep) >= n or len(idx) < fetched:  # enough, or nothing more to fetch
+                    idx, scores = idx[keep[:n]], scores[keep[:n]]
+                    break
+                fetched += max(n, fetched - len(keep))  # at least as many as were dropped
+                idx, scores = self._retrieved(view.vector, fetched, allowed, side_allowed)
         target = None
         if request.equal_service > 0.0:
             idx, scores, target = self._with_local(view, idx, scores, allowed, side_allowed, k)
         if request.reranked and len(idx):
             idx, scores = self._reranked(view, idx, scores, request, target)
         return idx, scores
+
+    def _retrieved(self, vector: np.ndarray, n: int, allowed: np.ndarray,
+                   side_allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Step 3: the best ``n`` allowed, bundle resources and the API's merged exactly."""
+        found = self.served.retriever.search(vector, n, allowed)
+        idx, scores = found.resource_idx, found.scores
+        if side_allowed is not None:
+            candidates = np.flatnonzero(side_allowed)
+            if len(candidates):
+                side_scores = (self.overlay.vectors[candidates] @ vector).astype(np.float32)
+                idx = np.concatenate([idx, candidates + self.served.n_resources])
+                scores = np.concatenate([scores, side_scores])
+                order = np.lexsort((idx, -scores))[:n]
+                idx, scores = idx[order], scores[order]
+        return idx, scores
+
+    def _first_per_title(self, idx: np.ndarray) -> np.ndarray:
+        """Positions in ``idx`` (best first) of the first resource of each title."""
+        n_main = self.served.n_resources
+        keys = self.served.title_keys
+        side_keys = self.overlay.title_keys
+        seen: set[str] = set()
+        keep = []
+        for position, i in enumerate(idx.tolist()):
+            key = keys[i] if i < n_main else side_keys[i - n_main]
+            if key not in seen:
+                seen.add(key)
+                keep.append(position)
+        return np.array(keep, dtype=np.int64)
 
     def reach(self, view: LearnerView, request: ListRequest) -> tuple[np.ndarray, np.ndarray]:
         """What ``request`` may list for ``view`` (served indices, steps 1-2) and, per index,
@@ -430,10 +524,25 @@ class DeliveryCore:
             ids, titles = served.resource_ids[idx], served.titles[idx]
         return list(map(str, ids.tolist())), list(map(str, titles.tolist()))
 
-    def _picked(self, view: LearnerView, idx: np.ndarray, scores: np.ndarray) -> list[Picked]:
-        """Step 5: labels and a reason per slot."""
-        reasons = explain(self.served, self.overlay, idx, view.history, group=view.group,
-                          region=view.region, interests=view.interests)
+    def _cards(self, idx: np.ndarray) -> list[ResourceCard]:
+        """The display facts of served indices (bundle resources, then the API's)."""
+        n_main = self.served.n_resources
+        cards, side_cards = self.served.cards, self.overlay.cards
+        return [cards[i] if i < n_main else side_cards[i - n_main] for i in idx.tolist()]
+
+    @staticmethod
+    def _language(view: LearnerView, accepted: tuple[str, ...]) -> str:
+        """The learner's language for reasons: their profile's, else the request's."""
+        languages = view.constraints.languages if view.constraints is not None else ()
+        return language_for(languages, accepted)
+
+    def _picked(self, view: LearnerView, idx: np.ndarray, scores: np.ndarray,
+                language: str) -> list[Picked]:
+        """Step 5: labels, a reason in ``language`` and a card per slot."""
+        reasons = explain(self.served, self.overlay, idx, view.history, vector=view.vector,
+                          group=view.group, region=view.region, interests=view.interests,
+                          language=language)
         ids, titles = self._labels(idx)
-        return list(map(Picked, ids, titles, np.asarray(scores, dtype=float).tolist(), reasons))
+        return list(map(Picked, ids, titles, np.asarray(scores, dtype=float).tolist(), reasons,
+                        self._cards(idx)))
 

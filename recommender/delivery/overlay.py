@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from recommender.delivery.cards import resource_cards, title_keys
 from recommender.features.catalog import CatalogArrays
 from recommender.delivery.served import ServedModel
 from recommender.store import ResourceRecord, Store
@@ -36,6 +37,8 @@ class Overlay:
     unit_vectors: np.ndarray
     catalog: CatalogArrays | None
     tags: list[tuple[str, ...]] = field(repr=False, default_factory=list)
+    cards: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, object))
+    title_keys: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, object))
     _position: dict[str, int] = field(repr=False, default_factory=dict)
     bundle_ids: np.ndarray | None = field(repr=False, default=None)  # the bundle's resource ids
     # The blocked bundle resources as indices (usually none): cheaper per request than
@@ -55,6 +58,10 @@ class Overlay:
             position = np.array([self._position.get(str(i), -1) for i in ids], dtype=np.int64)
         object.__setattr__(self, "redescribed_as",
                            np.where(position >= 0, position + n_main, -1))
+        if len(self.title_keys) != len(self.titles):  # built by hand (tests): from the titles
+            object.__setattr__(self, "title_keys", title_keys(self.titles))
+        if len(self.cards) != len(self.ids):  # no catalog frame given: no cards to show
+            object.__setattr__(self, "cards", np.full(len(self.ids), None, dtype=object))
 
     def unit_vectors_of(self, served: ServedModel, global_idx: np.ndarray) -> np.ndarray:
         """Unit vectors of served indices (bundle resources, then the API's), as reasons and
@@ -66,6 +73,17 @@ class Overlay:
         if side.any():
             units[side] = self.unit_vectors[global_idx[side] - n_main]
         return units
+
+    def vectors_of(self, served: ServedModel, global_idx: np.ndarray) -> np.ndarray:
+        """Model vectors of served indices (bundle resources, then the API's): what a learner's
+        vector is scored against, as the reasons split a score."""
+        global_idx = np.asarray(global_idx, dtype=np.int64)
+        n_main = served.n_resources
+        side = global_idx >= n_main
+        vectors = served.bundle.resource_factors[np.where(side, 0, global_idx)]
+        if side.any():
+            vectors[side] = self.vectors[global_idx[side] - n_main]
+        return vectors
 
     def active(self, global_idx: np.ndarray) -> np.ndarray:
         """The served index of each resource in ``global_idx``: a bundle resource re-described
@@ -149,6 +167,8 @@ class Overlay:
             unit_vectors=unit.astype(np.float32),
             catalog=CatalogArrays.build(frame, bundle.regions),
             tags=tags,
+            cards=resource_cards(frame),
+            title_keys=title_keys(frame["title"].astype(str).to_numpy(dtype=object)),
             _position={resource_id: j for j, resource_id in enumerate(ids)},
             bundle_ids=served.resource_ids,
         )

@@ -4,21 +4,25 @@ experiments) says the same thing about the same slot.
 
 Per slot, the first that applies:
 
-* ``continue``: the resource is in the learner's positive history ("continue where you left
-  off"); ``because_resource_idx`` still names the most similar other history resource.
-* ``similar``: the history resource most similar to it (cosine of the model's vectors, so the
-  reason follows what the model scores; among the learner's ``max_history`` highest-confidence
-  resources, ties to the higher confidence, then the lower resource index): "because you
-  completed “X”" when that one was completed, else "because you engaged with “X”".
+* ``continue``: the resource is in the learner's positive history ("pick up where you left
+  off").
+* ``similar``: a history resource that drives the slot's score (:func:`driving_items`): the
+  learner's vector is split over their history (``u ~ sum_j a_j y_j``, among their
+  :data:`MAX_HISTORY` highest-confidence resources), so each history resource ``j`` adds
+  ``a_j (y_j . y_i)`` to the score of slot ``i``; the largest of these is cited only when it is
+  positive and at least :data:`MIN_SHARE` of the score, else the slot gets one of the kinds
+  below: "because you completed “X”" when that one was completed, else "because you looked
+  into “X”".
 * ``interest``: a tag or category word of the resource appears in the learner's stated
-  interests: "matches your interest: smartphone".
+  interests: "matches your interest in smartphone".
 * ``group_popular``: learners of the learner's group engaged with it: "popular with retirees in
-  your region" when it is held in person in or next to the learner's region, else "popular with
+  your area" when it is held in person in or next to the learner's region, else "popular with
   retirees".
 * ``popular`` / ``new``: someone on the platform engaged with it, or nobody has yet.
 
-The choice is made by :func:`word_reasons` from per-slot facts, which :func:`explain` gathers
-from the learner's :class:`History` (bundle row plus stored events), their profile (group,
+The words come from :mod:`recommender.delivery.messages`, in the learner's language. The choice
+is made by :func:`word_reasons` from per-slot facts, which :func:`explain` gathers from the
+learner's vector and :class:`History` (bundle row plus stored events), their profile (group,
 region, interests) and the served model plus its :class:`~recommender.delivery.overlay.Overlay`.
 """
 
@@ -30,6 +34,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from recommender.delivery.messages import DEFAULT_LANGUAGE, LANGUAGES, group_label, say
 from recommender.features.content import CATEGORY_LABELS
 
 if TYPE_CHECKING:
@@ -42,18 +47,8 @@ SIMILAR, CONTINUE, INTEREST, GROUP_POPULAR, POPULAR, NEW = (
 )
 KINDS: tuple[str, ...] = (CONTINUE, SIMILAR, INTEREST, GROUP_POPULAR, POPULAR, NEW)
 MAX_HISTORY = 50  # history resources compared per learner
+MIN_SHARE = 0.2  # of a slot's score, the least a history resource must add to be cited
 _NONE = -1
-
-GROUP_LABELS: dict[str, str] = {
-    "employee": "employees", "rural_resident": "rural residents",
-    "migrant_worker": "migrant workers", "unemployed": "job seekers", "retiree": "retirees",
-    "disabled": "learners with disabilities", "veteran": "veterans", "youth": "young learners",
-}
-
-
-def group_label(group: str) -> str:
-    """How a learner group is named in a reason ("retiree" -> "retirees")."""
-    return GROUP_LABELS.get(group, f"{group.replace('_', ' ')} learners")
 
 
 def interest_word(tags: Sequence[str], category: str | None, interests: str | None) -> str | None:
@@ -79,11 +74,15 @@ def held_near(catalog: CatalogArrays | None, rows: np.ndarray, home: np.ndarray 
             & catalog.near[np.maximum(home, 0), np.maximum(held, 0)])
 
 
-def similar_texts(titles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per resource, the ``similar`` reason pointing to it: (engaged with, completed)."""
-    engaged = np.array([f"because you engaged with \u201c{t}\u201d" for t in titles], dtype=object)
-    completed = np.array([f"because you completed \u201c{t}\u201d" for t in titles], dtype=object)
-    return engaged, completed
+SimilarTexts = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def similar_texts(titles: np.ndarray) -> SimilarTexts:
+    """Per language and resource, the ``similar`` reason citing it: (looked into, completed)."""
+    return {language: (
+        np.array([say(language, "similar_engaged", title=t) for t in titles], dtype=object),
+        np.array([say(language, "similar_completed", title=t) for t in titles], dtype=object),
+    ) for language in LANGUAGES}
 
 
 def word_reasons(
@@ -97,12 +96,14 @@ def word_reasons(
     near: np.ndarray,
     engaged: np.ndarray,
     texts: tuple[np.ndarray, np.ndarray],
+    language: str = DEFAULT_LANGUAGE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kind and text per slot ``(n, k)`` from its facts, in the order of the module
-    docstring: ``because`` the most similar history resource (-1: none), ``interest`` the
+    docstring: ``because`` the history resource driving the score (-1: none), ``interest`` the
     matched word or None, ``group_engaged`` learners of the learner's group who engaged with
     the resource, ``groups`` the learner's group per row (None: unknown), ``near`` held in
-    person near the learner, ``engaged`` anyone engaged, ``texts`` :func:`similar_texts`."""
+    person near the learner, ``engaged`` anyone engaged, ``texts`` :func:`similar_texts` of
+    ``language``."""
     kind = np.empty(filled.shape, dtype=object)  # None-filled (np.full's cost, without it)
     text = np.empty(filled.shape, dtype=object)
     rest = filled.copy()
@@ -112,46 +113,63 @@ def word_reasons(
         rest[where] = False
         return where
 
-    text[take(rest & own, CONTINUE)] = "continue where you left off"
+    text[take(rest & own, CONTINUE)] = say(language, "continue")
     similar = take(rest & (because >= 0), SIMILAR)
     picked = because[similar]
     text[similar] = np.where(because_completed[similar], texts[1][picked], texts[0][picked])
     if not rest.any():  # every slot has its reason (usual for a learner with a history)
         return kind, text
     liked = take(rest & (interest != None), INTEREST)  # noqa: E711 - elementwise
-    text[liked] = [f"matches your interest: {word}" for word in interest[liked]]
+    text[liked] = [say(language, "interest", word=word) for word in interest[liked]]
     known = (groups != None)[:, None]  # noqa: E711 - elementwise, one per row
     popular_in_group = take(rest & known & (group_engaged > 0), GROUP_POPULAR)
     rows, cols = np.nonzero(popular_in_group)
     text[rows, cols] = [
-        f"popular with {group_label(str(groups[r]))}{' in your region' if near[r, c] else ''}"
+        say(language, "group_popular_near" if near[r, c] else "group_popular",
+            group=group_label(str(groups[r]), language))
         for r, c in zip(rows.tolist(), cols.tolist())
     ]
-    text[take(rest & engaged, POPULAR)] = "popular on the platform"
-    text[take(rest.copy(), NEW)] = "new in the catalog"
+    text[take(rest & engaged, POPULAR)] = say(language, "popular")
+    text[take(rest.copy(), NEW)] = say(language, "new")
     return kind, text
 
 
-def most_similar_row(
-    slot_units: np.ndarray, item_units: np.ndarray, slots: np.ndarray, items: np.ndarray
+def history_weights(vector: np.ndarray, item_vectors: np.ndarray) -> np.ndarray:
+    """``a`` with ``vector ~ sum_j a_j item_vectors[j]``: the learner's vector split over their
+    history resources (least squares, a tiny ridge so repeated or dependent items stay
+    solvable). What each history resource adds to a score is then ``a_j (y_j . y_i)``."""
+    items = np.asarray(item_vectors, dtype=np.float64)
+    gram = items @ items.T
+    ridge = 1e-6 * max(float(np.trace(gram)) / max(len(items), 1), 1e-12)
+    gram[np.diag_indices_from(gram)] += ridge
+    return np.linalg.solve(gram, items @ np.asarray(vector, dtype=np.float64))
+
+
+def driving_items(
+    slot_vectors: np.ndarray, item_vectors: np.ndarray, weights: np.ndarray,
+    scores: np.ndarray, slots: np.ndarray, items: np.ndarray,
 ) -> np.ndarray:
-    """:func:`most_similar` for one learner whose unit vectors are already gathered: per slot
-    of ``slots`` (-1 = empty; ``slot_units`` its rows) the most similar of ``items`` (history
-    order, ``item_units`` its rows) other than the slot's own, -1 if none. One small product
-    and a handful of array calls: what an API request can afford per list."""
+    """Per slot of ``slots`` (-1 = empty; ``slot_vectors`` its rows, ``scores`` its scores),
+    the history resource of ``items`` (``item_vectors``, ``weights`` from
+    :func:`history_weights`) that adds most to its score, other than the slot's own; -1 when
+    that addition is not positive or under :data:`MIN_SHARE` of a positive score (no history
+    resource drives it). One small product per list: what an API request can afford."""
     if not len(items):
         return np.full(len(slots), _NONE, dtype=np.int64)
-    sims = slot_units @ item_units.T  # slots x history
-    sims[np.equal.outer(slots, items) | (slots < 0)[:, None]] = -np.inf
-    best = sims.argmax(axis=1)  # the first (best-confidence) entry wins ties
-    found = np.isfinite(sims[np.arange(len(slots)), best])
-    return np.where(found, items[best], _NONE).astype(np.int64, copy=False)
+    adds = (np.asarray(slot_vectors, np.float64) @ np.asarray(item_vectors, np.float64).T
+            ) * weights[None, :]  # slots x history
+    adds[np.equal.outer(slots, items) | (slots < 0)[:, None]] = -np.inf
+    best = adds.argmax(axis=1)  # the first (best-confidence) entry wins ties
+    top = adds[np.arange(len(slots)), best]
+    scores = np.asarray(scores, dtype=np.float64)
+    drives = np.isfinite(top) & (top > 0) & (scores > 0) & (top >= MIN_SHARE * scores)
+    return np.where(drives, items[best], _NONE).astype(np.int64, copy=False)
 
 
 @dataclass(frozen=True)
 class History:
     """What the learner did, in bundle resource indices: positive history (best first, capped
-    for the similarity search), which of it they completed, and every positively engaged
+    for the reasons' decomposition), which of it they completed, and every positively engaged
     resource (uncapped; empty: the capped list is all there is)."""
 
     resource_idx: np.ndarray
@@ -172,40 +190,54 @@ def explain(
     picked: np.ndarray,
     history: History,
     *,
+    vector: np.ndarray,
     group: str | None,
     region: str | None,
     interests: str | None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[Reason]:
-    """A reason per global resource index in ``picked`` (bundle resources, then the API's).
+    """A reason in ``language`` per global resource index in ``picked`` (bundle resources,
+    then the API's) of the list of the learner whose query vector is ``vector``.
 
     The usual list (a learner with a history, every slot a bundle resource that the history
     explains: ``continue`` or ``similar``) takes :func:`_explained_by_history`, which gathers
     only those facts; any other list takes :func:`explain_general`. Both hand the facts to
-    :func:`recommender.explain.word_reasons`, and give the same reasons (tested)."""
+    :func:`word_reasons`, and give the same reasons (tested)."""
     picked = np.asarray(picked, dtype=np.int64)
     if not len(picked):
         return []
     picked_list = picked.tolist()
     if len(history.resource_idx) and max(picked_list) < served.n_resources:
-        reasons = _explained_by_history(served, picked, picked_list, history, group)
+        reasons = _explained_by_history(served, picked, picked_list, history, group,
+                                        vector=vector, language=language)
         if reasons is not None:
             return reasons
-    return explain_general(served, overlay, picked, history, group=group, region=region,
-                           interests=interests)
+    return explain_general(served, overlay, picked, history, vector=vector, group=group,
+                           region=region, interests=interests, language=language)
+
+
+def _because(served: ServedModel, slot_vectors: np.ndarray, picked: np.ndarray,
+             history: History, vector: np.ndarray) -> np.ndarray:
+    """:func:`driving_items` of one list: the history resource each slot cites, or -1."""
+    items = np.asarray(history.resource_idx, dtype=np.int64)
+    if not len(items):
+        return np.full(len(picked), _NONE, dtype=np.int64)
+    item_vectors = served.bundle.resource_factors[items]
+    weights = history_weights(vector, item_vectors)
+    scores = np.asarray(slot_vectors, np.float64) @ np.asarray(vector, np.float64)
+    return driving_items(slot_vectors, item_vectors, weights, scores, picked, items)
 
 
 def _explained_by_history(
     served: ServedModel, picked: np.ndarray, picked_list: list[int], history: History,
-    group: str | None,
+    group: str | None, *, vector: np.ndarray, language: str = DEFAULT_LANGUAGE,
 ) -> list[Reason] | None:
     """The reasons when the history explains every slot (bundle resources only), else None:
     the other facts (interest, group, region, popularity) cannot change such a list, so they
-    are not gathered; one product of unit vectors and a few per-slot lookups instead."""
-    items = np.asarray(history.resource_idx, dtype=np.int64)
-    units = served.unit_vectors
-    because = most_similar_row(units[picked], units[items], picked, items)
+    are not gathered; one decomposition and a few per-slot lookups instead."""
+    because = _because(served, served.bundle.resource_factors[picked], picked, history, vector)
     because_list = because.tolist()
-    positive = history.positive or frozenset(items.tolist())
+    positive = history.positive or frozenset(history.resource_idx.tolist())
     own = [i in positive for i in picked_list]
     if not all(o or b >= 0 for o, b in zip(own, because_list)):
         return None  # a slot needs the profile's facts
@@ -214,7 +246,7 @@ def _explained_by_history(
     kinds, texts = word_reasons(
         filled, np.array([own]), because[None, :],
         np.array([[b in completed for b in because_list]]), no_interest, no_count,
-        np.array([group], dtype=object), no, no, served.similar_texts)
+        np.array([group], dtype=object), no, no, served.similar_texts[language], language)
     return list(map(Reason, kinds[0].tolist(), texts[0].tolist()))
 
 
@@ -237,8 +269,9 @@ def _constant_facts(k: int) -> tuple[np.ndarray, ...]:
 
 
 def explain_general(served: ServedModel, overlay: Overlay, picked: np.ndarray,
-                    history: History, *, group: str | None, region: str | None,
-                    interests: str | None) -> list[Reason]:
+                    history: History, *, vector: np.ndarray, group: str | None,
+                    region: str | None, interests: str | None,
+                    language: str = DEFAULT_LANGUAGE) -> list[Reason]:
     """:func:`explain` gathering every fact of every slot (API resources, learners without a
     history, slots the history does not explain)."""
     picked = np.asarray(picked, dtype=np.int64)
@@ -248,9 +281,8 @@ def explain_general(served: ServedModel, overlay: Overlay, picked: np.ndarray,
 
     picked_list = picked.tolist()
     items = np.asarray(history.resource_idx, dtype=np.int64)
-    because = most_similar_row(overlay.unit_vectors_of(served, np.maximum(picked, 0)),
-                               overlay.unit_vectors_of(served, items), picked,
-                               items)[None, :]
+    because = _because(served, overlay.vectors_of(served, np.maximum(picked, 0)), picked,
+                       history, vector)[None, :]
     positive = history.positive or frozenset(items.tolist())
     own = np.array([[i in positive for i in picked_list]])
     because_completed = np.array([[b in history.completed for b in because[0].tolist()]])
@@ -276,5 +308,5 @@ def explain_general(served: ServedModel, overlay: Overlay, picked: np.ndarray,
     engaged[0, main] = served.engaged[picked[main]]
     kinds, texts = word_reasons(np.ones((1, k), bool), own, because, because_completed,
                                 interest, group_engaged, np.array([group], dtype=object), near,
-                                engaged, served.similar_texts)
+                                engaged, served.similar_texts[language], language)
     return [Reason(kind, text) for kind, text in zip(kinds[0].tolist(), texts[0].tolist())]

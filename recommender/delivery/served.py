@@ -17,7 +17,8 @@ import pandas as pd
 
 from recommender.bundle import Bundle
 from recommender.features.catalog import CatalogArrays
-from recommender.delivery.reasons import similar_texts
+from recommender.delivery.cards import resource_cards, title_keys
+from recommender.delivery.reasons import SimilarTexts, similar_texts
 from recommender.retrieval import FilteredRetriever
 from recommender.errors import BundleError, UnknownIdError
 from recommender.index import SERVING_INDEX, ResourceIndex
@@ -61,8 +62,10 @@ class ServedModel:
     tags: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
     category_names: np.ndarray = field(default_factory=lambda: np.empty(0, object), repr=False)
     engaged: np.ndarray = field(default_factory=lambda: np.zeros(0, bool), repr=False)
-    similar_texts: tuple[np.ndarray, np.ndarray] = field(
-        default_factory=lambda: (np.empty(0, object), np.empty(0, object)), repr=False)
+    similar_texts: SimilarTexts = field(default_factory=dict, repr=False)
+    # Per resource_idx: what a list item shows (ResourceCard) and its title key (one per list).
+    cards: np.ndarray = field(default_factory=lambda: np.empty(0, object), repr=False)
+    title_keys: np.ndarray = field(default_factory=lambda: np.empty(0, object), repr=False)
     # Event types that mean the learner is done with a resource: the bundle's rule, applied to
     # the events stored since it, as its exclusions applied it to the events before.
     consumed_event_types: frozenset[str] = frozenset()
@@ -106,6 +109,8 @@ class ServedModel:
                                 minlength=len(bundle.resource_map)) > 0,
             similar_texts=similar_texts(titles.astype(str).to_numpy(dtype=object)),
             consumed_event_types=consumed,
+            cards=resource_cards(resources),
+            title_keys=title_keys(titles.astype(str).to_numpy(dtype=object)),
         )
 
     @property

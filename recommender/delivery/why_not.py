@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 # Verdicts, in the order the delivery core's steps would reach them.
 UNKNOWN, WITHDRAWN, REQUEST_EXCLUDED, DONE = "unknown", "withdrawn", "excluded", "done"
 CLOSED, FILTERED, RANKED_LOWER, LISTED = "closed", "filtered", "ranked_lower", "listed"
-VERDICTS = (UNKNOWN, WITHDRAWN, REQUEST_EXCLUDED, DONE, CLOSED, FILTERED, RANKED_LOWER, LISTED)
+SAME_TITLE = "same_title"  # a better-scored resource of the same title takes its place
+VERDICTS = (UNKNOWN, WITHDRAWN, REQUEST_EXCLUDED, DONE, CLOSED, FILTERED, SAME_TITLE,
+            RANKED_LOWER, LISTED)
 
 # Request filters each tested alone (names are RequestFilters fields).
 FILTER_FIELDS = ("category", "language", "mode", "region", "max_duration_minutes", "level",
@@ -95,7 +97,18 @@ def explain_absence(
         idx = np.concatenate([idx, side_idx + n_main])
     own_score = float(scores[idx == served_idx][0])
     # The core orders by score, then served index (np.lexsort((idx, -scores))).
-    rank = 1 + int(np.sum(scores > own_score) + np.sum((scores == own_score) & (idx < served_idx)))
+    higher = (scores > own_score) | ((scores == own_score) & (idx < served_idx))
+    rank = 1 + int(np.sum(higher))
+    if request.one_per_title:  # the list keeps the best-scored resource of each title
+        above = idx[higher]
+        keys = {served.title_keys[i] if i < n_main else overlay.title_keys[i - n_main]
+                for i in above.tolist()}
+        own_key = (served.title_keys[served_idx] if served_idx < n_main
+                   else overlay.title_keys[served_idx - n_main])
+        if own_key in keys:
+            return WhyNot(resource_id, SAME_TITLE, title, (), rank, own_score, len(idx),
+                          request.k)
+        rank = 1 + len(keys)
     verdict = LISTED if rank <= request.k else RANKED_LOWER
     return WhyNot(resource_id, verdict, title, (), rank, own_score, len(idx), request.k)
 

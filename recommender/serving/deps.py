@@ -16,9 +16,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
+from recommender.delivery.messages import LANGUAGES
 from recommender.features.catalog import RequestFilters
 from recommender.serving.auth import require_key
 from recommender.serving.runtime import LearnerContext, Runtime
@@ -69,6 +72,22 @@ def request_filters(filters: ListFilters) -> RequestFilters:
         accessibility=tuple(filters.accessibility or ()), open_between=window,
         provider_type=many(filters.provider_type),
     )
+
+
+async def accepted_languages(
+    accept_language: Annotated[str | None, Header(
+        max_length=1000, description="Language of reasons and messages for a learner whose "
+        "profile names none of zh, en (e.g. zh-CN,zh;q=0.9,en;q=0.8)")] = None,
+) -> tuple[str, ...]:
+    """The request's ``Accept-Language``, as the one language of the message catalog it
+    prefers (none: no preference the catalog can meet)."""
+    if not accept_language:
+        return ()
+    best = parse_accept_header(accept_language, LanguageAccept).best_match(LANGUAGES)
+    return (best,) if best else ()
+
+
+LanguagesDep = Annotated[tuple[str, ...], Depends(accepted_languages)]
 
 
 def utc_now() -> pd.Timestamp:

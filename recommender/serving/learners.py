@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from recommender.delivery.core import ListRequest
 from recommender.serving.deps import (
+    LanguagesDep,
     LearnerDep,
     RuntimeDep,
     request_filters,
@@ -44,18 +45,21 @@ router = v1_router("recommendations")
 )
 async def recommendations(
     query: Annotated[RecommendationQuery, Query()], learner: LearnerDep, request: Request,
-    runtime: RuntimeDep,
+    runtime: RuntimeDep, languages: LanguagesDep,
 ) -> RecommendationList:
     """The learner's delivery list: the best resources they may take (filters, place,
-    language, access, availability), without what they completed or dismissed, each with a
-    reason; local resources held to their share of what the learner can reach (the
-    ``equal_service`` setting). Events acknowledged by ``POST /v1/events`` count at once, on
-    every worker."""
+    language, access, availability), without what they completed or dismissed, at most one
+    per title, each with a reason in the learner's language and what a platform renders
+    beside it; local resources held to their share of what the learner can reach (the
+    ``equal_service`` setting). An empty list says why (``empty_reason``,
+    ``empty_message``). Events acknowledged by ``POST /v1/events`` count at once, on every
+    worker."""
     core = learner.core
     list_request = ListRequest(
         k=query.k, now=utc_now(), filters=request_filters(query),
         exclude_ids=tuple(query.exclude or ()), equal_service=runtime.options.equal_service,
-        calibration=runtime.options.calibration)
+        calibration=runtime.options.calibration, one_per_title=query.one_per_title,
+        accepted_languages=languages)
     delivered = core.deliver(learner.view, list_request)
     record_exposure(core, learner.view, list_request, delivered.items)  # aggregates only
     note_delivered(request, delivered)  # counted in memory for the console's coverage page
@@ -67,7 +71,7 @@ async def recommendations(
     responses={422: {"description": "The profile gives the model nothing to go on"}},
 )
 async def anonymous(body: AnonymousRequest, runtime: RuntimeDep,
-                    request: Request) -> RecommendationList:
+                    request: Request, languages: LanguagesDep) -> RecommendationList:
     """A cold-start list for a newcomer described only by a profile (group, age band,
     region, languages, accessibility needs, interests in Chinese or English)."""
     profile = {
@@ -78,7 +82,8 @@ async def anonymous(body: AnonymousRequest, runtime: RuntimeDep,
     }
     list_request = ListRequest(k=body.k, now=utc_now(), filters=request_filters(body.filters),
                                equal_service=runtime.options.equal_service,
-                               calibration=runtime.options.calibration)
+                               calibration=runtime.options.calibration,
+                               one_per_title=body.one_per_title, accepted_languages=languages)
 
     def deliver() -> RecommendationList:  # reads the store's catalog; encodes the interests
         core = runtime.core()

@@ -9,7 +9,13 @@ from fastapi import Query
 from starlette.concurrency import run_in_threadpool
 
 from recommender.delivery.core import ListRequest
-from recommender.serving.deps import RuntimeDep, request_filters, utc_now, v1_router
+from recommender.serving.deps import (
+    LanguagesDep,
+    RuntimeDep,
+    request_filters,
+    utc_now,
+    v1_router,
+)
 from recommender.serving.responses import recommended
 from recommender.serving.schemas import (
     ErrorBody,
@@ -27,11 +33,14 @@ router = v1_router("catalog")
 @router.get("/resources/{resource_id}/similar", response_model=SimilarList,
             responses={404: {"model": ErrorBody, "description": "Unknown or withdrawn resource"}})
 async def similar(
-    resource_id: ResourceId, query: Annotated[SimilarQuery, Query()], runtime: RuntimeDep
+    resource_id: ResourceId, query: Annotated[SimilarQuery, Query()], runtime: RuntimeDep,
+    languages: LanguagesDep,
 ) -> SimilarList:
     """Resources nearest to this one in the model's space (filters apply; withdrawn ones and
-    the resource itself are left out)."""
-    request = ListRequest(k=query.k, now=utc_now(), filters=request_filters(query))
+    the resource itself are left out; at most one per title), each with what a platform
+    renders beside it; the reason is in the ``Accept-Language``."""
+    request = ListRequest(k=query.k, now=utc_now(), filters=request_filters(query),
+                          one_per_title=query.one_per_title, accepted_languages=languages)
     core = await run_in_threadpool(runtime.core)  # reads the catalog changes' signature
     return SimilarList(resource_id=resource_id, items=recommended(core.similar(resource_id,
                                                                                request)),

@@ -130,22 +130,51 @@ class ListFilters(Strict):
     provider_type: list[Label] | None = Field(None, max_length=10)
 
 
+ONE_PER_TITLE = ("At most one resource per title (the best-scored); false lists every "
+                 "resource, same-titled ones included")
+
+
 class RecommendationQuery(ListFilters):
     """Query parameters of ``GET /v1/learners/{learner_id}/recommendations``."""
 
     k: int = Field(10, ge=1, le=200, description="How many resources to return")
     exclude: list[Id] | None = Field(None, max_length=500,
                                      description="Resource ids to leave out")
+    one_per_title: bool = Field(True, description=ONE_PER_TITLE)
+
+
+ReasonKind = Literal["continue", "similar", "interest", "group_popular", "popular", "new"]
 
 
 class RecommendedResource(BaseModel):
+    """One list item, with what a platform renders beside it (no second call per item)."""
+
     rank: int = Field(description="1-based position in the delivery list")
     resource_id: str
     title: str
     score: float = Field(description="Inner product of learner and resource vectors")
-    reason: str = Field(examples=["because you completed \u201c智能手机入门\u201d"])
-    reason_kind: str = Field(description="continue, similar, interest, group_popular, popular "
-                             "or new")
+    reason: str = Field(description="Why it is on the list, in the learner's language (their "
+                        "profile's languages, else Accept-Language; Chinese or English)",
+                        examples=["因为你学完了《智能手机入门》"])
+    reason_kind: ReasonKind = Field(
+        description="continue (in their history), similar (a history resource that drives its "
+        "score), interest (stated interests), group_popular, popular or new")
+    category: str | None = Field(None, examples=["digital_literacy"])
+    mode: Mode | None = None
+    level: Level | None = None
+    language: str | None = Field(None, examples=["zh"])
+    duration_minutes: float | None = None
+    credit_hours: float | None = Field(None, description="Credit-bank hours it earns")
+    provider: str | None = None
+    provider_type: str | None = Field(None, examples=["open_university"])
+    region: str | None = Field(None, description="Where an offline or blended resource is held "
+                               "(None for online ones)")
+    available_from: datetime | None = Field(None, description="Opens (None: no start date)")
+    available_until: datetime | None = Field(None, description="Closes (None: no end date)")
+    accessibility: list[Feature] = Field(default_factory=list)
+
+
+EmptyReasonCode = Literal["no_match", "all_done", "none_open"]
 
 
 class RecommendationList(BaseModel):
@@ -156,6 +185,13 @@ class RecommendationList(BaseModel):
     cold_start_path: str | None = Field(
         None, description="fold_in (recent events folded in), profile (from the profile) or "
         "None (the trained vector)")
+    empty_reason: EmptyReasonCode | None = Field(
+        None, description="Why the list is empty (None when it is not): no_match (nothing "
+        "matches the filters and the learner's constraints), all_done (the learner completed, "
+        "dismissed or excluded everything that matches), none_open (nothing that matches is "
+        "open now or in the window asked for)")
+    empty_message: str | None = Field(None, description="empty_reason as a sentence in the "
+                                      "learner's language")
 
 
 class SimilarList(BaseModel):
@@ -166,6 +202,7 @@ class SimilarList(BaseModel):
 
 class SimilarQuery(ListFilters):
     k: int = Field(10, ge=1, le=200)
+    one_per_title: bool = Field(True, description=ONE_PER_TITLE)
 
 
 class BodyFilters(ListFilters):
@@ -186,6 +223,7 @@ class AnonymousRequest(StrictBody):
     interests: Text | None = Field(None, examples=["想学用智能手机和微信视频通话 smartphone"])
     k: Whole = Field(10, ge=1, le=200)
     filters: BodyFilters = Field(default_factory=BodyFilters)
+    one_per_title: bool = Field(True, description=ONE_PER_TITLE)
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "group": "retiree", "age_band": "65+", "region": "R01", "languages": ["zh"],

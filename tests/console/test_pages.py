@@ -3,6 +3,7 @@ inspector shows the delivery core's list, plan and "why not" answer for the lear
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -52,16 +53,17 @@ def test_every_label_has_both_languages() -> None:
         assert re.search(r"[\u4e00-\u9fff]", chinese) or key == "nav.language", key
 
 
-def test_the_delivery_cores_reasons_are_said_in_chinese() -> None:
-    from recommender.serving.console.i18n import reason_text
-
-    assert reason_text("similar", "because you completed \u201c太极 3\u201d", "zh") == \
-        "因为你完成了\u201c太极 3\u201d"
-    assert reason_text("group_popular", "popular with retirees in your region", "zh") == \
-        "受本地区退休人员欢迎"
-    assert reason_text("interest", "matches your interest: 手机", "zh") == "符合你的兴趣：手机"
-    assert reason_text("new", "new in the catalog", "zh") == "目录中的新资源"
-    assert reason_text("new", "new in the catalog", "en") == "new in the catalog"
+def test_the_inspector_shows_the_reasons_the_learner_reads(console_client) -> None:
+    """The delivery core words reasons in the learner's language (d1 reads Chinese): the
+    inspector shows exactly the API's reasons, on the English page too."""
+    log_in(console_client)
+    api = console_client.get("/v1/learners/d1/recommendations?k=10", headers=KEY).json()
+    for lang in ("zh", "en"):
+        page = console_client.get(f"/console/learners/d1?lang={lang}").text
+        table = page.split('id="delivery-list"')[1].split("</table>")[0]
+        for item in api["items"]:
+            assert html.escape(item["reason"], quote=False) in table, (lang, item["reason"])
+    assert all(re.search(r"[\u4e00-\u9fff]", item["reason"]) for item in api["items"])
 
 
 def test_the_catalog_page_counts_what_the_api_delivered_and_unmet_anonymous_interests(

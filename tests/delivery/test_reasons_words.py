@@ -22,34 +22,39 @@ from recommender.delivery.reasons import (
 from recommender.delivery.served import ServedModel
 from recommender.features.idmap import IdMap
 
-# r0 and r1 point one way, r2 and r3 the other; r4 is a zero vector; r5 matches r0 exactly.
-VECTORS = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0, 0], [2, 0]], dtype=np.float32)
-TITLES = ["A", "B", "C", "D", "E", "F"]
+# Four dimensions; the learners' history spans the first three, the fourth is what no history
+# explains. r1 leans to r0; r3 is closest (cosine) to r2 but lies more along r5; r4 is a zero
+# vector; r6 is almost all fourth dimension.
+VECTORS = np.array([[1, 0, 0, 0], [0.8, 0.6, 0, 0], [0, 1, 0, 0], [0, 0.8, 0.6, 0],
+                    [0, 0, 0, 0], [0, 0, 1, 0], [0.1, 0, 0, 1]], dtype=np.float32)
+TITLES = ["A", "B", "C", "D", "E", "F", "G"]
 # learner 0: r0 (2.0), r2 (1.0), r5 (0.5); learner 1 and 2: none; learner 3 (retiree): r1
 HISTORY = sp.csr_matrix(np.array([
-    [2.0, 0, 1.0, 0, 0, 0.5],
-    [0, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0],
-    [0, 1.0, 0, 0, 0, 0],
+    [2.0, 0, 1.0, 0, 0, 0.5, 0],
+    [0, 0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0],
+    [0, 1.0, 0, 0, 0, 0, 0],
 ], dtype=np.float32))
 GROUPS = [None, "retiree", None, "retiree"]
+# Learner 0's vector: 1 x r0 + 0.2 x r2 + 1 x r5, plus 3 along what no history explains.
+LEARNER_0 = np.array([1.0, 0.2, 1.0, 3.0], dtype=np.float32)
 
 
 def served_model() -> ServedModel:
-    """The four learners and six resources above as a vectors-only bundle; r1 is held in
+    """The four learners and seven resources above as a vectors-only bundle; r1 is held in
     person in region b, next to a."""
     resources = pd.DataFrame({
-        "resource_id": [f"r{i}" for i in range(6)], "title": TITLES,
-        "mode": ["online", "offline", "online", "online", "online", "online"],
-        "region": [None, "b", None, None, None, None],
-        "category": ["digital_literacy"] * 6,
-        "tags": [None, None, "smartphone|x", None, None, None],
+        "resource_id": [f"r{i}" for i in range(7)], "title": TITLES,
+        "mode": ["online", "offline", "online", "online", "online", "online", "online"],
+        "region": [None, "b", None, None, None, None, None],
+        "category": ["digital_literacy"] * 7,
+        "tags": [None, None, "smartphone|x", None, None, None, None],
     })
     learner_ids = [f"l{i}" for i in range(4)]
     bundle = Bundle(
         learner_map=IdMap("learner", learner_ids), resource_map=IdMap("resource",
                                                                       resources["resource_id"]),
-        learner_factors=np.zeros((4, 2), np.float32), resource_factors=VECTORS,
+        learner_factors=np.zeros((4, 4), np.float32), resource_factors=VECTORS,
         exclusions=sp.csr_matrix(([1.0], ([0], [0])), shape=HISTORY.shape), interactions=HISTORY,
         resources=resources, learners=pd.DataFrame({"learner_id": learner_ids, "group": GROUPS}),
         manifest={"version": "reasons-test"},
@@ -69,35 +74,52 @@ def history(row: int, completed: frozenset[int] = frozenset()) -> History:
 
 
 def reasons(row: int, slots: list[int], *, completed: frozenset[int] = frozenset(),
-            interests: str | None = None, region: str | None = None):
+            interests: str | None = None, region: str | None = None, language: str = "en"):
+    vector = LEARNER_0 if row == 0 else np.zeros(4, np.float32)
     return explain(SERVED, Overlay.empty(SERVED), np.array(slots), history(row, completed),
-                   group=GROUPS[row], region=region, interests=interests)
+                   vector=vector, group=GROUPS[row], region=region, interests=interests,
+                   language=language)
 
 
-def test_similar_history_item_and_continue() -> None:
-    found = reasons(0, [1, 3, 0])
-    assert [r.kind for r in found] == [SIMILAR, SIMILAR, CONTINUE]
-    # r1 is as close to r0 as to r5 (same direction): the higher confidence, r0, wins
-    assert found[0].text == "because you engaged with \u201cA\u201d"
-    assert found[1].text == "because you engaged with \u201cC\u201d"
+def test_the_cited_history_item_is_the_one_that_drives_the_score() -> None:
+    """r1's score comes mostly from r0 (1 x 0.8 of 0.92); r3 is most like r2 by cosine, but
+    the learner's vector holds little of r2, so r5 adds most (0.6 of 0.76); r6's score is
+    almost all the fourth dimension (r0 adds 0.1 of 3.1): no history item drives it."""
+    found = reasons(0, [1, 3, 0, 6])
+    assert [r.kind for r in found] == [SIMILAR, SIMILAR, CONTINUE, NEW]
+    assert found[0].text == "Because you looked into \u201cA\u201d"
+    assert found[1].text == "Because you looked into \u201cF\u201d"
+    assert found[2].text == "Pick up where you left off"
+    assert found[3].text == "New in the catalog"
 
 
 def test_cold_learners_get_popularity_reasons_that_say_so() -> None:
     assert [(r.kind, r.text) for r in reasons(1, [1, 4])] == [
-        (GROUP_POPULAR, "popular with retirees"), (NEW, "new in the catalog")]
+        (GROUP_POPULAR, "Popular with retirees"), (NEW, "New in the catalog")]
     assert [(r.kind, r.text) for r in reasons(2, [1, 4])] == [
-        (POPULAR, "popular on the platform"), (NEW, "new in the catalog")]
+        (POPULAR, "Popular with learners on the platform"), (NEW, "New in the catalog")]
 
 
 def test_completed_interest_and_region_come_from_the_learner() -> None:
     first = reasons(0, [1], completed=frozenset({0}))
-    assert first[0].text == "because you completed \u201cA\u201d"  # r0 was completed
+    assert first[0].text == "Because you completed \u201cA\u201d"  # r0 was completed
     stated = reasons(1, [2, 1, 4], interests="想学 smartphone", region="a")
     assert [r.kind for r in stated] == [INTEREST, GROUP_POPULAR, NEW]
-    assert stated[0].text == "matches your interest: smartphone"
-    assert stated[1].text == "popular with retirees in your region"
+    assert stated[0].text == "Matches your interest in smartphone"
+    assert stated[1].text == "Popular with retirees in your area"
     plain = reasons(2, [2, 1, 4], region="a")
     assert [r.kind for r in plain] == [POPULAR, POPULAR, NEW]
+
+
+def test_the_same_reasons_in_chinese() -> None:
+    assert [r.text for r in reasons(0, [1, 3, 0, 6], completed=frozenset({5}),
+                                    language="zh")] == [
+        "因为你看过《A》", "因为你学完了《F》", "接着上次的进度继续学", "新上线的内容"]
+    stated = reasons(1, [2, 1, 4], interests="想学 智能手机 smartphone", region="a",
+                     language="zh")
+    assert [r.text for r in stated] == [
+        "和你感兴趣的“smartphone”有关", "你附近的退休的朋友都在学", "新上线的内容"]
+    assert reasons(2, [2], language="zh")[0].text == "平台上很多人在学"
 
 
 def test_the_history_only_path_gives_the_general_answer() -> None:
@@ -105,8 +127,8 @@ def test_the_history_only_path_gives_the_general_answer() -> None:
     (every fact gathered) says."""
     from recommender.delivery.reasons import explain_general
 
-    for slots in ([1, 3, 5], [0, 2, 3], [3, 1]):
+    for slots in ([1, 3, 5], [0, 2, 3], [3, 1], [1, 6]):
         fast = reasons(0, slots)
         full = explain_general(SERVED, Overlay.empty(SERVED), np.array(slots), history(0),
-                               group=None, region=None, interests=None)
+                               vector=LEARNER_0, group=None, region=None, interests=None)
         assert fast == full

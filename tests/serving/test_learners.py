@@ -33,8 +33,10 @@ def test_list_has_ids_titles_scores_reasons_and_model_version(client, world):
 
 
 def test_reasons_name_a_completed_resource(client):
-    reasons = [item["reason"] for item in get(client, k=10).json()["items"]]
-    assert any(r.startswith("because you completed \u201c") for r in reasons)
+    """d0 reads Chinese (their profile): a completed resource is cited in Chinese."""
+    items = get(client, k=10).json()["items"]
+    assert any(item["reason_kind"] == "similar" and item["reason"].startswith("因为你学完了《")
+               for item in items)
 
 
 CASES = {

@@ -40,6 +40,16 @@ def side_records() -> list[ResourceRecord]:
     return [ResourceRecord.validate(row) for row in rows]
 
 
+def vector_of(served: ServedModel, items: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A learner vector: mostly a mix of their history's vectors (so history items drive
+    scores), plus some of what no history explains."""
+    dim = served.bundle.resource_factors.shape[1]
+    vector = rng.normal(scale=0.3, size=dim)
+    if len(items):
+        vector += rng.random(len(items)) @ served.bundle.resource_factors[items]
+    return vector.astype(np.float32)
+
+
 @pytest.fixture(scope="module")
 def served(served_bundle: Bundle) -> ServedModel:
     return ServedModel.from_bundle(served_bundle)
@@ -63,16 +73,20 @@ def test_fast_path_gives_the_general_paths_reasons(served: ServedModel, with_sid
         history = History(items, completed, positive)
         k = int(rng.integers(1, 13))
         universe = n_all if rng.random() < 0.5 else n_main
-        picked = rng.choice(universe, min(k, universe), replace=False).astype(np.int64)
+        vector = vector_of(served, items, rng)
+        if rng.random() < 0.5:  # a list as delivered: the best-scored bundle resources
+            picked = np.argsort(-(served.bundle.resource_factors @ vector))[:k].astype(np.int64)
+        else:
+            picked = rng.choice(universe, min(k, universe), replace=False).astype(np.int64)
         if len(items) and rng.random() < 0.3:  # a history resource recommended again
             picked[0] = items[0]
         facts = {"group": GROUPS[case % len(GROUPS)], "region": REGIONS[case % 4],
-                 "interests": INTERESTS[case % len(INTERESTS)]}
+                 "interests": INTERESTS[case % len(INTERESTS)], "vector": vector}
         general = explain_general(served, overlay, picked, history, **facts)
         assert explain(served, overlay, picked, history, **facts) == general, case
         if len(items) and picked.max() < n_main:
             fast = _explained_by_history(served, picked, picked.tolist(), history,
-                                         facts["group"])
+                                         facts["group"], vector=facts["vector"])
             if fast is not None:
                 assert fast == general, case
                 fast_taken += 1

@@ -22,7 +22,10 @@ def test_similar_resources_leave_out_the_resource_itself(client):
     body = response.json()
     assert body["resource_id"] == "r00" and len(body["items"]) == 5
     assert "r00" not in ids(response)
-    assert all(item["reason"].startswith("similar to") for item in body["items"])
+    assert all(item["reason"].startswith("Similar to \u201c") for item in body["items"])
+    chinese = client.get("/v1/resources/r00/similar", params={"k": 5},
+                         headers={**KEY, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    assert all(item["reason"].startswith("与《") for item in chinese.json()["items"])
     filtered = client.get("/v1/resources/r00/similar", headers=KEY,
                           params={"k": 3, "category": ["health_elderly_care"]})
     assert all(int(r[1:]) % 3 == 2 for r in ids(filtered))

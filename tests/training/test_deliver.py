@@ -11,6 +11,7 @@ import pytest
 
 from recommender.bundle import build_bundle
 from recommender.delivery import CatalogArrays, learner_profiles
+from recommender.delivery.cards import title_keys
 from recommender.errors import DataValidationError
 from recommender.features import build_feature_set
 from recommender.models import ALSModel
@@ -26,7 +27,7 @@ def small_bundle(small_world):
     return bundle, model, features
 
 
-NOW = pd.Timestamp("2024-09-01", tz="UTC")
+NOW = pd.Timestamp("2024-12-31T12:00", tz="UTC")  # the small world's as-of day: courses open now
 
 
 def test_export_is_the_exact_allowed_top_k_with_a_reason(small_bundle, tmp_path) -> None:
@@ -37,10 +38,27 @@ def test_export_is_the_exact_allowed_top_k_with_a_reason(small_bundle, tmp_path)
     out = tmp_path / "lists.parquet"
     stats = export_delivery_lists(bundle, out, k=10, chunk_size=37, now=NOW, index_factory="Flat")
     lists = pd.read_parquet(out)
-    assert list(lists.columns) == ["learner_id", "rank", "resource_id", "score", "reason"]
+    assert list(lists.columns) == [
+        "learner_id", "rank", "resource_id", "score", "reason", "reason_kind", "title",
+        "category", "mode", "level", "language", "duration_minutes", "credit_hours", "provider",
+        "provider_type", "region", "available_from", "available_until", "empty_reason",
+        "empty_message"]
     assert stats.rows == len(lists) and stats.learners == len(bundle.learner_map)
     assert pq.ParquetFile(out).metadata.num_row_groups == -(-len(bundle.learner_map) // 37)
-    assert lists["reason"].notna().all()
+    empty = lists["rank"].isna()
+    assert lists.loc[~empty, "reason"].notna().all()
+    assert lists.loc[empty, "empty_reason"].notna().all()
+    lists = lists[~empty]
+    # the item's facts are the catalog's; a region only for in-person resources
+    facts = bundle.resources.set_index("resource_id").loc[lists["resource_id"]]
+    for column in ("title", "category", "mode", "language", "provider", "provider_type"):
+        assert lists[column].tolist() == facts[column].tolist(), column
+    for column in ("duration_minutes", "credit_hours"):
+        np.testing.assert_array_equal(lists[column].to_numpy(), facts[column].to_numpy())
+    in_person = lists["mode"].isin(["offline", "blended"]).to_numpy()
+    assert in_person.any() and (lists["region"].notna().to_numpy() == in_person).all()
+    assert (lists["region"].to_numpy()[in_person] == facts["region"].to_numpy()[in_person]).all()
+    titles = title_keys(bundle.resources["title"].to_numpy(dtype=object))
 
     catalog = CatalogArrays.build(bundle.resources, bundle.regions)
     profiles = learner_profiles(bundle.learners)
@@ -53,12 +71,16 @@ def test_export_is_the_exact_allowed_top_k_with_a_reason(small_bundle, tmp_path)
         got = grouped.get(learner_id, lists.iloc[:0])
         assert got["rank"].tolist() == list(range(1, len(got) + 1))
         shown = bundle.resource_map.indices_of(got["resource_id"].tolist())
-        assert len(shown) == min(10, int(allowed.sum())) and allowed[shown].all()
+        assert len(shown) == min(10, len(set(titles[allowed]))) and allowed[shown].all()
         constrained += int((~catalog.mask(None, profiles[learner_idx], now=NOW)).any())
         if bundle.interactions[learner_idx].nnz:  # placed by the trained vector
             trained += 1
             scores = bundle.resource_factors @ bundle.learner_factors[learner_idx]
-            best = np.flatnonzero(allowed)[np.argsort(-scores[allowed], kind="stable")][:10]
+            ranked = np.flatnonzero(allowed)[np.argsort(-scores[allowed], kind="stable")]
+            seen: set[str] = set()  # one resource per title, the best-scored
+            best = np.array([i for i in ranked.tolist()
+                             if not (titles[i] in seen or seen.add(titles[i]))][:10],
+                            dtype=np.int64)
             assert shown.tolist() == best.tolist()
             np.testing.assert_allclose(got["score"], scores[best], rtol=1e-5, atol=1e-6)
     assert constrained > 0 and trained > 0  # the world has learners the constraints bind
@@ -68,7 +90,8 @@ def test_closed_and_out_of_place_resources_never_appear(small_bundle, tmp_path) 
     bundle, _, _ = small_bundle
     resources = bundle.resources
     export_delivery_lists(bundle, tmp_path / "lists.parquet", k=30, now=NOW)
-    lists = pd.read_parquet(tmp_path / "lists.parquet")
+    lists = pd.read_parquet(tmp_path / "lists.parquet",
+                            columns=["learner_id", "rank", "resource_id"]).dropna()
     facts = resources.set_index("resource_id")
     learners = bundle.learners.set_index("learner_id")
     rows = lists.join(facts[["mode", "region", "available_from", "available_until"]],

@@ -80,6 +80,7 @@ def export_lists(setup, name: str, with_store: bool) -> dict[str, list[str]]:
                                 env={"RECOMMENDER_DATABASE_URL": setup["database"]})
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(out)
+    frame = frame[frame["rank"].notna()]  # an empty list's one row says why, and lists nothing
     return {learner_id: rows.sort_values("rank")["resource_id"].tolist()
             for learner_id, rows in frame.groupby("learner_id", sort=False)}
 

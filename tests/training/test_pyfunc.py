@@ -32,7 +32,7 @@ def registered(empty_store, small_world, tmp_path_factory):
     return tracking, result
 
 
-AS_OF = "2024-09-01T00:00:00Z"
+AS_OF = "2024-12-31T12:00:00Z"  # the small world's as-of day: its running sessions are open
 
 
 def test_predict_equals_the_batch_export(registered, tmp_path) -> None:

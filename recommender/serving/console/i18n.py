@@ -9,10 +9,8 @@ shown as they are stored. The language is ``?lang=zh|en`` when given, else the b
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
-from recommender.delivery.reasons import GROUP_LABELS
 
 LANGUAGES = ("en", "zh")
 DEFAULT = "en"
@@ -115,6 +113,8 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key -> (English, Chinese)
                  "学习者已完成或不感兴趣。"),
     "why.closed": ("It is not open now.", "该资源当前未开放。"),
     "why.filtered": ("It is filtered out by:", "被以下条件过滤："),
+    "why.same_title": ("A better-scored resource with the same title is listed instead.",
+                       "列表中已有同名且得分更高的资源。"),
     "why.ranked_lower": ("It is allowed but ranked lower: rank {rank} of {n} (the list shows {k}).",
                          "该资源可推荐，但排名较低：第 {rank} 名，共 {n} 个（列表显示前 {k} 个）。"),
     "why.listed": ("It is in the list: rank {rank} of {n}.", "已在列表中：第 {rank} 名，共 {n} 个。"),
@@ -210,15 +210,6 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key -> (English, Chinese)
     "experiments.title": ("Experiments", "实验"),
     "experiments.plots": ("plots", "图表"),
     "experiments.none": ("No runs in MLflow.", "MLflow 中没有运行记录。"),
-    # The delivery core's reasons (it words them in English; see reason_text).
-    "reason.continue": ("continue where you left off", "继续上次的学习"),
-    "reason.completed": ("because you completed “{title}”", "因为你完成了“{title}”"),
-    "reason.engaged": ("because you engaged with “{title}”", "因为你学习过“{title}”"),
-    "reason.interest": ("matches your interest: {word}", "符合你的兴趣：{word}"),
-    "reason.group_popular": ("popular with {group}", "受{group}欢迎"),
-    "reason.group_popular_near": ("popular with {group} in your region", "受本地区{group}欢迎"),
-    "reason.popular": ("popular on the platform", "在平台上受欢迎"),
-    "reason.new": ("new in the catalog", "目录中的新资源"),
 }
 
 # Known data values, by kind; anything else is shown as stored.
@@ -299,29 +290,6 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
         "candidates": ("the evaluation's candidates", "评估候选集"),
     },
 }
-
-
-def reason_text(kind: str, text: str, lang: str) -> str:
-    """A delivery-list reason in ``lang``: the core's own words in English; in Chinese the
-    same reason rebuilt from its kind and the title, word or group it names."""
-    if lang == "en":
-        return text
-    t, v = translator(lang), value_translator(lang)
-    quoted = re.search(r"\u201c(.*)\u201d", text)
-    if kind == "similar" and quoted:
-        key = "reason.completed" if "completed" in text else "reason.engaged"
-        return t(key, title=quoted.group(1))
-    if kind == "interest" and ": " in text:
-        return t("reason.interest", word=text.split(": ", 1)[1])
-    if kind == "group_popular":
-        near = text.endswith(" in your region")
-        label = text.removeprefix("popular with ").removesuffix(" in your region")
-        group = {name: key for key, name in GROUP_LABELS.items()}.get(label)
-        return t("reason.group_popular_near" if near else "reason.group_popular",
-                 group=v("group", group) if group else label)
-    if kind in ("continue", "popular", "new"):
-        return t(f"reason.{kind}")
-    return text
 
 
 def choose_language(query_lang: str | None, accept_language: str | None) -> str:

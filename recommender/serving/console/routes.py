@@ -20,7 +20,6 @@ from recommender.errors import ModelNotLoadedError, UnknownIdError
 from recommender.serving.console import charts, views
 from recommender.serving.console.i18n import (
     choose_language,
-    reason_text,
     translator,
     value_translator,
 )
@@ -59,7 +58,6 @@ def _render(request: Request, template: str, session: Session | None, status: in
     switch = f"{request.url.path}?{urlencode({**request.query_params, 'lang': other})}"
     return TEMPLATES.TemplateResponse(request, template, {
         "t": translator(lang), "v": value_translator(lang), "lang": lang, "url": url,
-        "reason": lambda kind, text: reason_text(kind, text, lang),
         "switch_url": switch, "session": session, "page": template.removesuffix(".html"),
         **context}, status_code=status, headers=NO_STORE)
 
