@@ -20,7 +20,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "similar_completed": "Because you completed \u201c{title}\u201d",
         "similar_engaged": "Because you looked into \u201c{title}\u201d",
         "similar_resource": "Similar to \u201c{title}\u201d",
-        "interest": "Matches your interest in {word}",
+        "interest": "Matches your interest in \u201c{word}\u201d",
         "group_popular": "Popular with {group}",
         "group_popular_near": "Popular with {group} in your area",
         "popular": "Popular with learners on the platform",

@@ -51,14 +51,19 @@ MIN_SHARE = 0.2  # of a slot's score, the least a history resource must add to b
 _NONE = -1
 
 
-def interest_word(tags: Sequence[str], category: str | None, interests: str | None) -> str | None:
-    """The first tag or category word (two characters or more) found in ``interests``."""
+def interest_word(tags: Sequence[str], category: str | None, interests: str | None,
+                  language: str = DEFAULT_LANGUAGE) -> str | None:
+    """The first tag or category word (two characters or more) found in ``interests``,
+    preferring one written in ``language`` (Latin letters for English, else not) when the
+    learner's interests hold both."""
     text = (interests or "").lower()
     if not text:
         return None
     words = [t for t in tags if len(t) >= 2]
     words += [w for w in CATEGORY_LABELS.get(category or "", "").split() if len(w) >= 2]
-    return next((w for w in words if w.lower() in text), None)
+    found = [w for w in words if w.lower() in text]
+    latin = language == "en"
+    return next((w for w in found if w.isascii() == latin), found[0] if found else None)
 
 
 def held_near(catalog: CatalogArrays | None, rows: np.ndarray, home: np.ndarray | int
@@ -297,7 +302,7 @@ def explain_general(served: ServedModel, overlay: Overlay, picked: np.ndarray,
         else:
             row = resource - n_main
             tags, category, catalog = overlay.tags[row], overlay.category_of(row), overlay.catalog
-        interest[0, slot] = interest_word(tags, category, interests)
+        interest[0, slot] = interest_word(tags, category, interests, language)
         home = -1 if catalog is None else catalog.region_code(region)
         near[0, slot] = held_near(catalog, np.array([row]), home)[0]
     group_code = served.group_names.index(group) if group in served.group_names else -1

@@ -105,7 +105,7 @@ def test_completed_interest_and_region_come_from_the_learner() -> None:
     assert first[0].text == "Because you completed \u201cA\u201d"  # r0 was completed
     stated = reasons(1, [2, 1, 4], interests="想学 smartphone", region="a")
     assert [r.kind for r in stated] == [INTEREST, GROUP_POPULAR, NEW]
-    assert stated[0].text == "Matches your interest in smartphone"
+    assert stated[0].text == "Matches your interest in \u201csmartphone\u201d"
     assert stated[1].text == "Popular with retirees in your area"
     plain = reasons(2, [2, 1, 4], region="a")
     assert [r.kind for r in plain] == [POPULAR, POPULAR, NEW]
@@ -115,10 +115,15 @@ def test_the_same_reasons_in_chinese() -> None:
     assert [r.text for r in reasons(0, [1, 3, 0, 6], completed=frozenset({5}),
                                     language="zh")] == [
         "因为你看过《A》", "因为你学完了《F》", "接着上次的进度继续学", "新上线的内容"]
-    stated = reasons(1, [2, 1, 4], interests="想学 智能手机 smartphone", region="a",
-                     language="zh")
+    # r2's tags are "smartphone" and "x"; its category words hold 数字技能 (digital skills):
+    # a Chinese reason names the Chinese word the learner wrote, an English one the English
+    stated = reasons(1, [2, 1, 4], interests="想学 smartphone", region="a", language="zh")
     assert [r.text for r in stated] == [
         "和你感兴趣的“smartphone”有关", "你附近的退休的朋友都在学", "新上线的内容"]
+    interests = "想学数字技能 smartphone"
+    assert reasons(1, [2], interests=interests, language="zh")[0].text == "和你感兴趣的“数字技能”有关"
+    assert reasons(1, [2], interests=interests)[0].text == (
+        "Matches your interest in \u201csmartphone\u201d")
     assert reasons(2, [2], language="zh")[0].text == "平台上很多人在学"
 
 
