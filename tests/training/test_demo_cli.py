@@ -204,3 +204,34 @@ def test_a_serve_worker_hands_the_gil_over_often(tmp_path: Path) -> None:
         assert "/v1/events" in application.openapi()["paths"]
     finally:
         sys.setswitchinterval(before)
+
+
+# --------------------------------------------------------------------------- demo: what it shows
+
+
+@pytest.mark.usefixtures("bare_environment")
+def test_the_demos_lists_of_a_world_made_today_show_every_mode(tmp_path: Path) -> None:
+    """The demo's world is dated today (the default), so its sample lists find a learner who
+    gets online, offline and blended resources open now, in-person ones held near them."""
+    from recommender.data.sample_world import generate_world
+    from training.commands.serve import demo_lists, demo_table
+
+    world = generate_world(n_learners=400, n_resources=200, seed=0)  # as of today, as the demo
+    today_bundle = make_bundle(world, "als-demo-today")
+    settings = Settings(workdir=tmp_path / "work", _env_file=None)
+    settings.workdir.mkdir()
+    regions = world.learners.set_index("learner_id")["region"]
+    near = set(map(tuple, world.regions[["region", "neighbour"]].to_numpy().tolist()))
+    headers = {"X-API-Key": "platform-key"}
+    with TestClient(demo_app(today_bundle, settings, "platform-key", "admin-key")) as client:
+        learner_id, lists = demo_lists(lambda url: client.get(url, headers=headers).json(),
+                                       list(world.learners["learner_id"]))
+    assert [url.split("mode=")[-1] for url, _ in lists[1:]] == ["online", "offline", "blended"]
+    for url, body in lists[1:]:
+        mode = url.split("mode=")[-1]
+        assert body["items"] and all(item["mode"] == mode for item in body["items"])
+        if mode != "online":  # held in the learner's region or next to it
+            home = regions[learner_id]
+            assert all(item["region"] == home or (home, item["region"]) in near
+                       for item in body["items"])
+        assert demo_table(url, body).row_count == len(body["items"])

@@ -11,6 +11,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -105,6 +106,42 @@ def _port_error(host: str, port: int, exc: OSError) -> ConfigError:
                        "may be using it; stop it or choose another port with --port")
 
 
+DEMO_MODES = ("online", "offline", "blended")
+
+
+def demo_lists(
+    get: Callable[[str], dict], learner_ids: Sequence[str], k: int = 10, per_mode: int = 3,
+    tries: int = 25,
+) -> tuple[str, list[tuple[str, dict]]]:
+    """The demo's sample lists, as ``(url, body)``: a learner's delivery list, then their best
+    ``per_mode`` of each mode, for the first of ``learner_ids`` (at most ``tries``) whose
+    lists show every mode (else the first learner's). ``get`` answers a URL's JSON body."""
+    first: tuple[str, list[tuple[str, dict]]] | None = None
+    for learner_id in learner_ids[:tries]:
+        base = f"/v1/learners/{learner_id}/recommendations"
+        urls = [f"{base}?k={k}"] + [f"{base}?k={per_mode}&mode={mode}" for mode in DEMO_MODES]
+        lists = [(url, get(url)) for url in urls]
+        if all(body.get("items") for _, body in lists):
+            return learner_id, lists
+        first = first or (learner_id, lists)
+    if first is None:
+        raise ValueError("no learner to show")
+    return first
+
+
+def demo_table(url: str, body: dict) -> Table:
+    """One sample list as a console table (an empty list prints why)."""
+    table = Table(title=f"GET {url}")
+    for column in ("rank", "resource_id", "title", "mode", "region", "score", "reason"):
+        table.add_column(column)
+    for item in body.get("items", []):
+        table.add_row(str(item["rank"]), item["resource_id"], item["title"], item["mode"] or "",
+                      item["region"] or "", f"{item['score']:.3f}", item["reason"])
+    if not body.get("items"):
+        table.caption = body.get("empty_message") or body.get("detail") or ""
+    return table
+
+
 def demo_app(bundle: Bundle, settings: Settings, api_key: str, admin_key: str,
              *, tracking_uri: str | None = None,
              registered_model: str = "lifelong-recommender") -> FastAPI:
@@ -174,27 +211,27 @@ def demo_command(
         # Keys live only in this process and on the console: never in a file or a log line.
         api_key, admin_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         counts = world.events["learner_id"].value_counts()
-        learner_id = str(counts.index[len(counts) // 2])
+        middle = len(counts) // 2  # learners of typical activity first
+        candidates = [str(i) for i in [*counts.index[middle:], *counts.index[:middle]]]
         base_url = f"http://{host}:{port}"
-        list_url = f"{base_url}/v1/learners/{learner_id}/recommendations?k=10"
+        list_url = f"{base_url}/v1/learners/{candidates[0]}/recommendations?k=10"
         app = demo_app(result.bundle, settings, api_key, admin_key, tracking_uri=tracking.uri,
                        registered_model=config.tracking.registered_model)
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
 
         def show_sample_list() -> None:
+            nonlocal list_url
             while not server.started:
                 if server.should_exit:
                     return
                 time.sleep(0.05)
             try:
-                body = httpx.get(list_url, headers={"X-API-Key": api_key}, timeout=10).json()
-                table = Table(title=f"GET {list_url}")
-                for column in ("rank", "resource_id", "title", "score", "reason"):
-                    table.add_column(column)
-                for item in body["items"]:
-                    table.add_row(str(item["rank"]), item["resource_id"], item["title"],
-                                  f"{item['score']:.3f}", item["reason"])
-                out.print(table)
+                with httpx.Client(base_url=base_url, headers={"X-API-Key": api_key},
+                                  timeout=10) as client:
+                    _, lists = demo_lists(lambda url: client.get(url).json(), candidates)
+                list_url = f"{base_url}{lists[0][0]}"
+                for url, body in lists:  # the list, then the best of each mode
+                    out.print(demo_table(url, body))
             finally:
                 out.print(f"API running at {base_url} (docs: {base_url}/docs); every /v1 request "
                           "needs the header X-API-Key. Ctrl-C stops it.", highlight=False)
