@@ -76,7 +76,8 @@ def main() -> None:
     faiss.omp_set_num_threads(args.threads)
 
     start = time.perf_counter()
-    world = generate_world(n_learners=2000, n_resources=N_RESOURCES, seed=0, events_per_learner=5)
+    world = generate_world(n_learners=2000, n_resources=N_RESOURCES, seed=0, events_per_learner=5,
+                           as_of="2024-12-31")  # the world NOW falls in
     print(f"sample world: {len(world.resources):,} resources, {len(world.learners):,} learners "
           f"({time.perf_counter() - start:.1f} s)")
     resource_vectors, learner_vectors = synthetic_vectors(world.resources, len(world.learners))

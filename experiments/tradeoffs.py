@@ -116,12 +116,14 @@ def run_tradeoffs(
     grid = list(grid or settings_grid())
     if any(grid[0].values()):
         raise InvalidParameterError("grid", grid[0], "today's setting (every knob 0) first")
-    base = ListRequest(k=k, now=None, candidates=candidate_mask(prepared))
+    # every resource judged as itself (no title de-duplication), as the experiments judge them
+    base = ListRequest(k=k, now=None, candidates=candidate_mask(prepared), one_per_title=False)
     reach = _reach(core, learner_ids, base)
     step(f"{len(learner_ids):,} test learners; reach computed")
     rows, per_setting = [], []
     for position, setting in enumerate(grid, start=1):
-        request = ListRequest(k=k, now=None, candidates=base.candidates, **setting)
+        request = ListRequest(k=k, now=None, candidates=base.candidates, one_per_title=False,
+                              **setting)
         recommended, _ = delivered_matrix(core, learner_ids, request)
         ndcg = metrics_at_k(recommended, test.relevant, [k], names=["ndcg"])[f"ndcg_at_{k}"]
         equity = group_accuracy(ndcg, train.learners, attributes, learner_ids=learner_ids,

@@ -25,6 +25,7 @@ source = "sample"
 n_learners = 240
 n_resources = 60
 seed = 3
+as_of = "2024-12-31"  # the cut below is a 2024 date
 
 [split]
 kind = "temporal"

@@ -26,6 +26,7 @@ source = "sample"
 n_learners = 240
 n_resources = 60
 seed = 3
+as_of = "2024-12-31"  # the cut below is a 2024 date
 
 [split]
 kind = "temporal"
@@ -125,6 +126,6 @@ def test_mirror_validation_replays_the_test_window_inside_training(tmp_path):
     cut = split.train["timestamp"].max()
     assert inner.test["timestamp"].max() <= cut  # the real test period is never read
     assert inner.train["timestamp"].max() < inner.test["timestamp"].min()
-    span = split.test["timestamp"].max() - split.test["timestamp"].min()
-    assert inner.test["timestamp"].max() - inner.test["timestamp"].min() <= span
+    start, end = config.split.test_window(split)  # the real test window: cut to its end
+    assert inner.test["timestamp"].max() - inner.test["timestamp"].min() <= end - start
     assert len(inner.test) > 0 and inner_config.candidates == config.split.candidates
