@@ -154,8 +154,9 @@ def test_a_learner_file_exports_those_learners_in_file_order(small_bundle, tmp_p
     assert list(dict.fromkeys(some["learner_id"])) == list(dict.fromkeys(chosen))
     expected = pd.concat([everyone[everyone["learner_id"] == i] for i in dict.fromkeys(chosen)])
     columns = ["learner_id", "rank", "resource_id"]
+    # (the full export's rank is nullable: some learner's empty list has a row saying why)
     pd.testing.assert_frame_equal(some[columns].reset_index(drop=True),
-                                  expected[columns].reset_index(drop=True))
+                                  expected[columns].reset_index(drop=True), check_dtype=False)
 
     (tmp_path / "bad.csv").write_text(f"learner_id\n{chosen[0]}\nnobody-1\n\nnobody-2\n")
     result = CliRunner().invoke(app, [
