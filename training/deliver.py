@@ -53,8 +53,9 @@ SCHEMA = pa.schema([
     ("provider", pa.string()),
     ("provider_type", pa.string()),
     ("region", pa.string()),  # in-person resources only
-    ("available_from", pa.timestamp("us", tz="UTC")),
-    ("available_until", pa.timestamp("us", tz="UTC")),
+    # ISO 8601 UTC text, as the API answers (Spark's Parquet would drop a timestamp's zone)
+    ("available_from", pa.string()),
+    ("available_until", pa.string()),
     # why a learner's list is empty (no_match, all_done, none_open), on its one row
     ("empty_reason", pa.string()),
     ("empty_message", pa.string()),
@@ -199,6 +200,9 @@ def list_columns(
     for learner_id, found in delivered:
         for rank, picked in enumerate(found.items, start=1):
             card = picked.card._asdict() if picked.card is not None else {}
+            for name in ("available_from", "available_until"):
+                if card.get(name) is not None:
+                    card[name] = card[name].isoformat().replace("+00:00", "Z")
             row = {"learner_id": learner_id, "rank": rank, "resource_id": picked.resource_id,
                    "score": picked.score, "reason": picked.reason.text,
                    "reason_kind": picked.reason.kind, "title": picked.title,

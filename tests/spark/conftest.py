@@ -36,7 +36,7 @@ def spark(spark_engine: SparkEngine) -> Iterator[object]:
 @pytest.fixture(scope="session")
 def tiny_world() -> Dataset:
     return generate_world(TINY["n_learners"], TINY["n_resources"], 0,
-                          events_per_learner=TINY["events_per_learner"])
+                          events_per_learner=TINY["events_per_learner"], as_of=TINY["as_of"])
 
 
 @pytest.fixture(scope="session")

@@ -55,6 +55,11 @@ def test_export_is_the_exact_allowed_top_k_with_a_reason(small_bundle, tmp_path)
         assert lists[column].tolist() == facts[column].tolist(), column
     for column in ("duration_minutes", "credit_hours"):
         np.testing.assert_array_equal(lists[column].to_numpy(), facts[column].to_numpy())
+    for column in ("available_from", "available_until"):  # ISO 8601 text, as the API's
+        pd.testing.assert_series_equal(
+            pd.to_datetime(lists[column], utc=True).reset_index(drop=True),
+            pd.to_datetime(facts[column], utc=True).reset_index(drop=True),
+            check_names=False, check_dtype=False)
     in_person = lists["mode"].isin(["offline", "blended"]).to_numpy()
     assert in_person.any() and (lists["region"].notna().to_numpy() == in_person).all()
     assert (lists["region"].to_numpy()[in_person] == facts["region"].to_numpy()[in_person]).all()
