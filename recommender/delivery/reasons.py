@@ -143,11 +143,10 @@ def history_weights(vector: np.ndarray, item_vectors: np.ndarray) -> np.ndarray:
     """``a`` with ``vector ~ sum_j a_j item_vectors[j]``: the learner's vector split over their
     history resources (least squares, a tiny ridge so repeated or dependent items stay
     solvable). What each history resource adds to a score is then ``a_j (y_j . y_i)``."""
-    items = np.asarray(item_vectors, dtype=np.float64)
-    gram = items @ items.T
-    ridge = 1e-6 * max(float(np.trace(gram)) / max(len(items), 1), 1e-12)
-    gram[np.diag_indices_from(gram)] += ridge
-    return np.linalg.solve(gram, items @ np.asarray(vector, dtype=np.float64))
+    gram = (item_vectors @ item_vectors.T).astype(np.float64)
+    diagonal = gram.reshape(-1)[::len(gram) + 1]  # a view: the ridge goes on the diagonal
+    diagonal += 1e-6 * max(float(diagonal.mean()) if len(diagonal) else 0.0, 1e-12)
+    return np.linalg.solve(gram, (item_vectors @ vector).astype(np.float64))
 
 
 def driving_items(
@@ -161,12 +160,11 @@ def driving_items(
     resource drives it). One small product per list: what an API request can afford."""
     if not len(items):
         return np.full(len(slots), _NONE, dtype=np.int64)
-    adds = (np.asarray(slot_vectors, np.float64) @ np.asarray(item_vectors, np.float64).T
-            ) * weights[None, :]  # slots x history
-    adds[np.equal.outer(slots, items) | (slots < 0)[:, None]] = -np.inf
+    adds = (slot_vectors @ item_vectors.T) * weights  # slots x history, float64
+    adds[np.equal.outer(slots, items)] = -np.inf
+    adds[slots < 0] = -np.inf
     best = adds.argmax(axis=1)  # the first (best-confidence) entry wins ties
     top = adds[np.arange(len(slots)), best]
-    scores = np.asarray(scores, dtype=np.float64)
     drives = np.isfinite(top) & (top > 0) & (scores > 0) & (top >= MIN_SHARE * scores)
     return np.where(drives, items[best], _NONE).astype(np.int64, copy=False)
 
@@ -229,7 +227,7 @@ def _because(served: ServedModel, slot_vectors: np.ndarray, picked: np.ndarray,
         return np.full(len(picked), _NONE, dtype=np.int64)
     item_vectors = served.bundle.resource_factors[items]
     weights = history_weights(vector, item_vectors)
-    scores = np.asarray(slot_vectors, np.float64) @ np.asarray(vector, np.float64)
+    scores = slot_vectors @ vector
     return driving_items(slot_vectors, item_vectors, weights, scores, picked, items)
 
 
