@@ -87,9 +87,9 @@ def deliver_command(
         raise typer.BadParameter("--hours-per-week and --weeks apply to --plan only")
     if engine not in ("local", "spark"):
         raise typer.BadParameter(f"--engine {engine!r}: choose 'local' or 'spark'")
-    if engine == "spark" and (plan or with_store):
-        raise typer.BadParameter("--engine spark writes delivery lists from the bundle: "
-                                 "without --plan and --with-store")
+    if engine == "spark" and (plan or with_store or learners is not None):
+        raise typer.BadParameter("--engine spark writes every learner's delivery list from "
+                                 "the bundle: without --plan, --with-store and --learners")
     moment = to_timestamp("--as-of", as_of)
     learner_ids = read_learner_ids(learners) if learners is not None else None
     settings = settings_from(workdir=workdir, tracking_uri=tracking_uri)
