@@ -1,19 +1,17 @@
-"""Spark MLlib's ALS against implicit's on the same tiny world, and the Spark model's fold-in.
+"""Spark MLlib's ALS against implicit's on the same tiny world: lists of comparable quality.
 
-Tolerance: the two engines solve slightly different problems (Spark: confidence 1 + alpha r
-and each learner's regularization times their number of resources; implicit: alpha r and one
-regularization) from different random starts, so their lists differ; on this world's hold-out
-(about 240 learners) nDCG@10's standard error across learners is about 0.015, so we ask the
-two to agree within 0.03 (two standard errors) and both to beat popularity clearly.
+Tolerance 0.03: the two engines solve slightly different problems (Spark: confidence
+1 + alpha r and each learner's regularization times their number of resources; implicit: alpha r
+and one regularization) from different random starts, so their lists differ. On a 400-learner
+sample world we measured nDCG@10 0.350 (Spark, regularization 0.03) against 0.359 (implicit,
+0.05); 0.03 leaves room for that and for this smaller hold-out's noise, while a broken Spark fit
+(wrong ids, lost confidences) falls to popularity's level, which the second assertion catches.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from recommender.features import build_feature_set
-from recommender.models.base import LearnerHistory
 from spark_world import spark_config
 from training.pipeline import validate
 
