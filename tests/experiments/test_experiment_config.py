@@ -117,3 +117,15 @@ def test_the_four_experiments_are_shipped():
     assert {p.stem for p in SHIPPED} >= {"sample_world", "oulad", "mars", "canvas"}
     for path in SHIPPED:
         tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "experiments" / "defaults").glob("*.toml")),
+                         ids=lambda p: p.stem)
+def test_default_comparisons_are_valid_and_hold_the_default(path, tmp_path):
+    """experiments/defaults/: the default (auto) beside tuned single models (issue 15)."""
+    for folder in DATA_FOLDERS.values():
+        (tmp_path / folder).mkdir()
+    config, _ = load_config(path, data_root=tmp_path)
+    assert config.models[0].name == "popularity", "the baseline comes first"
+    names = [spec.name for spec in config.models]
+    assert AUTO in names and {"ease", "als"} <= set(names)
