@@ -13,6 +13,7 @@ from recommender.data.schema import EVENT_TYPES
 from recommender.errors import InvalidParameterError
 from recommender.delivery.rerank import DEFAULT_CALIBRATION, DEFAULT_EQUAL_SERVICE
 from recommender.index import SERVING_INDEX
+from recommender.models.cold_start import PROFILE_PRIOR_EVENTS
 
 Keys = Annotated[tuple[SecretStr, ...], NoDecode]
 
@@ -94,6 +95,12 @@ class Settings(BaseSettings):
         False, description="Send the console cookie over HTTPS only (set behind TLS)")
 
     # --- learners -----------------------------------------------------------------------------
+    profile_prior_events: float = Field(
+        PROFILE_PRIOR_EVENTS, ge=0, allow_inf_nan=False, description="How many history "
+        "resources a newcomer's stated profile is worth: their vector is w * profile + (1 - w) "
+        "* history with w = n0 / (n0 + n) for n resources in their history (0: the first "
+        "event replaces the profile). Default measured on held-out newcomers, see "
+        "experiments/README.md")
     credit_hours_required_default: float | None = Field(
         None, ge=0, allow_inf_nan=False, description="Credit hours a year a learner owes when "
         "their profile gives no credit_hours_required (e.g. 72 where every learner owes the "

@@ -32,6 +32,7 @@ from recommender.delivery.served import ServedModel
 from recommender.data.io import read_table
 from recommender.errors import DataValidationError, InvalidParameterError, Problem
 from recommender.index import SERVING_INDEX
+from recommender.models.cold_start import PROFILE_PRIOR_EVENTS
 from recommender.store import LearnerSnapshot, Store
 from training.progress import NO_PROGRESS, Progress
 
@@ -167,12 +168,14 @@ def selected_learners(bundle: Bundle, learner_ids: Sequence[str] | None) -> np.n
 
 
 def delivery_core(
-    bundle: Bundle, index_factory: str = SERVING_INDEX, store: Store | None = None
+    bundle: Bundle, index_factory: str = SERVING_INDEX, store: Store | None = None,
+    profile_prior_events: float = PROFILE_PRIOR_EVENTS,
 ) -> DeliveryCore:
     """The delivery core over ``bundle`` with the served index, and the catalog changes the
     serving ``store`` holds (none without one)."""
     served = ServedModel.from_bundle(bundle, index_factory)
-    return DeliveryCore(served, Overlay.of_store(served, store) if store is not None else None)
+    return DeliveryCore(served, Overlay.of_store(served, store) if store is not None else None,
+                        profile_prior_events=profile_prior_events)
 
 
 def moment(now: TimeLike) -> pd.Timestamp:
@@ -240,6 +243,7 @@ def export_delivery_lists(
     progress: Progress = NO_PROGRESS,
     store: Store | None = None,
     learner_ids: Sequence[str] | None = None,
+    profile_prior_events: float = PROFILE_PRIOR_EVENTS,
 ) -> DeliveryStats:
     """Write the delivery list of every learner of ``bundle`` (or those of ``learner_ids``, in
     that order; :data:`SCHEMA`: rank, id, score, reason and its kind, the item's card): the
@@ -250,7 +254,7 @@ def export_delivery_lists(
     _check_count("chunk_size", chunk_size)
     learners = selected_learners(bundle, learner_ids)
     started = time.perf_counter()
-    core = delivery_core(bundle, index_factory, store)
+    core = delivery_core(bundle, index_factory, store, profile_prior_events)
     request = ListRequest(k=k, now=moment(now))
     ids = bundle.learner_map.ids
     consumed = tuple(core.served.consumed_event_types)
@@ -280,6 +284,7 @@ def export_delivery_plans(
     store: Store | None = None,
     credit_required_default: float | None = None,
     learner_ids: Sequence[str] | None = None,
+    profile_prior_events: float = PROFILE_PRIOR_EVENTS,
 ) -> DeliveryStats:
     """Write every learner's (or ``learner_ids``') learning plan for ``hours_per_week`` over
     ``weeks``.
@@ -303,7 +308,7 @@ def export_delivery_plans(
     _check_count("chunk_size", chunk_size)
     learners = selected_learners(bundle, learner_ids)
     started = time.perf_counter()
-    core = delivery_core(bundle, index_factory, store)
+    core = delivery_core(bundle, index_factory, store, profile_prior_events)
     at = moment(now)
     request = PlanRequest(hours_per_week=hours_per_week, weeks=weeks, now=at)
     year = int(at.year)

@@ -53,6 +53,7 @@ from recommender.delivery.rerank import (
 from recommender.delivery.served import ServedModel
 from recommender.delivery.why_not import WhyNot, explain_absence
 from recommender.errors import InvalidParameterError, UnknownIdError
+from recommender.models.cold_start import PROFILE_PRIOR_EVENTS
 from recommender.store import LearnerSnapshot
 
 NO_FILTERS = RequestFilters()
@@ -136,11 +137,14 @@ class PlanRequest:
 @dataclass(frozen=True)
 class DeliveryList:
     """A list and how its learner was placed (``cold_start``: None for a trained vector, else
-    the cold-start path: ``fold_in``, ``profile``, ...); ``empty`` says why when it is empty."""
+    the cold-start path: ``fold_in``, ``profile``, ...); ``empty`` says why when it is empty;
+    ``vector_path``: which parts made the vector, ``trained``, ``history``, ``profile+history``
+    or ``profile``."""
 
     items: list[Picked]
     cold_start: str | None
     empty: EmptyReason | None = None
+    vector_path: str = "trained"
 
 
 @dataclass(frozen=True)
@@ -152,22 +156,29 @@ class PlannedList:
     picked: list[Picked]
     cold_start: str | None
     credit_completed: float = 0.0
+    vector_path: str = "trained"
 
 
 class DeliveryCore:
     """Delivery lists, plans and similar resources from one served model and the catalog
     changes made through the API since it was built (``overlay``; none for the batch export,
-    the pyfunc model and evaluation). Cheap to make: it holds two references."""
+    the pyfunc model and evaluation). ``profile_prior_events``: how many history resources a
+    newcomer's stated profile is worth while their history is short (the
+    ``profile_prior_events`` setting; see :class:`~recommender.models.ColdStart`). Cheap to
+    make: it holds three references."""
 
-    def __init__(self, served: ServedModel, overlay: Overlay | None = None) -> None:
+    def __init__(self, served: ServedModel, overlay: Overlay | None = None, *,
+                 profile_prior_events: float = PROFILE_PRIOR_EVENTS) -> None:
         self.served = served
         self.overlay = overlay if overlay is not None else Overlay.empty(served)
+        self.profile_prior_events = profile_prior_events
 
     # --- learner views --------------------------------------------------------------------------
 
     def learner(self, learner_id: str, snapshot: LearnerSnapshot | None = None) -> LearnerView:
         """The learner as the bundle and the stored ``snapshot`` (none: the bundle alone) say."""
-        return learner_view(self.served, snapshot or NO_SNAPSHOT, learner_id)
+        return learner_view(self.served, snapshot or NO_SNAPSHOT, learner_id,
+                            self.profile_prior_events)
 
     def anonymous(self, profile: Mapping[str, object]) -> LearnerView:
         """A visitor described only by a profile (the cold-start path, nothing stored)."""
@@ -182,7 +193,7 @@ class DeliveryCore:
         language = self._language(view, request.accepted_languages)
         items = self._picked(view, idx, scores, language)
         empty = None if items else self.why_empty(view, request, language)
-        return DeliveryList(items, view.cold_start, empty)
+        return DeliveryList(items, view.cold_start, empty, view.vector_path)
 
     def why_empty(self, view: LearnerView, request: ListRequest,
                   language: str | None = None) -> EmptyReason:
@@ -301,7 +312,8 @@ class DeliveryCore:
         planned = plan.resource_idx
         items = self._picked(view, planned, np.array([i.score for i in plan.items]),
                              self._language(view, ()))
-        return PlannedList(plan, items, view.cold_start, float(completed))
+        return PlannedList(plan, items, view.cold_start, float(completed),
+                           view.vector_path)
 
     def why_not(self, view: LearnerView, request: ListRequest, resource_id: str) -> WhyNot:
         """Why ``resource_id`` is not in :meth:`deliver`'s list for ``view`` and ``request``

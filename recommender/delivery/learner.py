@@ -3,11 +3,13 @@ constraints and a history for reasons.
 
 The learner's vector is, in order: the bundle's trained vector; a fold-in of their bundle
 history plus the events stored since the bundle's data ended (read from the store on every
-request, so any worker reflects an event the moment it is acknowledged); a cold-start vector
-from their profile (a learner known only through ``PUT /v1/learners``, or a bundle learner with
-no history); otherwise the learner is unknown (:class:`UnknownIdError`). Exclusions: what the
-bundle says they are done with and the events stored since that consume a resource by the
-bundle's consumption rule (:mod:`recommender.features.consumption`).
+request, so any worker reflects an event the moment it is acknowledged), blended with their
+profile's vector while a newcomer's history is short (stated interests fade as events
+accumulate, see :class:`~recommender.models.ColdStart`); a cold-start vector from their profile
+(a learner known only through ``PUT /v1/learners``, or a bundle learner with no history);
+otherwise the learner is unknown (:class:`UnknownIdError`). Exclusions: what the bundle says
+they are done with and the events stored since that consume a resource by the bundle's
+consumption rule (:mod:`recommender.features.consumption`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from recommender.delivery.served import ServedModel
 from recommender.errors import InvalidParameterError, ModelNotLoadedError, UnknownIdError
 from recommender.features.consumption import NEGATIVE_EVENT_TYPES
 from recommender.models import LearnerVector
+from recommender.models.cold_start import PROFILE_PRIOR_EVENTS
 from recommender.store import EventRecord, LearnerSnapshot
 from recommender.store.records import events_frame
 
@@ -40,6 +43,12 @@ class LearnerView:
     group: str | None = None
     region: str | None = None
     interests: str | None = None
+    vector_path: str = "trained"  # trained, history, profile+history or profile
+
+    @property
+    def uses_history(self) -> bool:
+        """Whether the learner's own events shaped the vector (not a cold start then)."""
+        return self.vector_path != "profile"
 
 
 # A bundle learner's (resource_idx, values) rows of ``interactions`` and ``exclusions``.
@@ -62,9 +71,12 @@ NO_SNAPSHOT = LearnerSnapshot(profile=None, events=[], resources_signature=(0, 0
 
 
 def learner_view(
-    served: ServedModel, snapshot: LearnerSnapshot, learner_id: str
+    served: ServedModel, snapshot: LearnerSnapshot, learner_id: str,
+    profile_prior_events: float = PROFILE_PRIOR_EVENTS,
 ) -> LearnerView:
-    """The learner as of now: bundle row, stored profile and stored events combined."""
+    """The learner as of now: bundle row, stored profile and stored events combined (a
+    newcomer's profile worth ``profile_prior_events`` history resources, see
+    :class:`~recommender.models.ColdStart`)."""
     bundle = served.bundle
     learner_idx = served.learner_idx(learner_id)
     profile, events = snapshot.profile, snapshot.events
@@ -100,10 +112,11 @@ def learner_view(
              if i >= 0 and (cutoff is None or e.ts_us > cutoff)]
     if learner_idx is None and profile is None and not fresh:
         raise UnknownIdError("learner", learner_id)  # only events the model cannot use
-    vector, path = _vector(served, learner_idx, rows, profile, fresh)
+    placed = _vector(served, learner_idx, rows, profile, fresh, profile_prior_events)
     history = _history(rows, events, in_main)
     return LearnerView(
-        vector=vector, cold_start=path, constraints=_constraints(facts),
+        vector=placed.vector, cold_start=placed.cold_start, vector_path=placed.path,
+        constraints=_constraints(facts),
         history=history, excluded_main=excluded_main.astype(np.int64),
         excluded_side=excluded_side, group=_text(facts.get("group")),
         region=_text(facts.get("region")), interests=_text(facts.get("interests")),
@@ -146,21 +159,21 @@ def _constraints(facts: Mapping[str, object]) -> LearnerProfile:
 def _vector(
     served: ServedModel, learner_idx: int | None, rows: Rows | None,
     profile: Mapping[str, object] | None, fresh: Sequence[EventRecord],
-) -> tuple[np.ndarray, str | None]:
+    profile_prior_events: float,
+) -> LearnerVector:
     bundle = served.bundle
     trained = rows is not None and len(rows[0][0]) > 0  # a history in the bundle
-    if trained and not fresh:
-        return bundle.learner_factors[learner_idx], None  # what ColdStart would return, cheaply
+    if trained and not fresh:  # what ColdStart would return, cheaply
+        return LearnerVector(bundle.learner_factors[learner_idx], None)
     if not bundle.can_cold_start:
         if learner_idx is None:
             _needs_model(served)
-        return bundle.learner_factors[learner_idx], None  # format 1: no fold-in possible
+        return LearnerVector(bundle.learner_factors[learner_idx], None)  # format 1: no fold-in
     frame = events_frame(fresh) if fresh else None
-    found = _placed(lambda: bundle.cold_start.learner_vector(  # type: ignore[union-attr]
+    return _placed(lambda: bundle.cold_start.learner_vector(  # type: ignore[union-attr]
         learner_idx=learner_idx, profile=dict(profile) if profile is not None else None,
-        events=frame,
+        events=frame, profile_prior_events=profile_prior_events,
     ))
-    return found.vector, found.cold_start
 
 
 def _placed(place: Callable[[], LearnerVector]) -> LearnerVector:
@@ -209,7 +222,7 @@ def anonymous_view(served: ServedModel, profile: Mapping[str, object]) -> Learne
     found = _placed(lambda: served.bundle.cold_start.learner_vector(  # type: ignore[union-attr]
         profile=dict(profile)))
     return LearnerView(
-        vector=found.vector, cold_start=found.cold_start,
+        vector=found.vector, cold_start=found.cold_start, vector_path=found.path,
         constraints=LearnerProfile.from_row(profile),
         history=History(np.empty(0, dtype=np.int64), frozenset()),
         excluded_main=np.empty(0, dtype=np.int64), excluded_side=frozenset(),

@@ -12,9 +12,14 @@ Three paths, each reported on the result so no answer pretends to be what it is 
 - ``"fold_in"``: a learner with (a few new) events gets a fresh vector against the fixed
   resource vectors: implicit's ``recalculate_user`` for ALS (the closed-form ALS user solve),
   the mean of content vectors for the content model, the history row for EASE, ... (each
-  model's ``fold_in``).
+  model's ``fold_in``). A newcomer (no training history) who stated a profile keeps it: their
+  vector is ``w * profile + (1 - w) * history`` with ``w = n0 / (n0 + n)`` for ``n`` resources
+  in their history, so stated interests fade as events accumulate instead of vanishing at the
+  first one (``n0``: ``profile_prior_events``, measured in ``experiments/newcomer_profile.py``).
 
-``cold_start=None`` means the trained vector was returned unchanged.
+``cold_start=None`` means the trained vector was returned unchanged. ``path`` says which parts
+made the vector: ``trained``, ``history`` (a fold-in of events), ``profile+history`` (the
+blend above) or ``profile``.
 
 One code path: a known learner's past is their row of the interaction matrix, fresh from
 ``fit`` as after a bundle round trip (the raw events are not kept), so what tests exercise is
@@ -62,6 +67,11 @@ from recommender.models.state import (
 )
 
 COLD_START_PATHS: tuple[str, ...] = ("fold_in", "profile", "content_mapping")
+VECTOR_PATHS: tuple[str, ...] = ("trained", "history", "profile+history", "profile")
+# How many history resources a newcomer's stated profile is worth (n0 of w = n0 / (n0 + n)):
+# chosen on held-out newcomers of the sample world and OULAD (experiments/README.md).
+PROFILE_PRIOR_EVENTS = 3.0
+_PATH_OF = {None: "trained", "fold_in": "history", "profile": "profile"}
 # Learner profile fields a cold start reads and a bundle carries (reasons, filters, cold start):
 # fresh from fit or restored from a bundle, a cold start sees the same profile row.
 PROFILE_COLUMNS: tuple[str, ...] = (
@@ -73,10 +83,16 @@ PROFILE_COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class LearnerVector:
-    """A learner vector in the model's space and the cold-start path that produced it."""
+    """A learner vector in the model's space, the cold-start path that produced it and which
+    parts made it (``path``, one of :data:`VECTOR_PATHS`; default: what ``cold_start`` says)."""
 
     vector: np.ndarray
     cold_start: str | None  # None, "fold_in" or "profile"
+    path: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            object.__setattr__(self, "path", _PATH_OF.get(self.cold_start, "history"))
 
 
 @dataclass(frozen=True)
@@ -343,16 +359,25 @@ class ColdStart(BaseEstimator):
         events: pd.DataFrame | None = None,
         resource_idx: np.ndarray | None = None,
         confidence: np.ndarray | None = None,
+        profile_prior_events: float = PROFILE_PRIOR_EVENTS,
     ) -> LearnerVector:
         """The best vector available for one learner, saying which path produced it.
 
         - a known ``learner_idx`` and nothing new: the trained vector (``cold_start=None``),
           unless they had no events in training: then their profile row (``"profile"``);
         - new ``events`` (an events frame) or ``resource_idx``/``confidence``: fold-in over the
-          learner's whole history (``"fold_in"``);
+          learner's whole history (``"fold_in"``); for a learner without a training history
+          who has a usable profile, blended with the profile's vector, whose weight
+          ``profile_prior_events / (profile_prior_events + n)`` shrinks as the history grows
+          to ``n`` resources (0: no blend; path ``"profile+history"``);
         - only a ``profile`` (group, age band, interests, ...): ``"profile"``.
         """
         self._check_fitted()
+        if (isinstance(profile_prior_events, bool) or not np.isfinite(profile_prior_events)
+                or profile_prior_events < 0):
+            raise InvalidParameterError("profile_prior_events", profile_prior_events,
+                                        "a finite number >= 0")
+        trained = False
         if events is not None and resource_idx is not None:
             raise InvalidParameterError("resource_idx", resource_idx, "None when events are given")
         has_new = (events is not None and not events.empty) or (
@@ -377,13 +402,29 @@ class ColdStart(BaseEstimator):
             ages = ages.reindex(row.indices).fillna(0.0)
             history = LearnerHistory(row.indices, row.data, HistoryAges(
                 ages["first_access"].to_numpy(), ages["last_use"].to_numpy()))
-            vector = self.model.fold_in(history, profile)
-            return LearnerVector(np.asarray(vector, dtype=np.float32), "fold_in")
+            vector = np.asarray(self.model.fold_in(history, profile), dtype=np.float32)
+            if trained or profile is None or profile_prior_events == 0:
+                return LearnerVector(vector, "fold_in", "history")
+            return self._with_profile(vector, profile, row.nnz, profile_prior_events)
         if profile is not None:
             return LearnerVector(self._from_profile(profile), "profile")
         raise InvalidParameterError(
             "learner", "no learner_idx, events or profile", "at least one of them"
         )
+
+    def _with_profile(self, history_vector: np.ndarray, profile: Profile, n_history: int,
+                      prior_events: float) -> LearnerVector:
+        """A newcomer's history vector blended with their profile's (a profile the model
+        cannot place leaves the history vector alone, and the path says so)."""
+        try:
+            stated = self._from_profile(profile)
+        except InvalidParameterError:
+            return LearnerVector(history_vector, "fold_in", "history")
+        if n_history == 0:  # only dismissals: nothing but the profile to go on
+            return LearnerVector(stated, "profile")
+        weight = prior_events / (prior_events + n_history)
+        blended = weight * stated + (1.0 - weight) * history_vector
+        return LearnerVector(blended.astype(np.float32), "fold_in", "profile+history")
 
     def _from_profile(self, profile: Profile) -> np.ndarray:
         """Profile -> content space -> nearest resources as a pseudo-history -> fold-in."""

@@ -158,6 +158,7 @@ def options_from_settings(settings: Settings) -> tuple[ServingOptions, BundleSou
         equal_service=settings.equal_service,
         calibration=settings.calibration,
         equity_gap_threshold=settings.equity_gap_threshold,
+        profile_prior_events=settings.profile_prior_events,
     )
     source = BundleSource(
         path=settings.bundle_path, registered_model=settings.registered_model,

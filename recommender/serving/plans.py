@@ -71,6 +71,7 @@ async def learning_plan(
         ledger_year=ledger.year if ledger is not None else None,
         shortfall_hours=plan.shortfall_hours,
         shortfall_reason=plan.shortfall_reason,  # type: ignore[arg-type]
-        model_version=core.served.version, cold_start=planned.cold_start is not None,
+        model_version=core.served.version, cold_start=planned.vector_path == "profile",
         cold_start_path=planned.cold_start,
+        vector_path=planned.vector_path,  # type: ignore[arg-type]
     )

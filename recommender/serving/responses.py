@@ -31,12 +31,13 @@ def recommendation_list(
     learner_id: str | None, delivered: DeliveryList, model_version: str, *,
     cold_start: bool | None = None,
 ) -> RecommendationList:
-    """A list response; ``cold_start`` None: whether a cold-start path placed the learner."""
+    """A list response; ``cold_start`` None: whether no history of the learner's was used."""
     empty = delivered.empty
     return RecommendationList(
         learner_id=learner_id, items=recommended(delivered.items), model_version=model_version,
-        cold_start=delivered.cold_start is not None if cold_start is None else cold_start,
+        cold_start=delivered.vector_path == "profile" if cold_start is None else cold_start,
         cold_start_path=delivered.cold_start,
         empty_reason=None if empty is None else empty.code,  # type: ignore[arg-type]
         empty_message=None if empty is None else empty.message,
+        vector_path=delivered.vector_path,  # type: ignore[arg-type]
     )

@@ -41,6 +41,7 @@ from recommender.errors import (
     RecommenderError,
 )
 from recommender.index import SERVING_INDEX
+from recommender.models.cold_start import PROFILE_PRIOR_EVENTS
 from recommender.serving.bundle_source import BundleSource
 from recommender.store import LearnerSnapshot, Store, StoreError
 
@@ -81,6 +82,7 @@ class ServingOptions:
     equal_service: float = 0.0  # the list re-rank knobs (the settings ship the library's
     calibration: float = 0.0  # defaults; options built by hand serve the plain list)
     equity_gap_threshold: float = 0.2  # served-exposure flags (recommender.serving.exposure)
+    profile_prior_events: float = PROFILE_PRIOR_EVENTS  # a newcomer's profile, in events
 
 
 class Runtime:
@@ -246,7 +248,8 @@ class Runtime:
         if (current is not None and current.served is served
                 and current.overlay.signature == signature):
             return current
-        fresh = DeliveryCore(served, Overlay.of_store(served, self.store, signature))
+        fresh = DeliveryCore(served, Overlay.of_store(served, self.store, signature),
+                             profile_prior_events=self.options.profile_prior_events)
         self._core = fresh
         return fresh
 

@@ -44,6 +44,7 @@ Level = Literal[LEVELS]  # type: ignore[valid-type]
 Feature = Literal[ACCESSIBILITY_FEATURES]  # type: ignore[valid-type]
 UrbanRural = Literal[URBAN_RURAL]  # type: ignore[valid-type]
 Number = Annotated[float, Field(allow_inf_nan=False)]
+VectorPath = Literal["trained", "history", "profile+history", "profile"]
 
 
 def _whole(value: object) -> object:
@@ -181,7 +182,8 @@ class RecommendationList(BaseModel):
     learner_id: str | None = Field(description="None for an anonymous list")
     items: list[RecommendedResource]
     model_version: str
-    cold_start: bool = Field(False, description="True when a cold-start path produced the list")
+    cold_start: bool = Field(False, description="True while no history of the learner's is "
+                             "used (the list comes from their profile alone)")
     cold_start_path: str | None = Field(
         None, description="fold_in (recent events folded in), profile (from the profile) or "
         "None (the trained vector)")
@@ -192,6 +194,10 @@ class RecommendationList(BaseModel):
         "open now or in the window asked for)")
     empty_message: str | None = Field(None, description="empty_reason as a sentence in the "
                                       "learner's language")
+    vector_path: VectorPath = Field(
+        "trained", description="Which parts made the learner's vector: trained (the model's), "
+        "history (their events folded in), profile+history (a newcomer's stated profile "
+        "blended with their events, its weight shrinking as events accumulate) or profile")
 
 
 class SimilarList(BaseModel):
@@ -412,6 +418,7 @@ class LearningPlan(BaseModel):
     model_version: str
     cold_start: bool = False
     cold_start_path: str | None = None
+    vector_path: VectorPath = "trained"
 
 
 # --- credit ledger -----------------------------------------------------------------------------

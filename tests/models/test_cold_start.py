@@ -217,3 +217,47 @@ def test_pseudo_history_ranking_equals_a_stable_full_sort_ties_included() -> Non
         n = int(rng.integers(1, 60))
         expected = np.argsort(-scores, kind="stable")[:n]
         np.testing.assert_array_equal(_top_stable(scores, n), expected)
+
+
+def _farming_events(n: int) -> pd.DataFrame:
+    return pd.DataFrame({
+        "event_id": [f"x{i}" for i in range(n)], "learner_id": ["new"] * n,
+        "resource_id": [f"f{i + 1}" for i in range(n)], "event_type": ["view"] * n,
+        "value": [np.nan] * n,
+        "timestamp": pd.to_datetime([f"2024-06-01T{8 + i:02d}:00Z" for i in range(n)]),
+    })
+
+
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_a_newcomers_stated_interests_fade_as_their_history_grows(
+    name: str, cold: dict[str, ColdStart]
+) -> None:
+    """w = n0 / (n0 + n): the profile's vector keeps that weight beside the events' fold-in."""
+    start = cold[name]
+    profile = {"interests": "我想学智能手机和微信视频通话"}
+    stated = start.learner_vector(profile=profile)
+    assert (stated.cold_start, stated.path) == ("profile", "profile")
+    for n, n0 in ((1, 3.0), (3, 3.0), (3, 1.0)):
+        events = _farming_events(n)
+        history = start.learner_vector(profile=profile, events=events, profile_prior_events=0)
+        assert (history.cold_start, history.path) == ("fold_in", "history")
+        blended = start.learner_vector(profile=profile, events=events, profile_prior_events=n0)
+        assert (blended.cold_start, blended.path) == ("fold_in", "profile+history")
+        weight = n0 / (n0 + n)
+        np.testing.assert_allclose(blended.vector,
+                                   weight * stated.vector + (1 - weight) * history.vector,
+                                   rtol=1e-5, atol=1e-6)
+    without_profile = start.learner_vector(events=_farming_events(1))
+    assert without_profile.path == "history"  # nothing stated: nothing to keep
+
+
+def test_a_trained_learner_with_new_events_is_not_blended(cold: dict[str, ColdStart],
+                                                          features: FeatureSet) -> None:
+    a1 = features.learner_map.index_of("a1")
+    kept = cold["als"].learner_vector(learner_idx=a1, events=_farming_events(1).assign(
+        learner_id="a1"))
+    assert (kept.cold_start, kept.path) == ("fold_in", "history")
+    assert cold["als"].learner_vector(learner_idx=a1).path == "trained"
+    with pytest.raises(InvalidParameterError, match="profile_prior_events"):
+        cold["als"].learner_vector(profile={"interests": "手机"}, events=_farming_events(1),
+                                   profile_prior_events=-1)

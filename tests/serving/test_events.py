@@ -92,7 +92,8 @@ def test_next_list_on_another_worker_reflects_the_event(make_client):
                              headers=KEY).status_code == 201
         after = worker_b.get("/v1/learners/d0/recommendations", params={"k": 36},
                              headers=KEY).json()
-        assert after["cold_start"] is True and after["cold_start_path"] == "fold_in"
+        assert after["cold_start_path"] == "fold_in" and after["vector_path"] == "history"
+        assert after["cold_start"] is False  # their history is used: not a cold start
         returned = [item["resource_id"] for item in after["items"]]
         assert top not in returned and not set(farming[:4]) & set(returned)
         assert [i["score"] for i in after["items"]] != [i["score"] for i in before["items"]]

@@ -114,12 +114,14 @@ def deliver_command(
                     chunk_size=chunk_size or 2_000, index_factory=settings.index_factory,
                     now=moment, progress=progress, store=store,
                     credit_required_default=settings.credit_hours_required_default,
-                    learner_ids=learner_ids)
+                    learner_ids=learner_ids,
+                    profile_prior_events=settings.profile_prior_events)
             else:
                 stats = export_delivery_lists(
                     loaded, out_path, k=k, chunk_size=chunk_size or 10_000,
                     index_factory=settings.index_factory, now=moment, progress=progress,
-                    store=store, learner_ids=learner_ids)
+                    store=store, learner_ids=learner_ids,
+                    profile_prior_events=settings.profile_prior_events)
     finally:
         if store is not None:
             store.dispose()
