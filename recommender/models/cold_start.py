@@ -12,10 +12,13 @@ Three paths, each reported on the result so no answer pretends to be what it is 
 - ``"fold_in"``: a learner with (a few new) events gets a fresh vector against the fixed
   resource vectors: implicit's ``recalculate_user`` for ALS (the closed-form ALS user solve),
   the mean of content vectors for the content model, the history row for EASE, ... (each
-  model's ``fold_in``). A newcomer (no training history) who stated a profile keeps it: their
-  vector is ``w * profile + (1 - w) * history`` with ``w = n0 / (n0 + n)`` for ``n`` resources
-  in their history, so stated interests fade as events accumulate instead of vanishing at the
-  first one (``n0``: ``profile_prior_events``, measured in ``experiments/newcomer_profile.py``).
+  model's ``fold_in``). A newcomer (no training history) who stated interests keeps them: their
+  vector points along ``w * profile + (1 - w) * history`` (both as unit vectors) with
+  ``w = n0 / (n0 + n)`` for ``n`` resources in their history, so stated interests fade as
+  events accumulate instead of vanishing at the first one (``n0``: ``profile_prior_events``,
+  measured in ``experiments/newcomer_profile.py``).
+  A profile without stated interests (demographics only) is not blended: on OULAD newcomers it
+  cost far more than it gave (experiments/README.md).
 
 ``cold_start=None`` means the trained vector was returned unchanged. ``path`` says which parts
 made the vector: ``trained``, ``history`` (a fold-in of events), ``profile+history`` (the
@@ -68,9 +71,9 @@ from recommender.models.state import (
 
 COLD_START_PATHS: tuple[str, ...] = ("fold_in", "profile", "content_mapping")
 VECTOR_PATHS: tuple[str, ...] = ("trained", "history", "profile+history", "profile")
-# How many history resources a newcomer's stated profile is worth (n0 of w = n0 / (n0 + n)):
-# chosen on held-out newcomers of the sample world and OULAD (experiments/README.md).
-PROFILE_PRIOR_EVENTS = 3.0
+# How many history resources a newcomer's stated interests are worth (n0 of w = n0 / (n0 + n)):
+# measured on held-out newcomers of the sample world and OULAD (experiments/README.md).
+PROFILE_PRIOR_EVENTS = 10.0
 _PATH_OF = {None: "trained", "fold_in": "history", "profile": "profile"}
 # Learner profile fields a cold start reads and a bundle carries (reasons, filters, cold start):
 # fresh from fit or restored from a bundle, a cold start sees the same profile row.
@@ -414,8 +417,12 @@ class ColdStart(BaseEstimator):
 
     def _with_profile(self, history_vector: np.ndarray, profile: Profile, n_history: int,
                       prior_events: float) -> LearnerVector:
-        """A newcomer's history vector blended with their profile's (a profile the model
-        cannot place leaves the history vector alone, and the path says so)."""
+        """A newcomer's history vector blended with their profile's (a profile without stated
+        interests, or one the model cannot place, leaves the history vector alone, and the path
+        says so)."""
+        interests = profile.get("interests")
+        if not isinstance(interests, str) or not interests.strip():
+            return LearnerVector(history_vector, "fold_in", "history")
         try:
             stated = self._from_profile(profile)
         except InvalidParameterError:
@@ -423,7 +430,16 @@ class ColdStart(BaseEstimator):
         if n_history == 0:  # only dismissals: nothing but the profile to go on
             return LearnerVector(stated, "profile")
         weight = prior_events / (prior_events + n_history)
-        blended = weight * stated + (1.0 - weight) * history_vector
+        # Directions are blended, so w is the profile's share of the ranking whatever the two
+        # vectors' lengths (a pseudo-history and a real one differ); the length is blended too.
+        norms = np.array([np.linalg.norm(stated), np.linalg.norm(history_vector)])
+        if not (norms > 0).all():
+            return LearnerVector(history_vector if norms[1] > 0 else stated, "fold_in",
+                                 "history" if norms[1] > 0 else "profile")
+        direction = weight * stated / norms[0] + (1.0 - weight) * history_vector / norms[1]
+        length = weight * norms[0] + (1.0 - weight) * norms[1]
+        size = np.linalg.norm(direction)
+        blended = direction * (length / size) if size > 0 else direction
         return LearnerVector(blended.astype(np.float32), "fold_in", "profile+history")
 
     def _from_profile(self, profile: Profile) -> np.ndarray:

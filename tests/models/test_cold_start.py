@@ -232,7 +232,8 @@ def _farming_events(n: int) -> pd.DataFrame:
 def test_a_newcomers_stated_interests_fade_as_their_history_grows(
     name: str, cold: dict[str, ColdStart]
 ) -> None:
-    """w = n0 / (n0 + n): the profile's vector keeps that weight beside the events' fold-in."""
+    """w = n0 / (n0 + n): the profile's direction keeps that weight beside the events'
+    fold-in (unit vectors blended; the length blended alike)."""
     start = cold[name]
     profile = {"interests": "我想学智能手机和微信视频通话"}
     stated = start.learner_vector(profile=profile)
@@ -244,11 +245,17 @@ def test_a_newcomers_stated_interests_fade_as_their_history_grows(
         blended = start.learner_vector(profile=profile, events=events, profile_prior_events=n0)
         assert (blended.cold_start, blended.path) == ("fold_in", "profile+history")
         weight = n0 / (n0 + n)
+        p, h = stated.vector, history.vector
+        direction = weight * p / np.linalg.norm(p) + (1 - weight) * h / np.linalg.norm(h)
+        length = weight * np.linalg.norm(p) + (1 - weight) * np.linalg.norm(h)
         np.testing.assert_allclose(blended.vector,
-                                   weight * stated.vector + (1 - weight) * history.vector,
-                                   rtol=1e-5, atol=1e-6)
+                                   direction * length / np.linalg.norm(direction),
+                                   rtol=1e-4, atol=1e-6)
     without_profile = start.learner_vector(events=_farming_events(1))
     assert without_profile.path == "history"  # nothing stated: nothing to keep
+    demographics = start.learner_vector(profile={"group": "retiree", "age_band": "65+"},
+                                        events=_farming_events(1))
+    assert demographics.path == "history"  # no stated interests: not blended
 
 
 def test_a_trained_learner_with_new_events_is_not_blended(cold: dict[str, ColdStart],
