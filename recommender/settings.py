@@ -97,10 +97,10 @@ class Settings(BaseSettings):
     # --- learners -----------------------------------------------------------------------------
     profile_prior_events: float = Field(
         PROFILE_PRIOR_EVENTS, ge=0, allow_inf_nan=False, description="How many history "
-        "resources a newcomer's stated profile is worth: their vector is w * profile + (1 - w) "
-        "* history with w = n0 / (n0 + n) for n resources in their history (0: the first "
-        "event replaces the profile). Default measured on held-out newcomers, see "
-        "experiments/README.md")
+        "resources a newcomer's stated interests are worth: their vector points along "
+        "w * profile + (1 - w) * history with w = n0 / (n0 + n) for n resources in their "
+        "history (0: the first event replaces the profile). Default measured on held-out "
+        "newcomers, see experiments/README.md")
     credit_hours_required_default: float | None = Field(
         None, ge=0, allow_inf_nan=False, description="Credit hours a year a learner owes when "
         "their profile gives no credit_hours_required (e.g. 72 where every learner owes the "
