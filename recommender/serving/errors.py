@@ -26,8 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recommender.errors import (
@@ -148,6 +151,26 @@ async def _request_validation_error(request: Request, error: Exception) -> JSONR
     return JSONResponse(status_code=422, content={"detail": validation_problems(error.errors())})
 
 
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+async def _http_error(request: Request, error: Exception) -> Any:
+    """Starlette's own answers (404 no route, 405 wrong method) as FastAPI gives them, except
+    that a 405 lists every method of the path in ``Allow``: Starlette names only those of the
+    first route that matched, and a path served by two routes (GET and POST) has more."""
+    if not isinstance(error, StarletteHTTPException):  # registered for it only
+        return await _unexpected_error(request, error)
+    if error.status_code == 405:
+        scope = request.scope
+        methods = [method for method in _METHODS
+                   if any(route.matches({**scope, "method": method})[0] is Match.FULL
+                          for route in request.app.router.routes)]
+        if methods:
+            error = StarletteHTTPException(405, error.detail,
+                                           headers={"Allow": ", ".join(methods)})
+    return await http_exception_handler(request, error)
+
+
 async def _recommender_error(request: Request, error: Exception) -> JSONResponse:
     if not isinstance(error, RecommenderError):  # registered for RecommenderError only
         return await _unexpected_error(request, error)
@@ -206,5 +229,6 @@ def install_error_handlers(app: FastAPI) -> None:
     ``Exception`` stays registered for what fails outside that middleware: Starlette answers
     it with this handler's body (and still re-raises it to the server)."""
     app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RecommenderError, _recommender_error)
     app.add_exception_handler(Exception, _unexpected_error)

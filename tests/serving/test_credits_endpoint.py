@@ -176,3 +176,10 @@ def test_openapi_describes_the_ledger(client):
     schema = spec["components"]["schemas"]["CreditLedgerOut"]
     assert {"required_hours", "shortfall_hours", "by_category", "by_provider"} <= set(
         schema["properties"])
+
+
+def test_a_wrong_method_lists_both_methods_of_the_path(client):
+    response = client.delete(URL.format("d0"), headers=KEY)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert client.get("/v1/nothing-here", headers=KEY).status_code == 404
