@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from recommender.data.schema import EVENT_TYPES
 from recommender.errors import InvalidParameterError
-from recommender.delivery.rerank import DEFAULT_CALIBRATION, DEFAULT_EQUAL_SERVICE
+from recommender.delivery.rerank import DEFAULT_CALIBRATION, DEFAULT_EQUAL_SERVICE, ListPolicy
 from recommender.index import SERVING_INDEX
 from recommender.models.cold_start import PROFILE_PRIOR_EVENTS
 
@@ -131,6 +131,11 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite:///{(self.workdir / 'serving.db').resolve()}"
+
+    def list_policy(self) -> ListPolicy:
+        """The lists' re-rank knobs, which the API, ``recommender deliver`` and the pyfunc
+        model all serve with."""
+        return ListPolicy(equal_service=self.equal_service, calibration=self.calibration)
 
     def resolved_tracking_uri(self) -> str:
         if self.tracking_uri:

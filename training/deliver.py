@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from recommender.bundle import Bundle
 from recommender.checks import check_number
 from recommender.delivery.core import DeliveryCore, DeliveryList, ListRequest, PlanRequest
+from recommender.delivery.rerank import ListPolicy
 from recommender.delivery.credits import credit_ledger
 from recommender.features.catalog import TimeLike, to_timestamp
 from recommender.delivery.overlay import Overlay
@@ -244,18 +245,20 @@ def export_delivery_lists(
     store: Store | None = None,
     learner_ids: Sequence[str] | None = None,
     profile_prior_events: float = PROFILE_PRIOR_EVENTS,
+    policy: ListPolicy = ListPolicy(),
 ) -> DeliveryStats:
     """Write the delivery list of every learner of ``bundle`` (or those of ``learner_ids``, in
     that order; :data:`SCHEMA`: rank, id, score, reason and its kind, the item's card): the
     best ``k`` resources each may take at ``now`` (default: the current time), one per title;
     a learner with an empty list gets one row saying why. With the serving ``store``, each
-    list is the API's: catalog changes and the events stored since the bundle count."""
+    list is the API's: catalog changes and the events stored since the bundle count; lists
+    are re-ranked by ``policy`` as the API's are (the serving settings' by default)."""
     _check_count("k", k)
     _check_count("chunk_size", chunk_size)
     learners = selected_learners(bundle, learner_ids)
     started = time.perf_counter()
     core = delivery_core(bundle, index_factory, store, profile_prior_events)
-    request = ListRequest(k=k, now=moment(now))
+    request = ListRequest.served(policy, k=k, now=moment(now))
     ids = bundle.learner_map.ids
     consumed = tuple(core.served.consumed_event_types)
     snapshot_of = (None if store is None else

@@ -22,6 +22,7 @@ from mlflow.tracking import MlflowClient
 
 from recommender.bundle import Bundle, build_bundle, load_bundle, save_bundle
 from recommender.data import Dataset
+from recommender.delivery.rerank import ListPolicy
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, build_feature_set
 from recommender.models import ALSModel, ColdStart
@@ -201,8 +202,10 @@ def train(
     bundle_path: Path | None = None,
     progress: Progress = NO_PROGRESS,
     index_factory: str = "Flat",
+    policy: ListPolicy = ListPolicy(),
 ) -> TrainResult:
-    """One tracked training run; the bundle goes to ``bundle_path`` or ``bundle_root/<run id>``."""
+    """One tracked training run; the bundle goes to ``bundle_path`` or ``bundle_root/<run id>``;
+    its pyfunc model serves lists re-ranked by ``policy`` (the serving settings')."""
     use_experiment(tracking.uri, config.tracking.experiment, tracking.artifact_root)
     client = MlflowClient(tracking.uri, registry_uri=tracking.uri)
     with mlflow.start_run(run_name=f"train-{config.model.name}") as run:
@@ -266,7 +269,7 @@ def train(
         started = time.perf_counter()
         with progress.task("logging the bundle and the pyfunc model"):
             mlflow.log_artifacts(str(path), artifact_path="bundle")
-            model_info = log_pyfunc(path, index_factory)
+            model_info = log_pyfunc(path, index_factory, policy)
         seconds["log_model_seconds"] = time.perf_counter() - started
         mlflow.log_metrics(seconds)
 

@@ -23,6 +23,7 @@ from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 from recommender.bundle import Bundle, load_bundle
 from recommender.delivery.core import DeliveryCore, ListRequest
+from recommender.delivery.rerank import ListPolicy
 from recommender.errors import InvalidParameterError
 from recommender.index import SERVING_INDEX
 from training.deliver import delivery_core, list_columns, moment
@@ -39,6 +40,7 @@ SIGNATURE = ModelSignature(
     # the moment availability is judged at (ISO 8601); empty: the time of the call
     params=ParamSchema([ParamSpec("as_of", "string", "")]),
 )
+POLICY_FIELDS = ("equal_service", "calibration")  # model_config keys of its ListPolicy
 # The runtime the class needs; listed rather than inferred (inference imports and times out).
 PIP_REQUIREMENTS = [
     f"mlflow=={mlflow.__version__}", "numpy", "pandas", "scipy", "faiss-cpu", "pyarrow",
@@ -59,6 +61,8 @@ class DeliveryListModel(mlflow.pyfunc.PythonModel):
         config = getattr(context, "model_config", None) or {}
         bundle = load_bundle(context.artifacts[BUNDLE_ARTIFACT])
         self.core = delivery_core(bundle, str(config.get("index_factory", SERVING_INDEX)))
+        self.policy = ListPolicy(**{name: float(config[name]) for name in POLICY_FIELDS
+                                    if name in config})
 
     @property
     def bundle(self) -> Bundle:
@@ -69,11 +73,12 @@ class DeliveryListModel(mlflow.pyfunc.PythonModel):
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         as_of = (params or {}).get("as_of") or None
-        return predict_lists(self.core, pd.DataFrame(model_input), as_of)
+        return predict_lists(self.core, pd.DataFrame(model_input), as_of, self.policy)
 
 
 def predict_lists(
-    core: DeliveryCore, model_input: pd.DataFrame, as_of: object = None
+    core: DeliveryCore, model_input: pd.DataFrame, as_of: object = None,
+    policy: ListPolicy = ListPolicy(),
 ) -> pd.DataFrame:
     """Delivery lists for the learner ids (and optional per-row ``k``) in ``model_input``,
     availability judged at ``as_of`` (None: now)."""
@@ -93,14 +98,15 @@ def predict_lists(
     requests: dict[int, ListRequest] = {}
     delivered = (
         (str(learner_id), core.deliver(core.learner(str(learner_id)), requests.setdefault(
-            int(size), ListRequest(k=int(size), now=now))))
+            int(size), ListRequest.served(policy, k=int(size), now=now))))
         for learner_id, size in zip(ids.tolist(), k.tolist())
     )
     frame = pd.DataFrame(list_columns(delivered, reasons=False), columns=LIST_COLUMNS)
     return frame.astype({"rank": np.int32, "score": np.float32})
 
 
-def log_pyfunc(bundle_dir: Path, index_factory: str = SERVING_INDEX) -> ModelInfo:
+def log_pyfunc(bundle_dir: Path, index_factory: str = SERVING_INDEX,
+               policy: ListPolicy = ListPolicy()) -> ModelInfo:
     """Log the pyfunc model (with the bundle directory as its artifact) to the active run.
 
     The signature documents the input; there is no input example, because MLflow checks one
@@ -116,5 +122,6 @@ def log_pyfunc(bundle_dir: Path, index_factory: str = SERVING_INDEX) -> ModelInf
             artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
             signature=SIGNATURE,
             pip_requirements=PIP_REQUIREMENTS,
-            model_config={"index_factory": index_factory},
+            model_config={"index_factory": index_factory, "equal_service": policy.equal_service,
+                          "calibration": policy.calibration},
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from recommender.bundle import Bundle
 from recommender.delivery.core import ListRequest
+from recommender.delivery.rerank import ListPolicy
 from recommender.errors import DataValidationError, Problem
 from recommender.features import FeatureSet, InteractionWeights
 from recommender.features.catalog import TimeLike
@@ -66,10 +67,11 @@ def export_lists_on_spark(
     now: TimeLike = None,
     index_factory: str,
     learners_per_task: int = 10_000,
+    policy: ListPolicy = ListPolicy(),
 ) -> SparkDelivery:
     """``recommender deliver --engine spark``: every learner's list, the rows of
     :func:`training.deliver.export_delivery_lists`, as a Parquet directory."""
-    request = ListRequest(k=k, now=moment(now))
+    request = ListRequest.served(policy, k=k, now=moment(now))
     return deliver_on_spark(spark_session(engine), bundle, out, partial(list_table,
                             request=request), SCHEMA, index_factory=index_factory,
                             learners_per_task=learners_per_task)

@@ -46,6 +46,7 @@ from recommender.delivery.messages import language_for, say
 from recommender.delivery.plans import Plan, build_plan
 from recommender.delivery.reasons import History, Reason, explain
 from recommender.delivery.rerank import (
+    ListPolicy,
     category_mix,
     local_resources,
     rerank,
@@ -110,6 +111,13 @@ class ListRequest:
         object.__setattr__(self, "k", check_k(self.k))
         object.__setattr__(self, "exclude_ids", tuple(self.exclude_ids))
         object.__setattr__(self, "accepted_languages", tuple(self.accepted_languages))
+
+    @classmethod
+    def served(cls, policy: ListPolicy, **fields: object) -> ListRequest:
+        """A request with ``policy``'s re-rank knobs: how every front end that delivers to
+        learners asks, so they all serve the same list."""
+        return cls(equal_service=policy.equal_service, calibration=policy.calibration,
+                   **fields)  # type: ignore[arg-type]
 
     @property
     def reranked(self) -> bool:

@@ -29,6 +29,8 @@ list is never shorter than ``min(k, candidates)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from recommender.checks import check_k as _check_k
@@ -41,13 +43,31 @@ from recommender.errors import InvalidParameterError
 DEFAULT_EQUAL_SERVICE = 0.5
 DEFAULT_CALIBRATION = 0.0
 
-COMMUNITY_PROVIDER_TYPES: tuple[str, ...] = (
-    "community_school", "community_college", "library_museum",
-)
-
 
 def _check_unit(name: str, value: object) -> float:
     return check_number(name, value, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class ListPolicy:
+    """How served lists are re-ranked: the one pair of knobs every front end that delivers to
+    learners passes (the API from its settings, ``recommender deliver``, the pyfunc model and
+    the console), so that each serves the list the others do. Evaluation of a model's own
+    ranking asks for :data:`PLAIN` instead."""
+
+    equal_service: float = DEFAULT_EQUAL_SERVICE
+    calibration: float = DEFAULT_CALIBRATION
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "equal_service", _check_unit("equal_service", self.equal_service))
+        object.__setattr__(self, "calibration", _check_unit("calibration", self.calibration))
+
+
+PLAIN = ListPolicy(equal_service=0.0, calibration=0.0)  # the model's own ranking
+
+COMMUNITY_PROVIDER_TYPES: tuple[str, ...] = (
+    "community_school", "community_college", "library_museum",
+)
 
 
 def _valid(resource_idx: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -155,8 +155,7 @@ def options_from_settings(settings: Settings) -> tuple[ServingOptions, BundleSou
         max_body_bytes=settings.max_body_bytes,
         credit_hours_required_default=settings.credit_hours_required_default,
         consumed_event_types=settings.consumed_event_types,
-        equal_service=settings.equal_service,
-        calibration=settings.calibration,
+        list_policy=settings.list_policy(),
         equity_gap_threshold=settings.equity_gap_threshold,
         profile_prior_events=settings.profile_prior_events,
     )

@@ -55,10 +55,9 @@ async def recommendations(
     ``empty_message``). Events acknowledged by ``POST /v1/events`` count at once, on every
     worker."""
     core = learner.core
-    list_request = ListRequest(
-        k=query.k, now=utc_now(), filters=request_filters(query),
-        exclude_ids=tuple(query.exclude or ()), equal_service=runtime.options.equal_service,
-        calibration=runtime.options.calibration, one_per_title=query.one_per_title,
+    list_request = ListRequest.served(
+        runtime.options.list_policy, k=query.k, now=utc_now(), filters=request_filters(query),
+        exclude_ids=tuple(query.exclude or ()), one_per_title=query.one_per_title,
         accepted_languages=languages)
     delivered = core.deliver(learner.view, list_request)
     record_exposure(core, learner.view, list_request, delivered.items)  # aggregates only
@@ -80,10 +79,10 @@ async def anonymous(body: AnonymousRequest, runtime: RuntimeDep,
         "accessibility_needs": "|".join(body.accessibility_needs) or None,
         "interests": body.interests,
     }
-    list_request = ListRequest(k=body.k, now=utc_now(), filters=request_filters(body.filters),
-                               equal_service=runtime.options.equal_service,
-                               calibration=runtime.options.calibration,
-                               one_per_title=body.one_per_title, accepted_languages=languages)
+    list_request = ListRequest.served(
+        runtime.options.list_policy, k=body.k, now=utc_now(),
+        filters=request_filters(body.filters), one_per_title=body.one_per_title,
+        accepted_languages=languages)
 
     def deliver() -> RecommendationList:  # reads the store's catalog; encodes the interests
         core = runtime.core()

@@ -32,6 +32,7 @@ from recommender.delivery.core import DeliveryCore
 from recommender.delivery.credits import CreditLedger, credit_ledger
 from recommender.delivery.learner import LearnerView
 from recommender.delivery.overlay import Overlay
+from recommender.delivery.rerank import PLAIN, ListPolicy
 from recommender.delivery.served import ServedModel
 from recommender.bundle import Bundle
 from recommender.errors import (
@@ -79,8 +80,8 @@ class ServingOptions:
     max_body_bytes: int = 2 * 1024 * 1024  # larger request bodies: 413 while reading
     credit_hours_required_default: float | None = None  # owed when a profile says nothing
     consumed_event_types: tuple[str, ...] | None = None  # None: each bundle's own rule
-    equal_service: float = 0.0  # the list re-rank knobs (the settings ship the library's
-    calibration: float = 0.0  # defaults; options built by hand serve the plain list)
+    list_policy: ListPolicy = PLAIN  # the lists' re-rank knobs (the settings ship the
+    # library's defaults; options built by hand serve the plain list)
     equity_gap_threshold: float = 0.2  # served-exposure flags (recommender.serving.exposure)
     profile_prior_events: float = PROFILE_PRIOR_EVENTS  # a newcomer's profile, in events
 

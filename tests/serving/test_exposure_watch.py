@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
+from recommender.delivery.rerank import ListPolicy
 from recommender.errors import InvalidParameterError
 from recommender.serving.exposure import equity_figures, group_label
 from serving_world import API_KEY, world_tables
@@ -29,7 +30,7 @@ def _group_row(figures, group: str) -> dict:
 def test_served_lists_are_counted_per_group_and_provider(make_client) -> None:
     before = equity_figures()
     served_local, served_slots = 0, 0
-    with make_client(equal_service=1.0) as client:
+    with make_client(list_policy=ListPolicy(equal_service=1.0)) as client:
         for learner_id in [f"d{i}" for i in range(8)]:  # retirees in R1
             response = client.get(f"/v1/learners/{learner_id}/recommendations",
                                   params={"k": 5}, headers=HEADERS)

@@ -19,6 +19,7 @@ from recommender.bundle import build_bundle, load_bundle, save_bundle
 from recommender.data.sample_world import generate_world
 from recommender.delivery.batch import core_for_fit, delivered_matrix
 from recommender.delivery.core import ListRequest
+from recommender.delivery.rerank import ListPolicy
 from recommender.features.catalog import RequestFilters
 from recommender.features import build_feature_set
 from recommender.models import ALSModel
@@ -33,6 +34,9 @@ from training.pyfunc_model import log_pyfunc
 
 KEY = "front-ends-key-0123456789"
 K = 10
+# Not the shipped defaults, so a front end that ignored the settings would give another list
+POLICY = ListPolicy(equal_service=1.0, calibration=0.3)
+POLICY_ENV = {"RECOMMENDER_EQUAL_SERVICE": "1.0", "RECOMMENDER_CALIBRATION": "0.3"}
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +55,11 @@ def setup(tmp_path_factory, empty_store):
     shutil.copy(empty_store, root / "mlflow.db")
     use_experiment(f"sqlite:///{root / 'mlflow.db'}", "front-ends", root / "artifacts")
     with mlflow.start_run():
-        info = log_pyfunc(bundle_dir)
+        info = log_pyfunc(bundle_dir, policy=POLICY)
     pyfunc = mlflow.pyfunc.load_model(info.model_uri)
     database = f"sqlite:///{root / 'serving.db'}"
-    options = ServingOptions(database_url=database, api_keys=(KEY,), poll_seconds=0.0)
+    options = ServingOptions(database_url=database, api_keys=(KEY,), poll_seconds=0.0,
+                             list_policy=POLICY)
     api = TestClient(create_app(options=options, source=BundleSource(path=bundle_dir)),
                      raise_server_exceptions=True)
     return {"root": root, "world": world, "features": features, "model": model,
@@ -77,7 +82,7 @@ def export_lists(setup, name: str, with_store: bool) -> dict[str, list[str]]:
     args = ["deliver", "--bundle", str(setup["bundle_dir"]), "--out", str(out), "--k", str(K),
             "--as-of", setup["now"].isoformat()]
     result = CliRunner().invoke(cli, args + (["--with-store"] if with_store else []),
-                                env={"RECOMMENDER_DATABASE_URL": setup["database"]})
+                                env={"RECOMMENDER_DATABASE_URL": setup["database"], **POLICY_ENV})
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(out)
     frame = frame[frame["rank"].notna()]  # an empty list's one row says why, and lists nothing
@@ -86,6 +91,8 @@ def export_lists(setup, name: str, with_store: bool) -> dict[str, list[str]]:
 
 
 def test_four_front_ends_give_identical_lists(setup) -> None:
+    """With the same re-rank settings (here not the shipped ones), the API, the export, the
+    pyfunc model and evaluation serve the same lists."""
     learner_ids = [str(i) for i in setup["world"].learners["learner_id"]]
     with setup["api"] as client:
         served = api_lists(client, learner_ids)
@@ -95,7 +102,8 @@ def test_four_front_ends_give_identical_lists(setup) -> None:
     predicted = {learner_id: rows.sort_values("rank")["resource_id"].tolist()
                  for learner_id, rows in predicted.groupby("learner_id", sort=False)}
     core = core_for_fit(setup["model"], setup["features"], regions=setup["world"].regions)
-    evaluated, _ = delivered_matrix(core, learner_ids, ListRequest(k=K, now=setup["now"]))
+    evaluated, _ = delivered_matrix(core, learner_ids,
+                                    ListRequest.served(POLICY, k=K, now=setup["now"]))
     ids = setup["features"].resource_map.ids
     evaluated = {learner_id: ids[row[row >= 0]].tolist()
                  for learner_id, row in zip(learner_ids, evaluated)}
@@ -174,7 +182,7 @@ def test_api_and_nightly_export_agree_after_events_upserts_and_withdrawals(setup
     store = Store.from_url(setup["database"])
     try:
         core = delivery_core(load_bundle(setup["bundle_dir"]), store=store)
-        request = ListRequest(k=K, now=setup["now"], filters=RequestFilters(
+        request = ListRequest.served(POLICY, k=K, now=setup["now"], filters=RequestFilters(
             category=("digital_literacy",), mode=("online",)))
         for learner_id in learner_ids[:60]:
             found = core.deliver(core.learner(learner_id, store.learner_snapshot(learner_id)),

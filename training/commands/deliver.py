@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from recommender.bundle import Bundle
+    from recommender.delivery.rerank import ListPolicy
 
 
 def register(app: typer.Typer) -> None:
@@ -101,7 +102,7 @@ def deliver_command(
             loaded = load_registered_bundle(model_uri(model or ""))
     if engine == "spark":
         _deliver_on_spark(loaded, out_path, k, chunk_size, moment, spark_master,
-                          settings.index_factory)
+                          settings.index_factory, settings.list_policy())
         return
     store = Store.from_url(settings.resolved_database_url()) if with_store else None
     if store is not None:
@@ -121,7 +122,8 @@ def deliver_command(
                     loaded, out_path, k=k, chunk_size=chunk_size or 10_000,
                     index_factory=settings.index_factory, now=moment, progress=progress,
                     store=store, learner_ids=learner_ids,
-                    profile_prior_events=settings.profile_prior_events)
+                    profile_prior_events=settings.profile_prior_events,
+                    policy=settings.list_policy())
     finally:
         if store is not None:
             store.dispose()
@@ -130,7 +132,8 @@ def deliver_command(
 
 
 def _deliver_on_spark(loaded: Bundle, out_path: Path, k: int, chunk_size: int | None,
-                      moment: pd.Timestamp | None, master: str, index_factory: str) -> None:
+                      moment: pd.Timestamp | None, master: str, index_factory: str,
+                      policy: ListPolicy) -> None:
     """The lists as a Parquet directory written by Spark (same rows as the local export)."""
     from recommender.spec.engine import SparkEngine
     from training.spark_jobs import export_lists_on_spark
@@ -138,6 +141,6 @@ def _deliver_on_spark(loaded: Bundle, out_path: Path, k: int, chunk_size: int | 
     with err.status(f"delivering on Spark {master}"):
         stats = export_lists_on_spark(
             loaded, out_path, SparkEngine(kind="spark", master=master), k=k, now=moment,
-            index_factory=index_factory, learners_per_task=chunk_size or 10_000)
+            index_factory=index_factory, learners_per_task=chunk_size or 10_000, policy=policy)
     out.print(f"wrote {stats.rows} rows for {stats.learners} learners to {stats.path} "
               f"({stats.tasks} Spark tasks, bundle {loaded.version})")

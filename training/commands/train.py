@@ -70,7 +70,8 @@ def train_command(
     with RichProgress(err) as progress:
         result = train(config, dataset, tracking, bundle_root=settings.workdir / "bundles",
                        bundle_path=out_bundle, progress=progress,
-                       index_factory=settings.index_factory)
+                       index_factory=settings.index_factory,
+                       policy=settings.list_policy())
     out.print(f"MLflow run {result.run_id} ({tracking.uri})")
     _print_time(config)
     for warning in result.warnings:

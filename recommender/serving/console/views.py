@@ -231,16 +231,17 @@ def learner_page(runtime: Runtime, learner_id: str, *, why_not: str | None,
         trained = [(str(served.resource_ids[i]), str(served.titles[i]), float(values[o]))
                    for o, i in zip(order, idx[order])]
     now = _now()
-    request = ListRequest(k=LIST_K, now=now)
-    delivered = core.deliver(view, request)
-    planned = core.plan(view, PlanRequest(hours_per_week=3.0, weeks=4, now=now))
+    request = ListRequest.served(runtime.options.list_policy, k=LIST_K, now=now)
+    delivered = core.deliver(view, request)  # the list the API serves this learner
     answer = core.why_not(view, request, why_not.strip()) if why_not and why_not.strip() \
         else None
     ledger, problem = None, None
     try:
-        ledger = runtime.credit_ledger(learner_id, served=served)
+        ledger = runtime.credit_ledger(learner_id, now.year, served)
     except RecommenderError as error:  # e.g. the store cannot be read now
         problem = type(error).__name__
+    # the plan the API gives: credit hours already earned (the ledger) count
+    planned = core.plan(view, PlanRequest(hours_per_week=3.0, weeks=4, now=now), ledger)
     return LearnerPage(learner_id, profile, [] if show_sensitive else hidden, events, trained,
                        delivered.items, delivered.cold_start, planned.plan, planned.picked,
                        answer, served.version, ledger, problem)
@@ -292,7 +293,8 @@ def equity(runtime: Runtime, options: ConsoleOptions,
     ids = served.bundle.learner_map.ids
     step = max(1, len(ids) // EXPOSURE_SAMPLE)
     sample = [str(i) for i in ids[::step][:EXPOSURE_SAMPLE]]
-    out["exposure"] = served_exposure(core, sample, ListRequest(k=LIST_K, now=_now()))
+    out["exposure"] = served_exposure(core, sample, ListRequest.served(
+        runtime.options.list_policy, k=LIST_K, now=_now()))
     out["n_exposure_learners"] = len(sample)
     # what the API actually served, per learner group, with the gap flags (aggregates only)
     out["served"] = equity_figures(runtime.options.equity_gap_threshold,
