@@ -206,7 +206,7 @@ async def _idiom_list(query: Annotated[RecommendationQuery, Query()],
                       learner_id: Annotated[str, Depends(_idiom_learner)]) -> RecommendationList:
     return RecommendationList(learner_id=learner_id, model_version="floor", items=[
         RecommendedResource(rank=rank, resource_id=resource_id, title=title, score=score,
-                            reason="", reason_kind="")
+                            reason="", reason_kind="popular")
         for rank, (resource_id, title, score) in enumerate(_IDIOM["floor_items"](learner_id), 1)])
 
 
