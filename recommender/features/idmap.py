@@ -13,6 +13,8 @@ import pandas as pd
 
 from recommender.errors import UnknownIdError
 
+SMALL_LOOKUP = 64  # ids looked up one by one in a dict below this, vectorised above
+
 
 class IdMap:
     """Bidirectional id <-> index map for one kind of entity (``learner`` or ``resource``)."""
@@ -23,6 +25,7 @@ class IdMap:
         if not self._index.is_unique:
             dup = self._index[self._index.duplicated()][0]
             raise ValueError(f"{kind} ids must be unique; {dup!r} repeats")
+        self._position: dict[object, int] | None = None
 
     @property
     def ids(self) -> np.ndarray:
@@ -47,11 +50,24 @@ class IdMap:
         Each distinct id is looked up once (an events column repeats each id many times).
         """
         values = _object_array(external_ids)
+        if len(values) <= SMALL_LOOKUP:  # a list's ids: a dict beats pandas' setup ~50x
+            position = self._positions()
+            found = np.fromiter((position.get(v, -1) for v in values), np.int64, len(values))
+            if strict and (found < 0).any():
+                raise UnknownIdError(self.kind, values[int(np.flatnonzero(found < 0)[0])])
+            return found
         codes, distinct = pd.factorize(values)  # a missing id gets code -1: unknown
         found = np.append(self._index.get_indexer(pd.Index(distinct, dtype=object)), -1)[codes]
         if strict and (found < 0).any():
             raise UnknownIdError(self.kind, values[int(np.flatnonzero(found < 0)[0])])
         return found.astype(np.int64)
+
+    def _positions(self) -> dict[object, int]:
+        """id -> index as a dict, built on first use (for lookups of a few ids)."""
+        position = getattr(self, "_position", None)  # None: not built yet
+        if position is None:
+            position = self._position = {value: i for i, value in enumerate(self._index)}
+        return position
 
     def id_of(self, idx: int) -> str:
         return str(self._index[idx])

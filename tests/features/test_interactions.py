@@ -90,6 +90,21 @@ def test_indices_of_repeated_unknown_and_missing_ids():
         RESOURCES.indices_of(ids)
 
 
+def test_a_few_ids_and_many_ids_are_looked_up_alike():
+    """Up to SMALL_LOOKUP ids go through a dict, more through pandas: the same answers."""
+    from recommender.features.idmap import SMALL_LOOKUP
+
+    pool = ["r2", "r1", "zz", None, "r3"]
+    many = pd.Series([pool[i % len(pool)] for i in range(SMALL_LOOKUP + 11)], dtype=object)
+    expected = np.array([{"r1": 0, "r2": 1, "r3": 2}.get(v, -1) for v in many])
+    np.testing.assert_array_equal(RESOURCES.indices_of(many, strict=False), expected)
+    few = many[:SMALL_LOOKUP]
+    np.testing.assert_array_equal(RESOURCES.indices_of(few, strict=False), expected[:SMALL_LOOKUP])
+    for ids in (few, many):
+        with pytest.raises(UnknownIdError, match="unknown resource id 'zz'"):
+            RESOURCES.indices_of(ids)
+
+
 def test_matrices_from_given_event_indices_equal_the_looked_up_ones():
     indices = event_indices(EVENTS, LEARNERS, RESOURCES)
     np.testing.assert_array_equal(indices[0], LEARNERS.indices_of(EVENTS["learner_id"]))
