@@ -228,3 +228,15 @@ def history_row(
     row.data = np.where(row.data > 0, row.data, 0.0).astype(np.float32)
     row.eliminate_zeros()
     return row
+
+
+def positive_history(matrix: sp.csr_matrix, binary: bool) -> sp.csr_matrix:
+    """The positive part of a confidence matrix (negative feedback is no co-occurrence) as
+    float32, or its 0/1 pattern with ``binary``: what item-to-item models (EASE, RP3beta)
+    count."""
+    history = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    history.data = np.where(history.data > 0, history.data, 0.0).astype(np.float32)
+    history.eliminate_zeros()
+    if binary:
+        history.data[:] = 1.0
+    return history

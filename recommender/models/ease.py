@@ -32,7 +32,13 @@ from scipy.linalg import lapack
 
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
-from recommender.models.base import EmbeddingModel, LearnerHistory, Profile, history_row
+from recommender.models.base import (
+    EmbeddingModel,
+    LearnerHistory,
+    Profile,
+    history_row,
+    positive_history,
+)
 
 
 def _spd_inverse(matrix: np.ndarray, regularization: float) -> np.ndarray:
@@ -64,20 +70,12 @@ class EASEModel(EmbeddingModel):
         self.binary = binary
         self.resume_weight = resume_weight
 
-    def _history(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
-        history = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
-        history.data = np.where(history.data > 0, history.data, 0.0).astype(np.float32)
-        history.eliminate_zeros()
-        if self.binary:
-            history.data[:] = 1.0
-        return history
-
     def fit(self, features: FeatureSet) -> Self:
         if not isinstance(self.regularization, (int, float)) or self.regularization <= 0:
             raise InvalidParameterError("regularization", self.regularization, "a number > 0")
         if not isinstance(self.resume_weight, (int, float)) or self.resume_weight < 0:
             raise InvalidParameterError("resume_weight", self.resume_weight, "a number >= 0")
-        history = self._history(features.interactions)
+        history = positive_history(features.interactions, self.binary)
         gram = (history.T @ history).toarray()
         gram[np.diag_indices_from(gram)] += self.regularization
         precision = _spd_inverse(gram, self.regularization)
@@ -94,7 +92,7 @@ class EASEModel(EmbeddingModel):
         """Exact: the learner vector is the (binarised) history row."""
         self._check_fitted()
         row = history_row(history.resource_idx, history.confidence, self.resource_factors_.shape[0])
-        return self._history(row).toarray().ravel()
+        return positive_history(row, self.binary).toarray().ravel()
 
     @classmethod
     def from_state(cls, params: dict, arrays: dict[str, np.ndarray]) -> EASEModel:

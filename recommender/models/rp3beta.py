@@ -21,7 +21,13 @@ import scipy.sparse as sp
 
 from recommender.errors import InvalidParameterError
 from recommender.features import FeatureSet
-from recommender.models.base import EmbeddingModel, LearnerHistory, Profile, history_row
+from recommender.models.base import (
+    EmbeddingModel,
+    LearnerHistory,
+    Profile,
+    history_row,
+    positive_history,
+)
 
 
 def _row_normalised(matrix: sp.csr_matrix, alpha: float) -> sp.csr_matrix:
@@ -43,20 +49,12 @@ class RP3betaModel(EmbeddingModel):
         self.beta = beta
         self.binary = binary
 
-    def _history(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
-        history = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
-        history.data = np.where(history.data > 0, history.data, 0.0).astype(np.float32)
-        history.eliminate_zeros()
-        if self.binary:
-            history.data[:] = 1.0
-        return history
-
     def fit(self, features: FeatureSet) -> Self:
         for name in ("alpha", "beta"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise InvalidParameterError(name, value, "a number >= 0")
-        history = self._history(features.interactions)
+        history = positive_history(features.interactions, self.binary)
         learner_step = _row_normalised(history, self.alpha)
         resource_step = _row_normalised(sp.csr_matrix(history.T), self.alpha)
         walk = (resource_step @ learner_step).toarray()  # resources x resources
@@ -71,4 +69,4 @@ class RP3betaModel(EmbeddingModel):
         """Exact: the learner vector is the normalised history row."""
         self._check_fitted()
         row = history_row(history.resource_idx, history.confidence, self.resource_factors_.shape[0])
-        return _row_normalised(self._history(row), self.alpha).toarray().ravel()
+        return _row_normalised(positive_history(row, self.binary), self.alpha).toarray().ravel()
