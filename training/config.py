@@ -41,7 +41,7 @@ from recommender.spec import (
     RollingSplit,
     SampleData,
     Section,
-    TrainingSplitSection,
+    SplitSection,
     read_config_file,
     tag,
     validate_config,
@@ -154,7 +154,7 @@ class TrainConfig(Section):
     data: DataSection = SampleData()
     features: FeaturesSection = FeaturesSection()
     model: TrainModelSection = TrainModelSection()
-    split: TrainingSplitSection = LeaveLastFractionSplit()
+    split: SplitSection = LeaveLastFractionSplit()
     validation: ValidationSection = ValidationSection()
     tracking: TrackingSection = TrackingSection()
     engine: EngineSection = LocalEngine()

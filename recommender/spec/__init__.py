@@ -30,22 +30,20 @@ from recommender.spec.split import (
     ColdResourceSplit,
     GivenSplit,
     HoldoutSplit,
-    HoldoutSplitSection,
     LeaveLastFractionSplit,
     LeaveLastNSplit,
     RandomSplit,
     RollingSplit,
     SplitSection,
     TemporalSplit,
-    TrainingSplitSection,
 )
 
 __all__ = [
     "DATA_FOLDERS", "ENGINE_KINDS", "HOLDOUT_KINDS", "MOVED_KEYS",
     "ColdResourceSplit", "DataSection", "DirectoryData", "EngineSection", "EventWeights",
     "FeaturesSection", "GivenSplit", "LocalEngine", "SparkEngine",
-    "HoldoutSplit", "HoldoutSplitSection", "LeaveLastFractionSplit", "LeaveLastNSplit",
+    "HoldoutSplit", "LeaveLastFractionSplit", "LeaveLastNSplit",
     "LoaderData", "ModelSection", "OptionsSection", "RandomSplit", "RollingSplit",
-    "SampleData", "Section", "SplitSection", "TemporalSplit", "TrainingSplitSection",
+    "SampleData", "Section", "SplitSection", "TemporalSplit",
     "describe", "read_config_file", "tag", "validate_config",
 ]

@@ -257,17 +257,6 @@ def _discriminator(kinds: list[str]) -> Discriminator:
                          custom_error_context={"key": "kind", "choices": ", ".join(kinds)})
 
 
-HoldoutSplitSection = Annotated[
-    Annotated[TemporalSplit, Tag(tag("temporal"))]
-    | Annotated[LeaveLastNSplit, Tag(tag("leave_last_n"))]
-    | Annotated[LeaveLastFractionSplit, Tag(tag("leave_last_fraction"))]
-    | Annotated[RandomSplit, Tag(tag("random"))]
-    | Annotated[ColdResourceSplit, Tag(tag("cold_resource"))]
-    | Annotated[GivenSplit, Tag(tag("given"))],
-    _discriminator(list(HOLDOUT_KINDS)),
-]
-"""A split that builds a :class:`~recommender.evaluation.splits.Split` (training's hold-out)."""
-
 SplitSection = Annotated[
     Annotated[TemporalSplit, Tag(tag("temporal"))]
     | Annotated[LeaveLastNSplit, Tag(tag("leave_last_n"))]
@@ -278,20 +267,9 @@ SplitSection = Annotated[
     | Annotated[RollingSplit, Tag(tag("rolling"))],
     _discriminator([*HOLDOUT_KINDS, "rolling"]),
 ]
-"""Any split, the rolling protocol included (experiment files)."""
-
-TrainingSplitSection = Annotated[
-    Annotated[TemporalSplit, Tag(tag("temporal"))]
-    | Annotated[LeaveLastNSplit, Tag(tag("leave_last_n"))]
-    | Annotated[LeaveLastFractionSplit, Tag(tag("leave_last_fraction"))]
-    | Annotated[RandomSplit, Tag(tag("random"))]
-    | Annotated[ColdResourceSplit, Tag(tag("cold_resource"))]
-    | Annotated[GivenSplit, Tag(tag("given"))]
-    | Annotated[RollingSplit, Tag(tag("rolling"))],
-    _discriminator([*HOLDOUT_KINDS, "rolling"]),
-]
-"""A training or tuning run's validation: a hold-out, or the rolling protocol over the whole
-catalog (its experiment-only keys, scopes and model comparisons, are refused there)."""
+"""Any split, the rolling protocol included: experiment files, and a training or tuning
+run's validation (which refuses the rolling protocol's experiment-only keys: scopes and model
+comparisons)."""
 
 
 def _utc(stamp: pd.Timestamp) -> pd.Timestamp:
