@@ -25,15 +25,16 @@ def record(event_id: str, event_type: str = "view", learner: str = "a") -> Event
 
 
 def count_transactions(store: Store) -> list[int]:
-    """Wrap the committer's transaction: one entry per transaction it opens."""
+    """Wrap the committer's transaction: one entry per transaction it commits (a rolled-back
+    one writes nothing and waits for no fsync)."""
     opened: list[int] = []
     original = store._committer._transaction
 
     @contextmanager
     def counted():  # noqa: ANN202
         with original() as connection:
-            opened.append(1)
             yield connection
+        opened.append(1)
 
     store._committer._transaction = counted
     return opened
@@ -86,6 +87,27 @@ def test_requests_queued_behind_another_writer_share_one_transaction(url: str) -
     assert reader.count_events() == 2 + 39
     for each in (store, other, reader):
         each.dispose()
+
+
+def test_a_group_of_new_events_is_one_insert_and_a_repeated_id_is_written_again_carefully(
+        url: str) -> None:
+    """New ids only: one optimistic insert, no read of stored ids. A stored id in the group:
+    that insert is rolled back (nothing of it kept) and the group written the careful way."""
+    store = Store.from_url(url)
+    store.create_schema()
+    reads: list[list[str]] = []
+    existing = store._committer._existing
+    store._committer._existing = lambda connection, ids: reads.append(ids) or existing(
+        connection, ids)
+    assert store.add_events([record("n1"), record("n2")]).stored == [True, True]
+    assert reads == []  # the optimistic insert took them
+    result = store.add_events([record("n3"), record("n1"), record("n4")])
+    assert result.stored == [True, False, True] and reads == [["n3", "n1", "n4"]]
+    assert store.count_events() == 4
+    with pytest.raises(EventConflictError):
+        store.add_events([record("n5"), record("n2", "dismiss")])
+    assert store.get_event("n5") is None and store.count_events() == 4
+    store.dispose()
 
 
 def test_concurrent_writers_of_two_workers_are_durable_and_acknowledged_once(url: str) -> None:
