@@ -142,6 +142,12 @@ class PlanRequest:
     n_credit_candidates: int = 32
 
 
+class _Ranked(NamedTuple):
+    idx: np.ndarray
+    scores: np.ndarray
+    local_share: float | None
+
+
 @dataclass(frozen=True)
 class DeliveryList:
     """A list and how its learner was placed (``cold_start``: None for a trained vector, else
@@ -153,6 +159,14 @@ class DeliveryList:
     cold_start: str | None
     empty: EmptyReason | None = None
     vector_path: str = "trained"
+    # What watching the served lists counts, known once the list is made (nothing recomputed
+    # per served list): per item its served index and whether it serves the learner locally,
+    # and the local resources' share of everything the learner could be listed (None: nothing).
+    served_idx: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False,
+                                   compare=False)
+    local: np.ndarray = field(default_factory=lambda: np.empty(0, bool), repr=False,
+                              compare=False)
+    reachable_local_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -197,11 +211,14 @@ class DeliveryCore:
     def deliver(self, view: LearnerView, request: ListRequest) -> DeliveryList:
         """The best ``request.k`` allowed resources for ``view`` (fewer only if fewer are
         allowed), each with a reason."""
-        idx, scores = self.ranked(view, request)
+        ranked = self._ranked(view, request, with_share=True)
         language = self._language(view, request.accepted_languages)
-        items = self._picked(view, idx, scores, language)
+        items = self._picked(view, ranked.idx, ranked.scores, language)
         empty = None if items else self.why_empty(view, request, language)
-        return DeliveryList(items, view.cold_start, empty, view.vector_path)
+        return DeliveryList(items, view.cold_start, empty, view.vector_path,
+                            served_idx=ranked.idx,
+                            local=self.serves_locally(view, ranked.idx),
+                            reachable_local_share=ranked.local_share)
 
     def why_empty(self, view: LearnerView, request: ListRequest,
                   language: str | None = None) -> EmptyReason:
@@ -381,6 +398,13 @@ class DeliveryCore:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Steps 1-4 (:meth:`deliver` without labels and reasons): served indices (bundle
         resources, then the API's) and model scores, best first. What evaluation scores."""
+        ranked = self._ranked(view, request)
+        return ranked.idx, ranked.scores
+
+    def _ranked(self, view: LearnerView, request: ListRequest,
+                with_share: bool = False) -> _Ranked:
+        """:meth:`ranked`, and (``with_share`` or equal service on) the local resources' share
+        of what ``request`` may list for ``view``."""
         allowed, side_allowed = self._allowed(view, request.filters, request.now,
                                               request.exclude_ids,
                                               candidates=request.candidates)
@@ -396,12 +420,15 @@ class DeliveryCore:
                     break
                 fetched += max(n, fetched - len(keep))  # at least as many as were dropped
                 idx, scores = self._retrieved(view.vector, fetched, allowed, side_allowed)
-        target = None
-        if request.equal_service > 0.0:
-            idx, scores, target = self._with_local(view, idx, scores, allowed, side_allowed, k)
+        local_share, target = None, None
+        if request.equal_service > 0.0 or with_share:
+            local, local_share = self._local_share(view, allowed, side_allowed)
+            if request.equal_service > 0.0:
+                target = local_share or 0.0
+                idx, scores = self._with_local(view, idx, scores, local, k)
         if request.reranked and len(idx):
             idx, scores = self._reranked(view, idx, scores, request, target)
-        return idx, scores
+        return _Ranked(idx, scores, local_share)
 
     def _retrieved(self, vector: np.ndarray, n: int, allowed: np.ndarray,
                    side_allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -443,32 +470,36 @@ class DeliveryCore:
             idx = np.concatenate([idx, np.flatnonzero(side_allowed) + self.served.n_resources])
         return idx, self.serves_locally(view, idx)
 
-    def _with_local(
-        self, view: LearnerView, idx: np.ndarray, scores: np.ndarray, allowed: np.ndarray,
-        side_allowed: np.ndarray | None, k: int,
-    ) -> tuple[np.ndarray, np.ndarray, float]:
-        """Equal service's inputs: the candidates plus the learner's best ``k`` local
-        resources (so the constraint has local ones to choose from even when the model ranks
-        them all below the candidate pool) and the target share of slots, the local resources'
-        share of everything this learner may be listed."""
-        served = self.served
-        local = allowed & local_resources(served.catalog, np.arange(served.n_resources),
-                                          view.region)
-        n_local, n_reach = int(local.sum()), int(allowed.sum())
+    def _local_share(
+        self, view: LearnerView, allowed: np.ndarray, side_allowed: np.ndarray | None,
+    ) -> tuple[np.ndarray, float | None]:
+        """The learner's local resources among the bundle's allowed ones (a mask), and the
+        local share of everything this learner may be listed, the API's resources included
+        (None: nothing may be): equal service's target, and what monitoring holds the
+        served slots to."""
+        local = allowed & self.served.catalog.local_to(view.region)
+        n_local, n_reach = int(np.count_nonzero(local)), int(np.count_nonzero(allowed))
         if side_allowed is not None and self.overlay.catalog is not None:
-            side_local = side_allowed & local_resources(
-                self.overlay.catalog, np.arange(len(side_allowed)), view.region)
-            n_local, n_reach = n_local + int(side_local.sum()), n_reach + int(side_allowed.sum())
-        target = n_local / n_reach if n_reach else 0.0
-        if n_local:
-            found = served.retriever.search(view.vector, k, local)
+            n_local += int(np.count_nonzero(side_allowed
+                                            & self.overlay.catalog.local_to(view.region)))
+            n_reach += int(np.count_nonzero(side_allowed))
+        return local, (n_local / n_reach if n_reach else None)
+
+    def _with_local(
+        self, view: LearnerView, idx: np.ndarray, scores: np.ndarray, local: np.ndarray, k: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Equal service's candidates: the model's plus the learner's best ``k`` local
+        resources of the bundle (``local``), so the constraint has local ones to choose from
+        even when the model ranks them all below the candidate pool."""
+        if local.any():
+            found = self.served.retriever.search(view.vector, k, local)
             extra = ~np.isin(found.resource_idx, idx)
             if extra.any():
                 idx = np.concatenate([idx, found.resource_idx[extra]])
                 scores = np.concatenate([scores, found.scores[extra]])
                 order = np.lexsort((idx, -scores))
                 idx, scores = idx[order], scores[order]
-        return idx, scores, target
+        return idx, scores
 
     def _reranked(
         self, view: LearnerView, idx: np.ndarray, scores: np.ndarray, request: ListRequest,

@@ -524,6 +524,20 @@ class CatalogArrays:
         near = np.append(self.near[code], False)  # last slot: resource without a region
         return ~self.in_person | near[self.region.codes]
 
+    def local_to(self, region: str | None) -> np.ndarray:
+        """Per resource: in person (offline or blended) in or next to ``region``, the places a
+        learner there can walk into (none for an unknown region). Equal service and the
+        exposure count ask it of every list: computed once per region and kept, read-only."""
+        key = ("local", self.region_code(region))
+        found = self._cache.get(key)
+        if found is None:
+            found = self.in_person & self.near_learner(region)
+            found.flags.writeable = False
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
     def near_learner(self, region: str | None) -> np.ndarray:
         """Resources in ``region`` or an adjacent one (any mode); none for an unknown region."""
         code = self.region_code(region)

@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 
 from recommender.checks import check_number
 from recommender.data.schema import LEARNER_GROUPS, MODES, PROVIDER_TYPES
-from recommender.delivery.core import DeliveryCore, ListRequest, Picked
+from recommender.delivery.core import DeliveryCore, DeliveryList
 from recommender.delivery.learner import LearnerView
 from recommender.features.catalog import CatalogArrays
 from recommender.serving import metrics
@@ -47,33 +47,17 @@ def _names(catalog: CatalogArrays, column: str, rows: np.ndarray, known: Sequenc
     return [name if name in known else OTHER for name in names]
 
 
-def _served_indices(core: DeliveryCore, resource_ids: list[str]) -> np.ndarray:
-    """Served indices of listed ids (the API's own copy first, as the list served it)."""
-    n_main = core.served.n_resources
-    found = core.served.bundle.resource_map.indices_of(resource_ids, strict=False)
-    out = np.asarray(found, dtype=np.int64).copy()
-    for position, resource_id in enumerate(resource_ids):
-        side = core.overlay.side_position(resource_id) if core.overlay.n_side else None
-        if side is not None:
-            out[position] = n_main + side
-    return out
-
-
-def record_exposure(
-    core: DeliveryCore, view: LearnerView, request: ListRequest, items: Sequence[Picked]
-) -> None:
+def record_exposure(core: DeliveryCore, view: LearnerView, delivered: DeliveryList) -> None:
     """Count one served list: its slots by provider type, mode and locality, and its learner
-    group's lists, slots, local slots and reachable local share."""
+    group's lists, slots, local slots and reachable local share (all known to the list:
+    counting recomputes nothing of it)."""
     group = group_label(view.group)
-    reach_idx, reach_local = core.reach(view, request)
     metrics.GROUP_LISTS.labels(group).inc()
-    if len(reach_idx):
-        metrics.GROUP_REACHABLE_LOCAL.labels(group).inc(float(reach_local.mean()))
-    if not items:
+    if delivered.reachable_local_share is not None:
+        metrics.GROUP_REACHABLE_LOCAL.labels(group).inc(delivered.reachable_local_share)
+    idx, local = delivered.served_idx, delivered.local
+    if not len(idx):
         return
-    idx = _served_indices(core, [item.resource_id for item in items])
-    idx = idx[idx >= 0]
-    local = core.serves_locally(view, idx)
     n_main = core.served.n_resources
     labels: list[tuple[str, str]] = []
     for catalog, rows in ((core.served.catalog, idx[idx < n_main]),
@@ -85,7 +69,7 @@ def record_exposure(
     for (provider_type, mode), is_local in zip(labels, local[order]):
         metrics.SERVED_SLOTS.labels(provider_type, mode, str(bool(is_local)).lower()).inc()
     metrics.GROUP_SLOTS.labels(group).inc(len(idx))
-    metrics.GROUP_LOCAL_SLOTS.labels(group).inc(int(local.sum()))
+    metrics.GROUP_LOCAL_SLOTS.labels(group).inc(int(np.count_nonzero(local)))
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ async def recommendations(
         exclude_ids=tuple(query.exclude or ()), one_per_title=query.one_per_title,
         accepted_languages=languages)
     delivered = core.deliver(learner.view, list_request)
-    record_exposure(core, learner.view, list_request, delivered.items)  # aggregates only
+    record_exposure(core, learner.view, delivered)  # aggregates only
     note_delivered(request, delivered)  # counted in memory for the console's coverage page
     return recommendation_list(learner.learner_id, delivered, core.served.version)
 
@@ -88,7 +88,7 @@ async def anonymous(body: AnonymousRequest, runtime: RuntimeDep,
         core = runtime.core()
         view = core.anonymous(profile)
         delivered = core.deliver(view, list_request)
-        record_exposure(core, view, list_request, delivered.items)  # aggregates only
+        record_exposure(core, view, delivered)  # aggregates only
         return recommendation_list(None, delivered, core.served.version, cold_start=True)
 
     answer = await run_in_threadpool(deliver)

@@ -69,6 +69,52 @@ def test_lists_and_plans_stay_inside_the_mask_and_leave_out_what_is_done(world_c
         assert plan.total_minutes <= plan.budget_minutes
 
 
+def test_a_list_carries_its_local_slots_and_the_local_share_of_what_was_allowed(
+        world_core) -> None:
+    """What exposure monitoring counts comes with the list, equal to a hand computation: per
+    item, in person and in or next to the learner's region; the share of such resources among
+    everything the learner could be listed (the mask, less what they are done with)."""
+    world, core = world_core
+    bundle, catalog = core.served.bundle, core.served.catalog
+    profiles = learner_profiles(world.learners)
+    regions = world.learners["region"].to_numpy()
+    adjacent = {(a, b) for a, b in zip(world.regions.iloc[:, 0], world.regions.iloc[:, 1])}
+    resource_region = world.resources.set_index("resource_id")["region"]
+    in_person = world.resources.set_index("resource_id")["mode"].isin(["offline", "blended"])
+
+    def local_by_hand(resource_id: str, region: str) -> bool:
+        there = resource_region[resource_id]
+        return bool(in_person[resource_id]) and isinstance(there, str) and (
+            there == region or (there, region) in adjacent or (region, there) in adjacent)
+
+    checked = in_person_far = 0
+    for learner_idx in range(0, 200, 3):
+        region = regions[learner_idx]
+        # a region asked for that is not the learner's: its in-person resources may be
+        # listed but are not local to this learner
+        far = next(r for r in sorted(set(resource_region.dropna()))
+                   if r != region and (r, region) not in adjacent)
+        for filters, service in ((None, 0.0), (None, 1.0), (RequestFilters(region=far, mode=("offline", "blended")), 0.0)):
+            allowed = catalog.mask(filters, profiles[learner_idx], now=NOW)
+            allowed[bundle.exclusions[learner_idx].indices] = False
+            delivered = core.deliver(
+                core.learner(str(bundle.learner_map.ids[learner_idx])),
+                ListRequest(k=10, now=NOW, equal_service=service,
+                            filters=filters or RequestFilters()))
+            ids = [p.resource_id for p in delivered.items]
+            assert bundle.resource_map.ids[delivered.served_idx].tolist() == ids
+            assert delivered.local.tolist() == [local_by_hand(i, region) for i in ids]
+            reach = bundle.resource_map.ids[np.flatnonzero(allowed)]
+            if len(reach) == 0:
+                assert delivered.reachable_local_share is None and not ids
+                continue
+            assert delivered.reachable_local_share == pytest.approx(
+                np.mean([local_by_hand(i, region) for i in reach]))
+            checked += int(delivered.local.any())
+            in_person_far += int(filters is not None and in_person[ids].any())
+    assert checked > 0 and in_person_far > 0  # local and non-local in-person slots were seen
+
+
 def test_the_plain_list_is_the_exact_top_k_of_what_is_allowed(world_core) -> None:
     world, core = world_core
     bundle = core.served.bundle
