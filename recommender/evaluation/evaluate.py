@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -98,6 +98,21 @@ def recommend_for_test(
     return recommended
 
 
+def evaluate_per_learner(
+    model: EmbeddingModel,
+    train: FeatureSet,
+    test_events: pd.DataFrame,
+    k_values: Sequence[int] = (5, 10, 20),
+) -> tuple[TestSet, Mapping[str, np.ndarray]]:
+    """The test learners and each metric at each k per learner (rows of ``test``), for callers
+    that need more than the mean (e.g. a group's mean); empty metrics when nobody is tested."""
+    test = build_test_set(train, test_events)
+    if len(test.learner_idx) == 0:
+        return test, {}
+    recommended = recommend_for_test(model, train, test, max(k_values))
+    return test, metrics_at_k(recommended, test.relevant, k_values)
+
+
 def evaluate(
     model: EmbeddingModel,
     train: FeatureSet,
@@ -108,11 +123,7 @@ def evaluate(
 
     Candidates exclude what each learner completed or dismissed in training, as serving does.
     """
-    test = build_test_set(train, test_events)
+    test, per_learner = evaluate_per_learner(model, train, test_events, k_values)
     results: dict[str, float] = {"n_test_learners": float(len(test.learner_idx))}
-    if len(test.learner_idx) == 0:
-        return results
-    recommended = recommend_for_test(model, train, test, max(k_values))
-    per_learner = metrics_at_k(recommended, test.relevant, k_values)
     results.update({name: float(np.nanmean(values)) for name, values in per_learner.items()})
     return results

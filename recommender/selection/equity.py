@@ -14,6 +14,7 @@ learners, and refits the best on all the features.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,11 @@ from sklearn.base import clone
 from recommender.checks import check_k, check_number
 from recommender.errors import InvalidParameterError
 from recommender.evaluation.equity import equity_gaps, group_accuracy
-from recommender.evaluation.evaluate import build_test_set, recommend_for_test
+from recommender.evaluation.evaluate import (
+    build_test_set,
+    evaluate_per_learner,
+    recommend_for_test,
+)
 from recommender.evaluation.metrics import METRICS, metrics_at_k
 from recommender.features import FeatureSet, InteractionWeights
 from recommender.models.base import EmbeddingModel
@@ -36,6 +41,73 @@ def group_objective(mean: float, worst: float, worst_weight: float) -> float:
     if not np.isfinite(worst):
         return float(mean)
     return float((1.0 - worst_weight) * mean + worst_weight * worst)
+
+
+def group_score(
+    values: np.ndarray,
+    learners: pd.DataFrame,
+    attributes: Sequence[str],
+    worst_weight: float,
+    *,
+    learner_ids: Sequence[str] | None = None,
+    min_group_size: int = 20,
+) -> dict[str, Any]:
+    """One candidate's per-learner ``values`` judged by :func:`group_objective`: the mean, the
+    worst eligible group over all ``attributes`` (its value, attribute and mean), the largest
+    relative best-worst gap among them, and the objective (``worst_weight`` 0: the mean
+    alone, as every other search; the worst group is still reported)."""
+    mean = float(np.nanmean(values)) if len(values) else float("nan")
+    found: dict[str, Any] = {"mean": mean, "worst_group": None, "worst_attribute": None,
+                             "worst_group_mean": float("nan"), "relative_gap": float("nan")}
+    if attributes:
+        gaps = equity_gaps(group_accuracy(values, learners, list(attributes),
+                                          learner_ids=learner_ids, min_size=min_group_size,
+                                          per_need=False, n_resamples=1))
+        ranked = gaps[gaps["worst_mean"].notna()]
+        if not ranked.empty:
+            worst = ranked.loc[ranked["worst_mean"].idxmin()]
+            found.update(worst_group=worst["worst_value"], worst_attribute=worst["attribute"],
+                         worst_group_mean=float(worst["worst_mean"]),
+                         relative_gap=float(ranked["relative_gap"].max()))
+    found["objective"] = group_objective(mean, found["worst_group_mean"], worst_weight)
+    return found
+
+
+@dataclass(frozen=True)
+class GroupObjective:
+    """A validation scorer with :func:`~recommender.evaluation.evaluate.evaluate`'s signature
+    and metrics, plus :func:`group_score`'s columns for ``metric`` (``worst_group``,
+    ``worst_attribute``, ``worst_group_mean``, ``relative_gap``, ``objective``): what a search
+    maximises when it counts the worst group (``worst_weight`` > 0) over ``attributes``."""
+
+    metric: str = "ndcg_at_10"
+    attributes: tuple[str, ...] = ("group",)
+    worst_weight: float = 0.0
+    min_group_size: int = 20
+
+    def check(self, learners: pd.DataFrame) -> None:
+        """Refuse a weight outside [0, 1] or an attribute the learners lack, before any fit."""
+        check_number("worst_weight", self.worst_weight, 0.0, 1.0)
+        missing = [a for a in self.attributes if a not in learners.columns]
+        if missing or (self.worst_weight > 0 and not self.attributes):
+            raise InvalidParameterError(
+                "group_attributes", list(self.attributes),
+                f"learner columns among {list(learners.columns)}")
+
+    def __call__(self, model: EmbeddingModel, train: FeatureSet, test_events: pd.DataFrame,
+                 k_values: Sequence[int]) -> dict[str, Any]:
+        test, per_learner = evaluate_per_learner(model, train, test_events, k_values)
+        results: dict[str, Any] = {"n_test_learners": float(len(test.learner_idx))}
+        results.update({name: float(np.nanmean(v)) for name, v in per_learner.items()})
+        if self.metric not in per_learner:
+            if per_learner:
+                raise InvalidParameterError("metric", self.metric, f"one of {sorted(results)}")
+            return results
+        score = group_score(per_learner[self.metric], train.learners, self.attributes,
+                            self.worst_weight, learner_ids=list(test.learner_ids),
+                            min_group_size=self.min_group_size)
+        score.pop("mean")
+        return {**results, **score}
 
 
 class GroupAwareSearch(SearchCV):
@@ -99,14 +171,10 @@ class GroupAwareSearch(SearchCV):
             model = clone(self.estimator).set_params(**params).fit(train)
             recommended = recommend_for_test(model, train, test, self.k)
             values = metrics_at_k(recommended, test.relevant, [self.k], names=[self.metric])[name]
-            table = group_accuracy(values, train.learners, [self.attribute],
-                                   learner_ids=list(test.learner_ids),
-                                   min_size=self.min_group_size, per_need=False, n_resamples=1)
-            gap = equity_gaps(table).iloc[0]
-            mean = float(np.nanmean(values))
-            rows.append({**params, name: mean, "worst_group": gap["worst_value"],
-                         "worst_group_mean": gap["worst_mean"], "relative_gap": gap["relative_gap"],
-                         "objective": group_objective(mean, gap["worst_mean"], self.worst_weight)})
+            score = group_score(values, train.learners, [self.attribute], self.worst_weight,
+                                learner_ids=list(test.learner_ids),
+                                min_group_size=self.min_group_size)
+            rows.append({**params, name: score.pop("mean"), **score})
         results = pd.DataFrame(rows)
         best = int(np.argmax(results["objective"].to_numpy()))
         return grid[best], results, float(results["objective"].iloc[best])

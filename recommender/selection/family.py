@@ -9,6 +9,12 @@ seeded sample of) the validation learners, then blends the best candidates of th
 families as a hybrid without refitting them (:func:`score_weight_grid` over the already fitted
 parts). The best of all is refitted on every event, as a ``GridSearchCV`` refits its best.
 
+The objective: the validation ``metric``'s mean, or with ``worst_weight`` > 0
+:func:`~recommender.selection.equity.group_objective`, ``(1 - worst_weight) * mean +
+worst_weight * worst group mean`` over ``group_attributes`` (the group-aware search's
+objective, :class:`~recommender.selection.equity.GroupObjective`), for the candidates and the
+blend's weights alike; ``cv_results_`` reports each one's worst group either way.
+
 The budget: the first candidate is a default ALS fit, whose seconds are the reference; the whole
 ``fit`` (search and refit) may take ``budget_factor`` times that. Before each candidate the
 search predicts its cost (the same family's last fit and scoring, else the reference) and the
@@ -30,11 +36,11 @@ from sklearn.base import clone
 
 from recommender.callable_params import accepted_params
 from recommender.errors import InvalidParameterError, RecommenderError
-from recommender.evaluation.evaluate import evaluate
 from recommender.features import FeatureSet, InteractionWeights
 from recommender.models import MODELS, HybridModel
 from recommender.models.base import EmbeddingModel
 from recommender.selection.base import SearchCV
+from recommender.selection.equity import GroupObjective
 from recommender.selection.hybrid import (
     learner_subset,
     score_weight_grid,
@@ -70,6 +76,8 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "rp3beta_b0": ("rp3beta", {"beta": 0.0}),
 }
 HYBRID = "hybrid"  # the label of the blend row
+OBJECTIVE = "objective"  # the column a candidate is chosen by (the mean when worst_weight is 0)
+GROUP_COLUMNS = ("worst_group", "worst_attribute", "worst_group_mean", "relative_gap", OBJECTIVE)
 
 
 class FamilySearch(SearchCV):
@@ -80,7 +88,9 @@ class FamilySearch(SearchCV):
     fits; ``hybrid_parts`` how many of the best families to blend (0: no hybrid) on a weight
     grid of ``grid_step``; ``validation_fraction`` of each learner's latest events to validate
     on, ``metric`` at ``k_values`` on at most ``max_learners`` of them (sampled with
-    ``random_state``, which also seeds every candidate that takes one).
+    ``random_state``, which also seeds every candidate that takes one); ``worst_weight`` in
+    [0, 1] how much the worst of the ``group_attributes`` groups (of at least
+    ``min_group_size`` validation learners) counts beside the mean (0: the mean alone).
     """
 
     estimator_class = EmbeddingModel
@@ -97,6 +107,9 @@ class FamilySearch(SearchCV):
         k_values: Sequence[int] = (10,),
         max_learners: int | None = 1000,
         random_state: int = 0,
+        worst_weight: float = 0.0,
+        group_attributes: Sequence[str] = ("group",),
+        min_group_size: int = 20,
     ) -> None:
         self.candidates = candidates
         self.budget_factor = budget_factor
@@ -108,6 +121,9 @@ class FamilySearch(SearchCV):
         self.k_values = k_values
         self.max_learners = max_learners
         self.random_state = random_state
+        self.worst_weight = worst_weight
+        self.group_attributes = group_attributes
+        self.min_group_size = min_group_size
 
     # --- what is tried ---------------------------------------------------------------------
 
@@ -133,6 +149,9 @@ class FamilySearch(SearchCV):
         if not (isinstance(self.budget_factor, (int, float)) and self.budget_factor > 0):
             raise InvalidParameterError("budget_factor", self.budget_factor, "a number > 0")
         labels = self._labels()
+        objective = GroupObjective(self.metric, tuple(self.group_attributes), self.worst_weight,
+                                   self.min_group_size)
+        objective.check(features.learners)
         train, validation = validation_split(
             features, self.validation_fraction, self.interaction_weights
         )
@@ -172,9 +191,10 @@ class FamilySearch(SearchCV):
                 self.reference_seconds_ = row["fit_seconds"]
                 self.budget_seconds_ = self.budget_factor * self.reference_seconds_
             score_started = time.perf_counter()
-            score = view.score(model, self.metric, self.k_values)
+            scores = view.score(model, objective, self.k_values)
             row["evaluate_seconds"] = time.perf_counter() - score_started
-            row[self.metric] = score
+            row.update(scores)
+            score = scores[OBJECTIVE]
             row["status"] = "scored"
             cost[family] = row["fit_seconds"] + row["evaluate_seconds"]
             refit[label] = row["fit_seconds"] / train_share
@@ -182,10 +202,10 @@ class FamilySearch(SearchCV):
             fitted[label] = (model, score)
             self._keep_best_of_family(fitted, family)
         if self.hybrid_parts >= 2:
-            rows.append(self._blend(started, view, train, fitted, refit, scoring))
+            rows.append(self._blend(started, view, train, fitted, refit, scoring, objective))
             hybrid_row = rows[-1]
             if hybrid_row["status"] == "scored":
-                fitted[HYBRID] = (hybrid_row.pop("_model"), hybrid_row[self.metric])
+                fitted[HYBRID] = (hybrid_row.pop("_model"), hybrid_row[OBJECTIVE])
         if not fitted:
             raise InvalidParameterError("candidates", labels, "at least one candidate that fits")
         order = {row["candidate"]: i for i, row in enumerate(rows)}
@@ -247,7 +267,7 @@ class FamilySearch(SearchCV):
 
     def _blend(self, started: float, view: _ValidationView, train: FeatureSet,
                fitted: Mapping[str, tuple[EmbeddingModel, float]], refit: Mapping[str, float],
-               scoring: Mapping[str, float]) -> dict[str, Any]:
+               scoring: Mapping[str, float], objective: GroupObjective) -> dict[str, Any]:
         """The best candidate of each of the ``hybrid_parts`` strongest families, blended on a
         weight grid without refitting them; the row of the best blend."""
         parts = self._blend_parts(fitted)
@@ -270,13 +290,14 @@ class FamilySearch(SearchCV):
             random_state=self.random_state,
         )
         table = score_weight_grid(hybrid, train, view.validation, grid, self.metric,
-                                  self.k_values, self.max_learners, seed=self.random_state)
-        best = int(np.argmax(table[self.metric].to_numpy()))
+                                  self.k_values, self.max_learners, seed=self.random_state,
+                                  scorer=objective)
+        best = int(np.argmax(table[OBJECTIVE].to_numpy()))
         weights = tuple(float(w) for w in grid[best])
         row.update({
             "params": json.dumps({"parts": parts, "weights": weights}),
             "evaluate_seconds": time.perf_counter() - blend_started,
-            self.metric: float(table[self.metric].iloc[best]),
+            **{column: table[column].iloc[best] for column in (self.metric, *GROUP_COLUMNS)},
             "status": "scored",
             "_model": hybrid.with_weights(weights),
         })
@@ -326,10 +347,12 @@ class _ValidationView:
         self.learner_idx = learner_idx
         self.subset = learner_subset(train, learner_idx)
 
-    def score(self, model: EmbeddingModel, metric: str, k_values: Sequence[int]) -> float:
+    def score(self, model: EmbeddingModel, objective: GroupObjective,
+              k_values: Sequence[int]) -> dict[str, Any]:
+        """The objective's metric and :data:`GROUP_COLUMNS` (its ``objective`` among them)."""
         rows = copy.copy(model)  # shares the resource vectors; only the learners' rows differ
         rows.learner_factors_ = np.ascontiguousarray(model.learner_factors_[self.learner_idx])
-        metrics = evaluate(rows, self.subset, self.validation, k_values)
-        if metric not in metrics:
-            raise InvalidParameterError("metric", metric, f"one of {sorted(metrics)}")
-        return float(metrics[metric])
+        metrics = objective(rows, self.subset, self.validation, k_values)
+        if objective.metric not in metrics:
+            raise InvalidParameterError("metric", objective.metric, f"one of {sorted(metrics)}")
+        return {column: metrics[column] for column in (objective.metric, *GROUP_COLUMNS)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,8 +26,12 @@ from recommender.features import (
     build_exclusion_matrix,
     build_interaction_matrix,
 )
+from recommender.models.base import EmbeddingModel
 from recommender.models.hybrid import HybridModel, check_weights, resolve_parts
 from recommender.selection.base import SearchCV
+
+# What scores a model on validation events: evaluate()'s arguments, a row of named values.
+Scorer = Callable[[EmbeddingModel, FeatureSet, pd.DataFrame, Sequence[int]], Mapping[str, Any]]
 
 
 def weight_grid(n_parts: int, step: float = 0.25) -> list[tuple[float, ...]]:
@@ -87,10 +91,13 @@ def score_weight_grid(
     k_values: Sequence[int] = (10,),
     max_learners: int | None = 2000,
     seed: int = 0,
+    scorer: Scorer = evaluate,
 ) -> pd.DataFrame:
     """One row per grid point: the part weights and :func:`evaluate`'s metrics of ``hybrid``
     (fitted on ``train``) reweighted so, on the validation learners (a seeded sample of
-    ``max_learners``). Only the validation learners' rows are reweighted, once per point."""
+    ``max_learners``). Only the validation learners' rows are reweighted, once per point.
+    ``scorer`` replaces :func:`evaluate` (same arguments, its metrics and any more columns,
+    e.g. :class:`~recommender.selection.equity.GroupObjective`'s)."""
     hybrid._check_fitted()
     names = [part.name for part in hybrid.parts_]
     ids = np.sort(np.asarray(validation_events["learner_id"].unique(), dtype=object).astype(str))
@@ -111,7 +118,7 @@ def score_weight_grid(
         view.learner_factors_ = np.ascontiguousarray(
             np.hstack([w * block for w, block in zip(share, blocks)]), dtype=np.float32
         )
-        metrics = evaluate(view, subset, validation_events, k_values)
+        metrics = scorer(view, subset, validation_events, k_values)
         if metrics["n_test_learners"] == 0:
             raise InvalidParameterError(
                 "validation_events", len(validation_events),

@@ -10,6 +10,7 @@ from recommender.data import validate_dataset
 from recommender.errors import InvalidParameterError
 from recommender.features import build_feature_set
 from recommender.models import GroupPopularityModel
+from recommender.selection import FamilySearch, family
 from recommender.selection.equity import GroupAwareSearch, group_objective
 
 POPULAR = {"global_weight": 100.0}  # global popularity ranks (nearly) everything
@@ -88,3 +89,51 @@ def test_objective_and_bad_parameters() -> None:
         GroupAwareSearch(GroupPopularityModel(), []).fit(features)
     with pytest.raises(InvalidParameterError, match="worst_weight"):
         GroupAwareSearch(GroupPopularityModel(), [POPULAR], worst_weight=2).fit(features)
+
+
+# The default search's candidate table reduced to popularity (standing in for the budget's
+# unit, "als") and group popularity, so its choice has a known answer on this world.
+TWO_SETTINGS = {"als": ("popularity", {}), "by_group": ("group_popularity", BY_GROUP)}
+
+
+def _family(features, worst_weight: float, **params) -> FamilySearch:
+    params = {"metric": "ndcg_at_2", "k_values": (2,), "hybrid_parts": 0, "budget_factor": 1e9,
+              "group_attributes": ("urban_rural",), "min_group_size": 10, **params}
+    return FamilySearch(worst_weight=worst_weight, **params).fit(features)
+
+
+def test_the_default_search_counts_the_worst_group_when_asked(monkeypatch) -> None:
+    monkeypatch.setattr(family, "CANDIDATES", TWO_SETTINGS)
+    features = under_served_world()
+    by_mean = _family(features, 0.0)
+    table = by_mean.cv_results_.set_index("candidate")
+    assert by_mean.best_params_["candidate"] == "als"  # popularity: the mean's choice
+    assert by_mean.best_score_ == pytest.approx(100 / 110)
+    # the worst group is reported even when it does not count
+    assert table.loc["als", "worst_group"] == "rural"
+    assert table.loc["als", "worst_attribute"] == "urban_rural"
+    assert table.loc["als", "worst_group_mean"] == pytest.approx(0.0)
+    assert table.loc["by_group", "worst_group_mean"] == pytest.approx(1 / np.log2(3))
+    assert table.loc["als", "objective"] == table.loc["als", "ndcg_at_2"]
+
+    fair = _family(features, 0.5)
+    assert fair.best_params_["candidate"] == "by_group"
+    assert fair.best_score_ == pytest.approx(0.5 * (100 / np.log2(3) + 10) / 110 + 0.5 / np.log2(3))
+    assert fair.best_estimator_.global_weight == 0.0  # refitted with the choice
+    rural = features.learner_map.indices_of(["l105"])
+    assert features.resource_map.ids[fair.recommend(rural, 1)[0][0][0]] == "r5"
+
+    # the blend's weights are chosen by the same objective: its row is the best of its grid
+    blended = _family(features, 0.5, hybrid_parts=2)
+    rows = blended.cv_results_.set_index("candidate")
+    assert rows.loc["hybrid", "status"] == "scored"
+    assert rows.loc["hybrid", "objective"] == pytest.approx(group_objective(
+        rows.loc["hybrid", "ndcg_at_2"], rows.loc["hybrid", "worst_group_mean"], 0.5))
+
+
+def test_the_default_search_refuses_a_bad_objective() -> None:
+    features = under_served_world()
+    with pytest.raises(InvalidParameterError, match="group_attributes"):
+        FamilySearch(worst_weight=0.5, group_attributes=("nope",)).fit(features)
+    with pytest.raises(InvalidParameterError, match="worst_weight"):
+        FamilySearch(worst_weight=1.5).fit(features)
