@@ -12,7 +12,13 @@ group gap per attribute (:mod:`recommender.evaluation.equity`), intra-list categ
 and the share of slots going to local (in-person, nearby) resources beside their share of what each
 learner can reach (:meth:`DeliveryCore.reach`).
 
-Defaults are read off the grid by :func:`choose_defaults`'s stated rule. Run:
+Several models can be compared in one run (:func:`run_comparison`; ``--model`` repeated, each a
+label of the experiment file or a spec such as ``auto`` or ``'auto_w05=auto{worst_weight =
+0.5}'``): the first model with every knob 0 is the baseline every row is paired against, so the
+shipped default model with the shipped knobs (``--grid shipped``) is measured against the
+issue-time defaults (ALS, knobs 0) on the same learners.
+
+Defaults are read off the grid by :func:`choose_row`'s stated rule. Run:
 ``python -m experiments.tradeoffs --config experiments/sample_world.toml --out DIR``; writes
 ``tradeoffs.md``, ``tradeoffs.csv``, ``strata.csv`` and PNG plots into DIR and prints the table.
 """
@@ -21,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +43,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from experiments.config import load_config  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
+from experiments.config import ExperimentConfig, ModelSpec, load_config  # noqa: E402
 from experiments.runner import Prepared, candidate_mask, prepare  # noqa: E402
 from recommender.delivery.batch import core_for_fit, delivered_matrix  # noqa: E402
 from recommender.delivery.core import DeliveryCore, ListRequest  # noqa: E402
+from recommender.delivery.rerank import ListPolicy  # noqa: E402
 from recommender.errors import InvalidParameterError  # noqa: E402
 from recommender.evaluation.beyond_accuracy import (  # noqa: E402
     attribute_by_index,
@@ -69,6 +80,8 @@ class TradeoffResult:
     strata: pd.DataFrame
     defaults: dict[str, float]
     notes: dict[str, Any] = field(default_factory=dict)
+    chosen: int = 0  # the table row the rule chose
+    chosen_model: str = ""
 
 
 def _quiet(_: str) -> None:
@@ -100,69 +113,109 @@ def run_tradeoffs(
     step: Step = _quiet,
 ) -> TradeoffResult:
     """Fit ``model`` on the prepared split and score its core's lists at every setting."""
-    started = time.perf_counter()
-    model.fit(prepared.train)
-    step(f"{type(model).__name__} fitted in {time.perf_counter() - started:.1f} s")
-    core = core_for_fit(model, prepared.train, regions=prepared.dataset.regions,
-                        weights=prepared.weights)
+    return run_comparison(prepared, [(type(model).__name__, model)], attributes, k=k, grid=grid,
+                          min_group_size=min_group_size, n_resamples=n_resamples, seed=seed,
+                          step=step)
+
+
+def run_comparison(
+    prepared: Prepared,
+    models: Sequence[tuple[str, Any]],
+    attributes: Sequence[str],
+    *,
+    k: int = 10,
+    grid: Sequence[dict[str, float]] | None = None,
+    min_group_size: int = 20,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    step: Step = _quiet,
+) -> TradeoffResult:
+    """Fit each ``(label, model)`` on the prepared split and score its core's lists at every
+    setting of ``grid``; the first model with every knob 0 is the baseline ("today") every
+    row's paired difference is taken against. A model that chose itself on validation (a
+    search) says what it chose in ``notes``."""
     test, train = prepared.test, prepared.train
     attributes = [a for a in attributes if a in train.learners.columns]
     if not attributes:
         raise InvalidParameterError("attributes", attributes, "learner columns of the data")
-    learner_ids = list(test.learner_ids)
-    history = history_lengths(train.events, learner_ids)
-    categories = attribute_by_index(train.resources, train.resource_map, "category")
-    in_person = core.served.catalog.in_person
+    if not models:
+        raise InvalidParameterError("models", models, "at least one (label, model)")
     grid = list(grid or settings_grid())
     if any(grid[0].values()):
         raise InvalidParameterError("grid", grid[0], "today's setting (every knob 0) first")
+    learner_ids = list(test.learner_ids)
+    history = history_lengths(train.events, learner_ids)
+    categories = attribute_by_index(train.resources, train.resource_map, "category")
     # every resource judged as itself (no title de-duplication), as the experiments judge them
     base = ListRequest(k=k, now=None, candidates=candidate_mask(prepared), one_per_title=False)
-    reach = _reach(core, learner_ids, base)
-    step(f"{len(learner_ids):,} test learners; reach computed")
     rows, per_setting = [], []
-    for position, setting in enumerate(grid, start=1):
-        request = ListRequest(k=k, now=None, candidates=base.candidates, one_per_title=False,
-                              **setting)
-        recommended, _ = delivered_matrix(core, learner_ids, request)
-        ndcg = metrics_at_k(recommended, test.relevant, [k], names=["ndcg"])[f"ndcg_at_{k}"]
-        equity = group_accuracy(ndcg, train.learners, attributes, learner_ids=learner_ids,
-                                history=history, min_size=min_group_size, per_need=False,
-                                n_resamples=n_resamples, seed=seed)
-        gaps = equity_gaps(equity)
-        overall = gaps[gaps["stratum"] == "all"].set_index("attribute")
-        local = _local_share(core, learner_ids, recommended)
-        row: dict[str, Any] = {
-            **setting, f"ndcg@{k}": float(np.nanmean(ndcg)),
-            "largest_relative_gap": float(overall["relative_gap"].max()),
-            "largest_gap_attribute": str(overall["relative_gap"].idxmax())
-            if overall["relative_gap"].notna().any() else "-",
-            **{f"rel_gap.{a}": float(overall.loc[a, "relative_gap"]) for a in overall.index},
-            "category_diversity": float(np.nanmean(category_diversity_at_k(recommended, categories, k))),
-            "local_share": float(np.nanmean(local)),
-            "reachable_local_share": float(np.nanmean(reach)),
-            "in_person_share": float(in_person[recommended[recommended >= 0]].mean()),
-        }
-        row["local_vs_reachable"] = (row["local_share"] / row["reachable_local_share"]
-                                     if row["reachable_local_share"] > 0 else float("nan"))
-        rows.append(row)
-        per_setting.append((ndcg, gaps))
-        step(f"[{position}/{len(grid)}] {setting}: ndcg {row[f'ndcg@{k}']:.4f}, "
-             f"largest relative gap {row['largest_relative_gap']:.3f}, local "
-             f"{row['local_share']:.3f} of reachable {row['reachable_local_share']:.3f}")
+    notes: dict[str, Any] = {"split": prepared.split.name}
+    for model_position, (label, model) in enumerate(models):
+        started = time.perf_counter()
+        model.fit(prepared.train)
+        seconds = time.perf_counter() - started
+        chosen = getattr(model, "best_params_", None)
+        notes[f"model {label}"] = (f"{type(model).__name__}, fitted in {seconds:.1f} s"
+                                   + (f"; chose {chosen}" if chosen is not None else ""))
+        step(f"{label}: {notes[f'model {label}']}")
+        core = core_for_fit(model, prepared.train, regions=prepared.dataset.regions,
+                            weights=prepared.weights)
+        in_person = core.served.catalog.in_person
+        reach = _reach(core, learner_ids, base)
+        for setting in grid:
+            request = ListRequest(k=k, now=None, candidates=base.candidates, one_per_title=False,
+                                  **setting)
+            recommended, _ = delivered_matrix(core, learner_ids, request)
+            ndcg = metrics_at_k(recommended, test.relevant, [k], names=["ndcg"])[f"ndcg_at_{k}"]
+            equity = group_accuracy(ndcg, train.learners, attributes, learner_ids=learner_ids,
+                                    history=history, min_size=min_group_size, per_need=False,
+                                    n_resamples=n_resamples, seed=seed)
+            gaps = equity_gaps(equity)
+            overall = gaps[gaps["stratum"] == "all"].set_index("attribute")
+            local = _local_share(core, learner_ids, recommended)
+            row: dict[str, Any] = {
+                **setting, f"ndcg@{k}": float(np.nanmean(ndcg)),
+                "largest_relative_gap": float(overall["relative_gap"].max()),
+                "largest_gap_attribute": str(overall["relative_gap"].idxmax())
+                if overall["relative_gap"].notna().any() else "-",
+                **{f"rel_gap.{a}": float(overall.loc[a, "relative_gap"]) for a in overall.index},
+                "category_diversity": float(np.nanmean(
+                    category_diversity_at_k(recommended, categories, k))),
+                "local_share": float(np.nanmean(local)),
+                "reachable_local_share": float(np.nanmean(reach)),
+                "in_person_share": float(in_person[recommended[recommended >= 0]].mean()),
+            }
+            row["local_vs_reachable"] = (row["local_share"] / row["reachable_local_share"]
+                                         if row["reachable_local_share"] > 0 else float("nan"))
+            row.update(model=label, model_position=model_position)
+            rows.append(row)
+            per_setting.append((ndcg, gaps))
+            step(f"[{len(rows)}/{len(grid) * len(models)}] {label} {setting}: ndcg "
+                 f"{row[f'ndcg@{k}']:.4f}, largest relative gap "
+                 f"{row['largest_relative_gap']:.3f}, local {row['local_share']:.3f} of "
+                 f"reachable {row['reachable_local_share']:.3f}")
     table = _with_differences(pd.DataFrame(rows), [n for n, _ in per_setting], k, n_resamples, seed)
-    defaults = choose_defaults(table, k)
-    chosen = int(table.index[(table[list(defaults)] == pd.Series(defaults)).all(axis=1)][0])
-    strata = pd.concat([per_setting[0][1].assign(setting="today"),
-                        per_setting[chosen][1].assign(setting="default")], ignore_index=True)
-    notes = {
-        "split": prepared.split.name, "model": type(model).__name__,
+    table = table[["model", *[c for c in table.columns if c != "model"]]]
+    chosen_row = choose_row(table)
+    defaults = _knobs(table.loc[chosen_row])
+    if len(models) == 1:
+        shown = {0: "today", chosen_row: "default"}
+    else:  # every model's rows: how much of each one's gap is history length
+        shown = {i: f"{row['model']} es {row['equal_service']:g} cal {row['calibration']:g}"
+                    f" div {row['diversity']:g}" for i, row in table.iterrows()}
+    strata = pd.concat([per_setting[i][1].assign(setting=label) for i, label in shown.items()],
+                       ignore_index=True)
+    notes.update({
+        "baseline (today)": f"{models[0][0]}, every knob 0",
         "n_test_learners": len(learner_ids), "k": k, "min_group_size": min_group_size,
         "attributes": ", ".join(attributes),
         "test learners by history stratum": pd.Series(history_strata(history))
         .value_counts().to_dict(),
-    }
-    return TradeoffResult(table=table, strata=strata, defaults=defaults, notes=notes)
+    })
+    if len(models) == 1:
+        notes["model"] = type(models[0][1]).__name__
+    return TradeoffResult(table=table, strata=strata, defaults=defaults, notes=notes,
+                          chosen=chosen_row, chosen_model=str(table.loc[chosen_row, "model"]))
 
 
 def _reach(core: DeliveryCore, learner_ids: Sequence[str], request: ListRequest) -> np.ndarray:
@@ -211,19 +264,32 @@ def _with_differences(
     return table
 
 
-def choose_defaults(table: pd.DataFrame, k: int = 10, max_cost: float = MAX_COST) -> dict[str, float]:
-    """The stated rule: among settings whose ndcg@k costs less than ``max_cost`` of today's at
+KNOBS = ("equal_service", "calibration", "diversity")
+
+
+def _knobs(row: pd.Series) -> dict[str, float]:
+    return {knob: float(row[knob]) for knob in KNOBS}
+
+
+def choose_row(table: pd.DataFrame, max_cost: float = MAX_COST) -> int:
+    """The stated rule: among rows whose ndcg@k costs less than ``max_cost`` of today's at
     the paired CI's far end (``cost_pct_worst``), the smallest largest-relative-gap; ties (within
-    0.005) go to local exposure nearest its reachable share, then to the lighter touch."""
+    0.005) go to local exposure nearest its reachable share, then to the lighter touch (the
+    smaller sum of knobs, then the earlier model, listed lightest first). Returns the index."""
     ok = table[table["cost_pct_worst"] < 100 * max_cost].copy()
     if ok.empty:
         ok = table.iloc[:1].copy()
     best_gap = ok["largest_relative_gap"].min()
     near = ok[ok["largest_relative_gap"] <= best_gap + 0.005].copy()
     near["exposure_miss"] = (near["local_vs_reachable"] - 1).abs().fillna(0)
-    near["touch"] = near["equal_service"] + near["calibration"] + near["diversity"]
-    pick = near.sort_values(["exposure_miss", "touch"]).iloc[0]
-    return {knob: float(pick[knob]) for knob in ("equal_service", "calibration", "diversity")}
+    near["touch"] = near[list(KNOBS)].sum(axis=1)
+    near["model_order"] = near["model_position"] if "model_position" in near else 0
+    return int(near.sort_values(["exposure_miss", "touch", "model_order"], kind="stable").index[0])
+
+
+def choose_defaults(table: pd.DataFrame, k: int = 10, max_cost: float = MAX_COST) -> dict[str, float]:
+    """The knobs of :func:`choose_row`'s row."""
+    return _knobs(table.loc[choose_row(table, max_cost)])
 
 
 def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
@@ -248,16 +314,18 @@ def strata_pivot(strata: pd.DataFrame) -> pd.DataFrame:
 def _markdown(result: TradeoffResult, title: str, plots: list[Path], k: int) -> str:
     notes = "\n".join(f"- {key}: {value}" for key, value in result.notes.items())
     images = "\n".join(f"![{path.stem}]({path.name})" for path in plots)
-    shown = [c for c in result.table.columns if not c.startswith("rel_gap.")]
+    shown = [c for c in result.table.columns
+             if not c.startswith("rel_gap.") and c != "model_position"]
+    per_attribute = ["model", *KNOBS, *[c for c in result.table.columns if c.startswith("rel_gap.")]]
     return (
         f"# Delivery trade-offs: {title}\n\n{notes}\n\n## Defaults\n\nRule: among settings whose"
         f" ndcg@{k} costs under {MAX_COST:.0%} of today's at the far end of the paired 95% CI,"
         f" the smallest largest relative best-worst group gap; near-ties (0.005) go to local"
-        f" exposure nearest its reachable share, then the lighter touch. Chosen:"
-        f" {result.defaults}.\n\n## Grid\n\n{markdown_table(result.table[shown])}\n\n"
-        f"## Relative gap per attribute\n\n"
-        f"{markdown_table(result.table[['equal_service', 'calibration', 'diversity', *[c for c in result.table.columns if c.startswith('rel_gap.')]]])}\n\n"
-        f"## Within history strata (today vs default)\n\n{markdown_table(strata_pivot(result.strata))}"
+        f" exposure nearest its reachable share, then the lighter touch (fewer knobs, then the"
+        f" model listed first). Chosen: {result.chosen_model} with {result.defaults}.\n\n"
+        f"## Grid\n\n{markdown_table(result.table[shown])}\n\n"
+        f"## Relative gap per attribute\n\n{markdown_table(result.table[per_attribute])}\n\n"
+        f"## Within history strata\n\n{markdown_table(strata_pivot(result.strata))}"
         f"\n\n{images}\n"
     )
 
@@ -266,6 +334,8 @@ def _plot(result: TradeoffResult, out: Path, k: int) -> list[Path]:
     """Accuracy cost against the group gap (one line per equal-service level) and local
     exposure against equal service: the trade-off curves the defaults are read from."""
     table = result.table
+    if table["model"].nunique() > 1:
+        return _plot_models(result, out, k)
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     grid = table[table["diversity"] == 0]
     for service, part in grid.groupby("equal_service"):
@@ -274,7 +344,7 @@ def _plot(result: TradeoffResult, out: Path, k: int) -> list[Path]:
     other = table[table["diversity"] > 0]
     left.scatter(other["cost_pct_worst"], other["largest_relative_gap"], marker="x", color="k",
                  label="diversity only")
-    chosen = table[(table[list(result.defaults)] == pd.Series(result.defaults)).all(axis=1)]
+    chosen = table.loc[[result.chosen]]
     left.scatter(chosen["cost_pct_worst"], chosen["largest_relative_gap"], s=160,
                  facecolors="none", edgecolors="r", label="default")
     left.axvline(100 * MAX_COST, color="grey", linestyle="--")
@@ -289,6 +359,42 @@ def _plot(result: TradeoffResult, out: Path, k: int) -> list[Path]:
     right.set_xlabel("equal_service")
     right.legend(fontsize=8)
     right.grid(alpha=0.3)
+    figure.tight_layout()
+    path = out / "tradeoffs.png"
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return [path]
+
+
+def _plot_models(result: TradeoffResult, out: Path, k: int) -> list[Path]:
+    """Several models: cost against the group gap per model (points: its knob settings) and
+    each row's local exposure beside what learners can reach."""
+    table = result.table
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    labels = list(dict.fromkeys(table["model"]))
+    for label in labels:
+        part = table[table["model"] == label]
+        left.plot(part["cost_pct_worst"], part["largest_relative_gap"], marker="o", label=label)
+        for _, row in part.iterrows():
+            left.annotate(f"es {row['equal_service']:g}", (row["cost_pct_worst"],
+                          row["largest_relative_gap"]), fontsize=6, alpha=0.7)
+    chosen = table.loc[[result.chosen]]
+    left.scatter(chosen["cost_pct_worst"], chosen["largest_relative_gap"], s=160,
+                 facecolors="none", edgecolors="r", label="chosen by the rule")
+    left.axvline(100 * MAX_COST, color="grey", linestyle="--")
+    left.set_xlabel(f"ndcg@{k} cost, % of today's (far end of the 95% CI; < 0: better)")
+    left.set_ylabel("largest relative best-worst gap")
+    left.legend(fontsize=7)
+    left.grid(alpha=0.3)
+    names = [f"{r['model']}\nes {r['equal_service']:g} cal {r['calibration']:g}"
+             for _, r in table.iterrows()]
+    positions = np.arange(len(table))
+    right.bar(positions, table["local_share"], label="local share of top-k")
+    right.scatter(positions, table["reachable_local_share"], color="k", marker="_", s=300,
+                  label="their share of what learners can reach")
+    right.set_xticks(positions, names, rotation=60, ha="right", fontsize=6)
+    right.legend(fontsize=7)
+    right.grid(alpha=0.3, axis="y")
     figure.tight_layout()
     path = out / "tradeoffs.png"
     figure.savefig(path, dpi=110)
@@ -313,11 +419,52 @@ ATTRIBUTES = {
 }
 
 
+SPEC = re.compile(r"^(?:(?P<label>[A-Za-z0-9_.-]+)=)?(?P<name>[A-Za-z0-9_]+)(?P<params>\{.*\})?$",
+                  re.DOTALL)
+
+
+def model_spec(text: str, config: ExperimentConfig) -> ModelSpec:
+    """``--model``: a label of the experiment file, or ``[label=]name[{key = value, ...}]`` (a
+    model name, ``auto`` included, with a TOML inline table of its parameters), e.g.
+    ``auto_w05=auto{worst_weight = 0.5}``; checked as a ``[[models]]`` entry would be."""
+    labels = {spec.key: spec for spec in config.models}
+    if text in labels:
+        return labels[text]
+    found = SPEC.match(text.strip())
+    if found is None:
+        raise InvalidParameterError("--model", text, "a model label of the experiment file or "
+                                    "[label=]name[{key = value, ...}]")
+    try:
+        params = tomllib.loads(f"params = {found['params'] or '{}'}")["params"]
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidParameterError("--model", text, f"a TOML inline table ({error})") from None
+    try:
+        return ModelSpec(name=found["name"], label=found["label"], **params)
+    except ValidationError as error:
+        problems = "; ".join(problem["msg"] for problem in error.errors())
+        raise InvalidParameterError("--model", text, f"a valid model entry ({problems})") from None
+
+
+def shipped_grid() -> list[dict[str, float]]:
+    """Every knob 0 and the shipped defaults (the serving settings' list policy)."""
+    shipped = ListPolicy()
+    return [dict.fromkeys(KNOBS, 0.0),
+            {"equal_service": shipped.equal_service, "calibration": shipped.calibration,
+             "diversity": 0.0}]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Sweep the delivery knobs on an experiment's split.")
     parser.add_argument("--config", type=Path, default=Path("experiments/sample_world.toml"))
     parser.add_argument("--data-root", type=Path, default=None)
-    parser.add_argument("--model", default="als", help="a model label of the experiment file")
+    parser.add_argument("--model", action="append", default=None,
+                        help="a model label of the experiment file, or [label=]name[{key = "
+                             "value, ...}] (e.g. auto, 'auto_w05=auto{worst_weight = 0.5}'); "
+                             "repeat to compare models, the first with every knob 0 is today's "
+                             "(default: als)")
+    parser.add_argument("--grid", choices=("full", "shipped"), default="full",
+                        help="the knob settings: the full grid, or every knob 0 and the "
+                             "shipped defaults")
     parser.add_argument("--attributes", default=None,
                         help="comma-separated learner columns (default: by data source)")
     parser.add_argument("--out", type=Path, required=True)
@@ -330,21 +477,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"[{time.perf_counter() - started:6.1f} s] {message}", flush=True)
 
     config, _ = load_config(args.config, args.data_root)
-    specs = {spec.key: (position, spec) for position, spec in enumerate(config.models)}
-    if args.model not in specs:
-        raise InvalidParameterError("--model", args.model, f"one of {sorted(specs)}")
+    specs = [model_spec(text, config) for text in (args.model or ["als"])]
+    keys = [spec.key for spec in specs]
+    if len(set(keys)) < len(keys):
+        raise InvalidParameterError("--model", keys, "a distinct label per model")
     prepared = prepare(config, step)
-    position, spec = specs[args.model]
-    model = spec.build(random_state=config.seed, interaction_weights=prepared.weights,
-                       section=f"models[{position}]")
+    models = [(spec.key, spec.build(random_state=config.seed, interaction_weights=prepared.weights,
+                                    section=f"--model {spec.key}")) for spec in specs]
     attributes = (args.attributes.split(",") if args.attributes
                   else ATTRIBUTES.get(config.data.source, ATTRIBUTES["sample"]))
-    result = run_tradeoffs(prepared, model, attributes, k=args.k,
-                           min_group_size=args.min_group_size, seed=config.seed, step=step)
-    path = write_outputs(result, args.out, f"{config.name} ({args.model})", args.k)
+    grid = shipped_grid() if args.grid == "shipped" else None
+    result = run_comparison(prepared, models, attributes, k=args.k, grid=grid,
+                            min_group_size=args.min_group_size, seed=config.seed, step=step)
+    path = write_outputs(result, args.out, f"{config.name} ({', '.join(keys)})", args.k)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
-        print(result.table.round(4).to_string(index=False))
-    print(f"defaults by the rule: {result.defaults}")
+        print(result.table.drop(columns="model_position").round(4).to_string(index=False))
+    print(f"chosen by the rule: {result.chosen_model} with {result.defaults}")
     step(f"wrote {path}")
 
 
