@@ -155,23 +155,32 @@ def leave_last_n(events: pd.DataFrame, n: int = 1, min_train_events: int = 1) ->
     )
 
 
+def _seeded_draws(events: pd.DataFrame, seed: int) -> np.ndarray:
+    """Per row, a pseudo-random 64-bit draw from the row's own fields and ``seed`` (SipHash
+    keyed by the seed): the same event draws the same number wherever it sits in the frame,
+    so a split by these draws does not move when a file's rows are reordered."""
+    fields = events[sorted(events.columns)]
+    return pd.util.hash_pandas_object(fields, index=False,
+                                      hash_key=f"{seed:016x}"[-16:]).to_numpy()
+
+
 def random_per_learner(
     events: pd.DataFrame, test_ratio: float = 0.2, seed: int = 0, min_events: int = 3
 ) -> Split:
     """Hold out a random ``floor(c * test_ratio)`` of each learner's ``c`` events, ignoring time
     (stratified by learner: every tested learner gives the same share).
 
-    Deterministic for a given frame (row order included) and ``seed``. Learners with fewer than ``min_events`` events
-    stay in train. Ignoring time leaks the future into training: use it to compare with the
-    literature, and a temporal split to estimate what serving will see.
+    Deterministic for the events and ``seed``, whatever the order of the rows: each event's
+    draw is a seeded hash of its own fields, not of its position. Learners with fewer than
+    ``min_events`` events stay in train. Ignoring time leaks the future into training: use it
+    to compare with the literature, and a temporal split to estimate what serving will see.
     """
     test_ratio = _check_fraction("test_ratio", test_ratio)
     seed = _check_int("seed", seed, 0)
     min_events = _check_int("min_events", min_events, 1)
     _check_events(events)
     learner, count = _learner_codes(events)
-    key = np.random.default_rng(seed).random(len(events))
-    position = _rank_within_learner(learner, key)
+    position = _rank_within_learner(learner, _seeded_draws(events, seed))
     is_test = (count >= min_events) & (position < np.floor(count * test_ratio))
     return _make(
         events, is_test, f"random_per_learner({test_ratio:g}, seed={seed})",

@@ -124,6 +124,16 @@ def test_random_per_learner_is_deterministic_per_seed() -> None:
     assert first.report["n_test"] == 150 and first.report["n_train"] == 350
 
 
+def test_random_per_learner_does_not_depend_on_row_order() -> None:
+    """The same events in another row order (a re-exported file) give the same split."""
+    events = _big_events()
+    shuffled = events.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    assert not shuffled["event_id"].equals(events["event_id"])
+    for seed in (0, 5):
+        assert _ids(random_per_learner(shuffled, 0.3, seed).test) == _ids(
+            random_per_learner(events, 0.3, seed).test)
+
+
 def test_random_per_learner_counts_by_hand() -> None:
     split = random_per_learner(_events(), test_ratio=0.5, seed=0, min_events=2)
     # a: floor(4 * .5) = 2, b: floor(3 * .5) = 1, c: floor(2 * .5) = 1
