@@ -11,8 +11,8 @@ delivery core in every partition), with the ratios.
 Each measurement runs in its own process, so each peak RSS (``getrusage`` high-water mark,
 plus ``VmHWM`` of the Spark JVM) is that step's alone. Both engines fit the same factors,
 iterations and confidences. Timings on a shared machine are noisy: compare the ratios of one
-run. Run: ``nice -n 10 .venv/bin/python benchmarks/spark_scale.py`` (``--sizes 1e5,4e5`` for a
-quick run; ``--help``).
+run. Run: ``.venv/bin/python benchmarks/spark_scale.py`` on a quiet machine (about 35 min
+on 2 cores; ``--sizes 1e5,4e5`` for a quick run; ``--help``).
 """
 
 from __future__ import annotations
