@@ -493,7 +493,8 @@ class DeliveryCore:
         even when the model ranks them all below the candidate pool."""
         if local.any():
             found = self.served.retriever.search(view.vector, k, local)
-            extra = ~np.isin(found.resource_idx, idx)
+            # a few against a few dozen: a comparison table, not isin's sort
+            extra = ~(found.resource_idx[:, None] == idx[None, :]).any(axis=1)
             if extra.any():
                 idx = np.concatenate([idx, found.resource_idx[extra]])
                 scores = np.concatenate([scores, found.scores[extra]])

@@ -52,6 +52,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timezone
+from functools import cached_property
 from typing import Any, overload
 
 import numpy as np
@@ -280,6 +281,14 @@ class _Codes:
         vocabulary = [str(v) for v in uniques]
         vocabulary += sorted(set(extra) - set(vocabulary))
         return cls(codes.astype(np.int32), {value: i for i, value in enumerate(vocabulary)})
+
+    @cached_property
+    def names(self) -> np.ndarray:
+        """The vocabulary by code, ``""`` in the last slot (so code -1, missing, picks it)."""
+        by_code = [""] * (len(self.index) + 1)
+        for value, code in self.index.items():
+            by_code[code] = value
+        return np.array(by_code, dtype=object)
 
     def lookup(self, values: Iterable[str], missing: bool = False) -> np.ndarray:
         """A table over codes (last slot = missing) that is True for ``values``."""

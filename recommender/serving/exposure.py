@@ -12,6 +12,7 @@ threshold (``RECOMMENDER_EQUITY_GAP_THRESHOLD``), or a spread between groups abo
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,9 +42,7 @@ def group_label(group: str | None) -> str:
 
 
 def _names(catalog: CatalogArrays, column: str, rows: np.ndarray, known: Sequence[str]) -> list[str]:
-    codes = getattr(catalog, column)
-    vocabulary = {code: name for name, code in codes.index.items()}
-    names = [vocabulary.get(int(code), "") for code in codes.codes[rows]]
+    names = getattr(catalog, column).names[getattr(catalog, column).codes[rows]]
     return [name if name in known else OTHER for name in names]
 
 
@@ -66,8 +65,10 @@ def record_exposure(core: DeliveryCore, view: LearnerView, delivered: DeliveryLi
             labels += zip(_names(catalog, "provider_type", rows, PROVIDER_TYPES),
                           _names(catalog, "mode", rows, MODES))
     order = np.r_[np.flatnonzero(idx < n_main), np.flatnonzero(idx >= n_main)]
-    for (provider_type, mode), is_local in zip(labels, local[order]):
-        metrics.SERVED_SLOTS.labels(provider_type, mode, str(bool(is_local)).lower()).inc()
+    slots = Counter((provider_type, mode, "true" if is_local else "false")
+                    for (provider_type, mode), is_local in zip(labels, local[order].tolist()))
+    for (provider_type, mode, is_local), n in slots.items():  # one update per kind of slot
+        metrics.SERVED_SLOTS.labels(provider_type, mode, is_local).inc(n)
     metrics.GROUP_SLOTS.labels(group).inc(len(idx))
     metrics.GROUP_LOCAL_SLOTS.labels(group).inc(int(np.count_nonzero(local)))
 
