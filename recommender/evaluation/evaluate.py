@@ -103,13 +103,15 @@ def evaluate_per_learner(
     train: FeatureSet,
     test_events: pd.DataFrame,
     k_values: Sequence[int] = (5, 10, 20),
+    exclude_resources: np.ndarray | None = None,
 ) -> tuple[TestSet, Mapping[str, np.ndarray]]:
     """The test learners and each metric at each k per learner (rows of ``test``), for callers
-    that need more than the mean (e.g. a group's mean); empty metrics when nobody is tested."""
+    that need more than the mean (e.g. a group's mean); empty metrics when nobody is tested.
+    ``exclude_resources`` are no candidate for anyone (a split's candidate rule)."""
     test = build_test_set(train, test_events)
     if len(test.learner_idx) == 0:
         return test, {}
-    recommended = recommend_for_test(model, train, test, max(k_values))
+    recommended = recommend_for_test(model, train, test, max(k_values), exclude_resources)
     return test, metrics_at_k(recommended, test.relevant, k_values)
 
 
@@ -118,12 +120,15 @@ def evaluate(
     train: FeatureSet,
     test_events: pd.DataFrame,
     k_values: Sequence[int] = (5, 10, 20),
+    exclude_resources: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Mean of each metric at each k over learners with at least one relevant test resource.
 
-    Candidates exclude what each learner completed or dismissed in training, as serving does.
+    Candidates exclude what each learner completed or dismissed in training, as serving does,
+    and ``exclude_resources`` for everyone (a split's candidate rule).
     """
-    test, per_learner = evaluate_per_learner(model, train, test_events, k_values)
+    test, per_learner = evaluate_per_learner(model, train, test_events, k_values,
+                                             exclude_resources)
     results: dict[str, float] = {"n_test_learners": float(len(test.learner_idx))}
     results.update({name: float(np.nanmean(values)) for name, values in per_learner.items()})
     return results

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,21 @@ from recommender.data.io import read_table
 from recommender.errors import DataValidationError, InvalidParameterError, Problem
 
 _REQUIRED = ("event_id", "learner_id", "resource_id", "timestamp")
+
+
+@runtime_checkable
+class SplitSpec(Protocol):
+    """What a search needs of a configured split (the spec's ``[split]`` hold-out sections,
+    :mod:`recommender.spec.split`) to validate on it: the split itself, its candidate rule
+    and the test window that rule looks at."""
+
+    kind: str
+    candidates: str
+    active_days: float
+
+    def build(self, events: pd.DataFrame) -> Split: ...
+
+    def test_window(self, result: Split) -> tuple[pd.Timestamp, pd.Timestamp] | None: ...
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from typing import Any
 
 from recommender.callable_params import accepted_params, check_params, coerce_params
 from recommender.errors import ConfigError, InvalidParameterError
+from recommender.evaluation.splits import SplitSpec
 from recommender.features import InteractionWeights
 from recommender.models import MODELS, HybridModel, RecentPopularityModel, TimeAwareModel
 from recommender.models.base import EmbeddingModel
@@ -45,7 +46,7 @@ from recommender.selection.time_aware import WINDOW_PARTS, TimeAwareSearch
 
 CHOOSE_WINDOW = "validation"  # window_days in a config file (TOML has no null): choose it
 # Search parameters a config never sets: the estimator, and what the run supplies.
-_NOT_CONFIGURED = ("estimator", "interaction_weights", "windows")
+_NOT_CONFIGURED = ("estimator", "interaction_weights", "windows", "validation")
 
 
 @dataclass
@@ -192,11 +193,14 @@ def build_model(
     random_state: int | None = None,
     interaction_weights: InteractionWeights | None = None,
     section: str = "model",
+    validation: SplitSpec | None = None,
 ) -> EmbeddingModel:
     """An unfitted estimator: ``MODELS[name]`` with ``params`` (checked, coerced), the seed,
     wrapped in the search the config asks for (module docstring); the run's
     ``interaction_weights`` go to a search that rebuilds features from events itself (the
-    hybrid's; the recency and time-aware searches judge on raw events and take none).
+    hybrid's; the recency and time-aware searches judge on raw events and take none), and
+    ``validation`` (the run's split replayed inside the events to fit) to a search that
+    validates on a configured split (the family search's).
     :class:`ConfigError` names ``[section]`` and the key at fault."""
     plan = _plan(name, params, section, random_state)
     if "interaction_weights" in dict(params or {}):
@@ -208,6 +212,8 @@ def build_model(
         kwargs.setdefault("random_state", random_state)
     if interaction_weights is not None and "interaction_weights" in accepted_params(plan.cls):
         kwargs["interaction_weights"] = interaction_weights  # the family search's
+    if validation is not None and "validation" in accepted_params(plan.cls):
+        kwargs["validation"] = validation
     estimator = plan.cls(**kwargs)
     if plan.search is None:
         return estimator

@@ -95,8 +95,10 @@ class GroupObjective:
                 f"learner columns among {list(learners.columns)}")
 
     def __call__(self, model: EmbeddingModel, train: FeatureSet, test_events: pd.DataFrame,
-                 k_values: Sequence[int]) -> dict[str, Any]:
-        test, per_learner = evaluate_per_learner(model, train, test_events, k_values)
+                 k_values: Sequence[int],
+                 exclude_resources: np.ndarray | None = None) -> dict[str, Any]:
+        test, per_learner = evaluate_per_learner(model, train, test_events, k_values,
+                                                 exclude_resources)
         results: dict[str, Any] = {"n_test_learners": float(len(test.learner_idx))}
         results.update({name: float(np.nanmean(v)) for name, v in per_learner.items()})
         if self.metric not in per_learner:

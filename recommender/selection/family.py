@@ -2,10 +2,9 @@
 a time budget measured against one default ALS fit.
 
 :class:`FamilySearch` fits each candidate of :data:`CANDIDATES` (EASE, RP3beta, ALS, BPR, the
-sequence models, content, popularity, each with a few settings) once on the earlier part of each
-learner's events (the validation split the hybrid's search uses,
-:func:`recommender.selection.hybrid.validation_split`), scores it with :func:`evaluate` on (a
-seeded sample of) the validation learners, then blends the best candidates of the strongest
+sequence models, content, popularity, each with a few settings) once on the train side of a
+validation split of the events, scores it with :func:`evaluate` on (a seeded sample of) the
+validation learners, then blends the best candidates of the strongest
 families as a hybrid without refitting them (:func:`score_weight_grid` over the already fitted
 parts). The best of all is refitted on every event, as a ``GridSearchCV`` refits its best.
 
@@ -20,6 +19,13 @@ The budget: the first candidate is a default ALS fit, whose seconds are the refe
 search predicts its cost (the same family's last fit and scoring, else the reference) and the
 refit of the best so far; a candidate that would not fit in what is left is skipped, and says so
 in ``cv_results_``. ``budget_seconds_``, ``reference_seconds_`` and ``fit_seconds_`` report it.
+
+The validation split: ``validation``, a configured split (a ``[split]`` hold-out section of
+:mod:`recommender.spec`, e.g. the task's own protocol replayed inside the training events, as
+``experiment run`` and ``train`` hand it), applied to the events being fitted, with its test
+filters and candidate rule; without one, the last ``validation_fraction`` of each learner's
+events (the hybrid search's :func:`recommender.selection.hybrid.validation_split`).
+``validation_name_`` says which was used.
 """
 
 from __future__ import annotations
@@ -36,12 +42,15 @@ from sklearn.base import clone
 
 from recommender.callable_params import accepted_params
 from recommender.errors import InvalidParameterError, RecommenderError
+from recommender.evaluation.report_metrics import candidate_exclusions
+from recommender.evaluation.splits import SplitSpec
 from recommender.features import FeatureSet, InteractionWeights
 from recommender.models import MODELS, HybridModel
 from recommender.models.base import EmbeddingModel
 from recommender.selection.base import SearchCV
 from recommender.selection.equity import GroupObjective
 from recommender.selection.hybrid import (
+    held_out_features,
     learner_subset,
     score_weight_grid,
     validation_split,
@@ -86,11 +95,12 @@ class FamilySearch(SearchCV):
     ``candidates`` labels of :data:`CANDIDATES` to try (default: all, in that order; ALS is
     always first, as the budget's unit); ``budget_factor`` the whole fit's bound in default ALS
     fits; ``hybrid_parts`` how many of the best families to blend (0: no hybrid) on a weight
-    grid of ``grid_step``; ``validation_fraction`` of each learner's latest events to validate
-    on, ``metric`` at ``k_values`` on at most ``max_learners`` of them (sampled with
-    ``random_state``, which also seeds every candidate that takes one); ``worst_weight`` in
-    [0, 1] how much the worst of the ``group_attributes`` groups (of at least
-    ``min_group_size`` validation learners) counts beside the mean (0: the mean alone).
+    grid of ``grid_step``; ``validation`` the split to validate on (a configured split; None:
+    ``validation_fraction`` of each learner's latest events), ``metric`` at ``k_values`` on at
+    most ``max_learners`` of them (sampled with ``random_state``, which also seeds every
+    candidate that takes one); ``worst_weight`` in [0, 1] how much the worst of the
+    ``group_attributes`` groups (of at least ``min_group_size`` validation learners) counts
+    beside the mean (0: the mean alone).
     """
 
     estimator_class = EmbeddingModel
@@ -110,6 +120,7 @@ class FamilySearch(SearchCV):
         worst_weight: float = 0.0,
         group_attributes: Sequence[str] = ("group",),
         min_group_size: int = 20,
+        validation: SplitSpec | None = None,
     ) -> None:
         self.candidates = candidates
         self.budget_factor = budget_factor
@@ -124,6 +135,7 @@ class FamilySearch(SearchCV):
         self.worst_weight = worst_weight
         self.group_attributes = group_attributes
         self.min_group_size = min_group_size
+        self.validation = validation
 
     # --- what is tried ---------------------------------------------------------------------
 
@@ -152,10 +164,8 @@ class FamilySearch(SearchCV):
         objective = GroupObjective(self.metric, tuple(self.group_attributes), self.worst_weight,
                                    self.min_group_size)
         objective.check(features.learners)
-        train, validation = validation_split(
-            features, self.validation_fraction, self.interaction_weights
-        )
-        view = _ValidationView(train, validation, self.max_learners, self.random_state)
+        train, validation, exclude = self._validation_split(features)
+        view = _ValidationView(train, validation, self.max_learners, self.random_state, exclude)
         train_share = max(train.interactions.nnz, 1) / max(features.interactions.nnz, 1)
         rows: list[dict[str, Any]] = []
         fitted: dict[str, tuple[EmbeddingModel, float]] = {}  # label -> (model, score)
@@ -222,6 +232,24 @@ class FamilySearch(SearchCV):
         self.fit_seconds_ = time.perf_counter() - started
         self.within_budget_ = bool(self.fit_seconds_ <= self.budget_seconds_)
         return self
+
+    def _validation_split(
+        self, features: FeatureSet
+    ) -> tuple[FeatureSet, pd.DataFrame, np.ndarray | None]:
+        """Train-side features, validation events and the resources no validation learner
+        may be offered (the split's candidate rule; None: every resource)."""
+        if self.validation is None:
+            self.validation_name_ = f"leave_last_fraction({self.validation_fraction:g})"
+            train, events = validation_split(features, self.validation_fraction,
+                                             self.interaction_weights)
+            return train, events, None
+        split = self.validation.build(features.events)
+        self.validation_name_ = split.name
+        train, events = held_out_features(features, split, self.interaction_weights)
+        exclude = candidate_exclusions(train, self.validation.candidates,  # type: ignore[arg-type]
+                                       window=self.validation.test_window(split),
+                                       active_days=self.validation.active_days)
+        return train, events, exclude
 
     @staticmethod
     def _keep_best_of_family(fitted: dict[str, tuple[EmbeddingModel, float]],
@@ -291,7 +319,7 @@ class FamilySearch(SearchCV):
         )
         table = score_weight_grid(hybrid, train, view.validation, grid, self.metric,
                                   self.k_values, self.max_learners, seed=self.random_state,
-                                  scorer=objective)
+                                  scorer=objective, exclude_resources=view.exclude_resources)
         best = int(np.argmax(table[OBJECTIVE].to_numpy()))
         weights = tuple(float(w) for w in grid[best])
         row.update({
@@ -330,7 +358,7 @@ class _ValidationView:
     its grid: each model's rows for them, evaluated on their validation events."""
 
     def __init__(self, train: FeatureSet, validation: pd.DataFrame, max_learners: int | None,
-                 seed: int) -> None:
+                 seed: int, exclude_resources: np.ndarray | None = None) -> None:
         ids = np.sort(np.asarray(validation["learner_id"].unique(), dtype=object).astype(str))
         found = train.learner_map.indices_of(ids, strict=False)
         learner_idx = found[found >= 0]
@@ -344,6 +372,7 @@ class _ValidationView:
                 "validation events of learners known to train (none left to validate on)",
             )
         self.validation = validation
+        self.exclude_resources = exclude_resources
         self.learner_idx = learner_idx
         self.subset = learner_subset(train, learner_idx)
 
@@ -352,7 +381,7 @@ class _ValidationView:
         """The objective's metric and :data:`GROUP_COLUMNS` (its ``objective`` among them)."""
         rows = copy.copy(model)  # shares the resource vectors; only the learners' rows differ
         rows.learner_factors_ = np.ascontiguousarray(model.learner_factors_[self.learner_idx])
-        metrics = objective(rows, self.subset, self.validation, k_values)
+        metrics = objective(rows, self.subset, self.validation, k_values, self.exclude_resources)
         if objective.metric not in metrics:
             raise InvalidParameterError("metric", objective.metric, f"one of {sorted(metrics)}")
         return {column: metrics[column] for column in (objective.metric, *GROUP_COLUMNS)}

@@ -18,7 +18,7 @@ import pandas as pd
 
 from recommender.errors import InvalidParameterError
 from recommender.evaluation.evaluate import evaluate
-from recommender.evaluation.splits import leave_last_fraction
+from recommender.evaluation.splits import Split, leave_last_fraction
 from recommender.features import (
     FeatureSet,
     IdMap,
@@ -30,8 +30,10 @@ from recommender.models.base import EmbeddingModel
 from recommender.models.hybrid import HybridModel, check_weights, resolve_parts
 from recommender.selection.base import SearchCV
 
-# What scores a model on validation events: evaluate()'s arguments, a row of named values.
-Scorer = Callable[[EmbeddingModel, FeatureSet, pd.DataFrame, Sequence[int]], Mapping[str, Any]]
+# What scores a model on validation events: evaluate()'s arguments (the last: resources no
+# one may be offered, or None), a row of named values.
+Scorer = Callable[[EmbeddingModel, FeatureSet, pd.DataFrame, Sequence[int], "np.ndarray | None"],
+                  Mapping[str, Any]]
 
 
 def weight_grid(n_parts: int, step: float = 0.25) -> list[tuple[float, ...]]:
@@ -65,7 +67,14 @@ def validation_split(
     features: FeatureSet, fraction: float, weights: InteractionWeights | None
 ) -> tuple[FeatureSet, pd.DataFrame]:
     """Features of each learner's earlier events, and their last ``fraction`` to validate on."""
-    split = leave_last_fraction(features.events, fraction)
+    return held_out_features(features, leave_last_fraction(features.events, fraction), weights)
+
+
+def held_out_features(
+    features: FeatureSet, split: Split, weights: InteractionWeights | None
+) -> tuple[FeatureSet, pd.DataFrame]:
+    """Features of ``split``'s train side (a split of ``features.events``; the same id maps),
+    and its test events to validate on."""
     train = FeatureSet(
         learner_map=features.learner_map,
         resource_map=features.resource_map,
@@ -92,12 +101,14 @@ def score_weight_grid(
     max_learners: int | None = 2000,
     seed: int = 0,
     scorer: Scorer = evaluate,
+    exclude_resources: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per grid point: the part weights and :func:`evaluate`'s metrics of ``hybrid``
     (fitted on ``train``) reweighted so, on the validation learners (a seeded sample of
-    ``max_learners``). Only the validation learners' rows are reweighted, once per point.
-    ``scorer`` replaces :func:`evaluate` (same arguments, its metrics and any more columns,
-    e.g. :class:`~recommender.selection.equity.GroupObjective`'s)."""
+    ``max_learners``; ``exclude_resources``: the validation's candidate rule). Only the
+    validation learners' rows are reweighted, once per point. ``scorer`` replaces
+    :func:`evaluate` (same arguments, its metrics and any more columns, e.g.
+    :class:`~recommender.selection.equity.GroupObjective`'s)."""
     hybrid._check_fitted()
     names = [part.name for part in hybrid.parts_]
     ids = np.sort(np.asarray(validation_events["learner_id"].unique(), dtype=object).astype(str))
@@ -118,7 +129,7 @@ def score_weight_grid(
         view.learner_factors_ = np.ascontiguousarray(
             np.hstack([w * block for w, block in zip(share, blocks)]), dtype=np.float32
         )
-        metrics = scorer(view, subset, validation_events, k_values)
+        metrics = scorer(view, subset, validation_events, k_values, exclude_resources)
         if metrics["n_test_learners"] == 0:
             raise InvalidParameterError(
                 "validation_events", len(validation_events),

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import field_validator, model_validator
 
 from recommender.errors import ConfigError
+from recommender.evaluation.splits import SplitSpec
 from recommender.features import InteractionWeights
 from recommender.models import MODELS
 from recommender.models.base import EmbeddingModel
@@ -58,8 +59,12 @@ class ModelSection(OptionsSection):
         random_state: int,
         interaction_weights: InteractionWeights | None = None,
         section: str = "model",
+        validation: SplitSpec | None = None,
     ) -> EmbeddingModel:
         """An unfitted estimator seeded with the run's ``random_state`` (unless the section
-        sets its own) and given the run's feature weights where it rebuilds features itself."""
+        sets its own), given the run's feature weights where it rebuilds features itself and
+        ``validation`` (:meth:`HoldoutSplit.validation_within` of the run's split) where it
+        chooses on a configured split (``auto``)."""
         return build_model(self.name, self.params, random_state=random_state,
-                           interaction_weights=interaction_weights, section=section)
+                           interaction_weights=interaction_weights, section=section,
+                           validation=validation)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from pydantic import (
     Discriminator,
@@ -88,6 +89,14 @@ class HoldoutSplit(Section):
         """``[cut, horizon_end)`` of a time cut; ``None`` for kinds without one."""
         return None
 
+    def validation_within(self, result: Split, events: pd.DataFrame) -> HoldoutSplit:
+        """The split a model fitted on ``events`` (``result``'s train side, or every event)
+        validates on: this protocol replayed inside them, with the same test filter and
+        candidate rule, so a choice made on it is made on the task it is judged on. Kinds
+        without a date keep their parameters (a share, a count, a seed); :class:`TemporalSplit`
+        and :class:`GivenSplit` say how they move."""
+        return self.model_copy()
+
     def identity(self) -> dict[str, Any]:
         """The fields that decide which events are held out (a split fingerprint's input);
         the scoring rule and an unset test filter are not part of it."""
@@ -106,6 +115,22 @@ class TemporalSplit(HoldoutSplit):
 
     def _split(self, events: pd.DataFrame) -> Split:
         return temporal_split(events, self.cut, self.horizon_end)
+
+    def validation_within(self, result: Split, events: pd.DataFrame) -> TemporalSplit:
+        """A cut inside ``events`` leaving after it the share of them that ``result`` held out
+        (test events before the type filter, over train and test), open-ended (the events
+        end where the real cut begins); the same test filter and candidate rule."""
+        held_out = result.report["n_test"] + result.report.get("n_test_dropped_by_type", 0)
+        share = held_out / max(result.report["n_train"] + held_out, 1)
+        stamps = np.sort(pd.to_datetime(events["timestamp"], utc=True).to_numpy())
+        if len(stamps) < 2 or share <= 0:
+            raise InvalidParameterError(
+                "split", result.name,
+                "a split leaving training events before and test events after the cut "
+                "(to replay it inside the training events for validation)")
+        position = min(max(int(np.ceil(len(stamps) * (1.0 - share))), 1), len(stamps) - 1)
+        cut = _utc(pd.Timestamp(stamps[position]))
+        return self.model_copy(update={"cut": cut.isoformat(), "horizon_end": None})
 
     def test_window(self, result: Split) -> tuple[pd.Timestamp, pd.Timestamp]:
         """``[cut, horizon_end)`` (end: just past the last test event when unset)."""
@@ -182,6 +207,15 @@ class GivenSplit(HoldoutSplit):
     def _split(self, events: pd.DataFrame) -> Split:
         pairs = read_held_out_pairs(self.path, self.learner_column, self.resource_column)
         return given_split(events, pairs, str(self.path))
+
+    def validation_within(self, result: Split, events: pd.DataFrame) -> RandomSplit:
+        """The given pairs are test pairs, absent from the training events: validation holds
+        out a seeded random share of each learner's events instead, the share of events the
+        file held out, with the same test filter."""
+        held_out = result.report["n_test"] + result.report.get("n_test_dropped_by_type", 0)
+        share = held_out / max(result.report["n_train"] + held_out, 1)
+        return RandomSplit(test_ratio=min(max(share, 0.01), 0.99),
+                           test_event_types=self.test_event_types)
 
     def identity(self) -> dict[str, Any]:
         """The file's content, not where it lies, decides which events are held out."""

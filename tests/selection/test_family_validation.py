@@ -1,0 +1,98 @@
+"""The default validates with the task's protocol (issue 15): a configured split replayed inside
+the training events (:meth:`HoldoutSplit.validation_within`) is what :class:`FamilySearch`
+chooses on, with the split's test filter, so the choice is made on the task it is judged on."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recommender.data import validate_dataset
+from recommender.evaluation.evaluate import evaluate
+from recommender.features import build_feature_set
+from recommender.models import MODELS
+from recommender.selection import FamilySearch, build_model
+from recommender.spec import (
+    ColdResourceSplit,
+    LeaveLastNSplit,
+    RandomSplit,
+    TemporalSplit,
+)
+from time_worlds import START, niche_then_blockbusters
+
+
+def _hourly_events(n: int = 100) -> pd.DataFrame:
+    """One event an hour; every fourth an enrolment, the others views."""
+    return pd.DataFrame({
+        "event_id": [f"e{i:03d}" for i in range(n)],
+        "learner_id": [f"l{i % 5}" for i in range(n)],
+        "resource_id": [f"r{i % 7}" for i in range(n)],
+        "event_type": ["enroll" if i % 4 == 0 else "view" for i in range(n)],
+        "value": float("nan"),
+        "timestamp": [START + pd.Timedelta(hours=i) for i in range(n)],
+    })
+
+
+def test_a_temporal_split_is_replayed_inside_the_training_events_with_its_filters() -> None:
+    """100 hourly events, cut at hour 80: 20 % are held out (before the enrolment filter), so
+    the validation cut leaves the last 20 % of the 80 training events after it: hour 64."""
+    events = _hourly_events()
+    spec = TemporalSplit(cut=START + pd.Timedelta(hours=80), test_event_types=["enroll"],
+                         candidates="open", active_days=7)
+    result = spec.build(events)
+    assert result.report["n_test"] == 5 and result.report["n_test_dropped_by_type"] == 15
+
+    inner = spec.validation_within(result, result.train)
+    assert isinstance(inner, TemporalSplit)
+    assert pd.Timestamp(inner.cut) == START + pd.Timedelta(hours=64)
+    assert inner.horizon_end is None
+    assert inner.test_event_types == ["enroll"]
+    assert (inner.candidates, inner.active_days) == ("open", 7)
+    validation = inner.build(result.train)
+    assert len(validation.train) == 64
+    assert list(validation.test["event_id"]) == [f"e{i:03d}" for i in range(64, 80, 4)]
+
+    # the fit on every event: the same share at its end
+    every = spec.validation_within(result, events)
+    assert pd.Timestamp(every.cut) == START + pd.Timedelta(hours=80)
+
+
+def test_other_kinds_are_replayed_as_they_are_configured() -> None:
+    events = _hourly_events()
+    for spec in (RandomSplit(test_ratio=0.3, seed=4, test_event_types=["enroll"]),
+                 LeaveLastNSplit(n=2), ColdResourceSplit(resource_share=0.2, seed=1)):
+        inner = spec.validation_within(spec.build(events), events)
+        assert type(inner) is type(spec) and inner.model_dump() == spec.model_dump()
+
+
+def test_the_task_s_validation_chooses_what_the_task_rewards() -> None:
+    """Latest events are views of a learner's own niche courses; new enrolments after the cut
+    are blockbusters they have not taken. Validated on each learner's latest events the search
+    picks a model that gives learners their own courses back; validated on the experiment's
+    protocol replayed inside training (a temporal cut, enrolments only) it picks popularity,
+    which is also what wins on the test split."""
+    world = validate_dataset(*niche_then_blockbusters())
+    spec = TemporalSplit(cut=START + pd.Timedelta(days=240), test_event_types=["enroll"])
+    split = spec.build(world.events)
+    train = build_feature_set(world, split.train)
+    settings = {"candidates": ["popularity", "ease"], "hybrid_parts": 0, "budget_factor": 1e9}
+
+    latest = build_model("auto", settings, random_state=0).fit(train)
+    assert latest.validation_name_ == "leave_last_fraction(0.2)"
+    task = build_model("auto", settings, random_state=0,
+                       validation=spec.validation_within(split, split.train)).fit(train)
+    assert task.validation_name_.startswith("temporal(") and task.validation_name_.endswith(
+        "[enroll]")
+
+    scores = task.cv_results_.set_index("candidate")["ndcg_at_10"]
+    assert task.best_params_["candidate"] == "popularity"
+    assert scores["popularity"] > scores.drop("popularity").max() + 0.1
+    wrong = latest.best_params_["candidate"]
+    assert wrong != "popularity"
+    assert latest.cv_results_.set_index("candidate").loc["popularity", "ndcg_at_10"] < 0.2
+
+    on_test = {name: evaluate(model, train, split.test, (10,))["ndcg_at_10"]
+               for name, model in (("task", task), ("latest", latest))}
+    plain = evaluate(MODELS["popularity"]().fit(train), train, split.test, (10,))
+    assert on_test["task"] == pytest.approx(plain["ndcg_at_10"])
+    assert on_test["task"] > on_test["latest"] + 0.1
