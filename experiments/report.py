@@ -8,6 +8,7 @@ and ``results.md`` (the summary table in markdown, with the command, for the REA
 from __future__ import annotations
 
 import html
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -151,6 +152,7 @@ def render_html(result: ExperimentResult, plots_made: dict[str, Path], command: 
 {int(evaluation.confidence * 100)}% bootstrap CI (* = the CI excludes 0). The group gap is best minus worst
 group mean (groups of at least {evaluation.min_group_size} learners).</p>
 {_table(summary_frame(result))}
+{_selections_html(result)}
 <h2>Accuracy by cut-off</h2>
 {_img(plots_made, 'metric_by_k', 'metrics by k')}
 {_table(by_k_frame(result))}
@@ -214,6 +216,33 @@ candidates unless the candidate rule leaves them out.</p>
             f"experiment</title><style>{CSS}</style></head><body>{body}</body></html>")
 
 
+def _selections_html(result: ExperimentResult) -> str:
+    """For each model that chose on validation (``auto`` and the other searches): the choice
+    and its parameters, the validation split, the time budget and every candidate's score."""
+    runs = [run for run in result.runs if run.selection is not None]
+    if not runs:
+        return ""
+    parts = ["<h2>What the searches chose</h2><p class='note'>Chosen on a validation split of "
+             "the training events, then refitted on all of them (what the tables above "
+             "score). Every candidate: <code>tables/selection_&lt;model&gt;.csv</code>.</p>"]
+    for run in runs:
+        record = run.selection
+        assert record is not None
+        facts = {"choice": record.describe(),
+                 "chosen parameters": json.dumps(record.best_params, sort_keys=True, default=str)}
+        parts.append(f"<h3>{html.escape(run.spec.key)} ({html.escape(record.search)})</h3>"
+                     f"{_kv(facts)}{_table(record.candidates, index=False)}")
+    return "\n".join(parts)
+
+
+def _selection_lines(result: ExperimentResult) -> str:
+    """``results.md``'s lines on what each search chose (with its parameters)."""
+    lines = [f"- {run.spec.key}: {run.selection.describe()}; parameters "
+             f"`{json.dumps(run.selection.best_params, sort_keys=True, default=str)}`"
+             for run in result.runs if run.selection is not None]
+    return "\n" + "\n".join(lines) + "\n" if lines else ""
+
+
 def _short_lists(gaps: pd.DataFrame, width: int = 60) -> pd.DataFrame:
     """Long ``too_small_groups`` lists cut to ``width`` characters (the CSV keeps them whole)."""
     gaps = gaps.copy()
@@ -255,6 +284,10 @@ def write_tables(result: ExperimentResult, directory: Path) -> None:
     equity_gaps_frame(result).to_csv(directory / "equity_gaps.csv", index=False)
     exposure_frame(result).to_csv(directory / "exposure.csv")
     only_in_test_frame(result).to_csv(directory / "test_only.csv", index=False)
+    for run in result.runs:
+        if run.selection is not None:
+            run.selection.candidates.to_csv(directory / f"selection_{run.spec.key}.csv",
+                                            index=False)
 
 
 def results_markdown(result: ExperimentResult, command: str) -> str:
@@ -265,7 +298,7 @@ def results_markdown(result: ExperimentResult, command: str) -> str:
         f"`{command}` ({datetime.now(UTC).strftime('%Y-%m-%d')}; split {result.split_name}; "
         f"{int(summary['n_test_learners'])} test learners, {int(summary['n_candidates'])} candidate resources; "
         f"{only['learners']} learners and {only['resources']} resources only in test)\n\n"
-        + markdown(summary_frame(result)) + "\n"
+        + markdown(summary_frame(result)) + "\n" + _selection_lines(result)
     )
 
 

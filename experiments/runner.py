@@ -44,7 +44,8 @@ from recommender.features.ordinal import describe_time
 from recommender.models import ColdStart
 from recommender.models.base import EmbeddingModel
 from recommender.selection import SearchCV
-from recommender.spec import RollingSplit
+from recommender.selection.record import SelectionRecord, selection_record
+from recommender.spec import HoldoutSplit, RollingSplit
 from recommender.tracking import default_tracking_uri, use_experiment
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class ModelRun:
     report: ModelReport
     significance: pd.DataFrame | None
     notes: dict[str, Any] = field(default_factory=dict)
+    selection: SelectionRecord | None = None  # what a search (e.g. auto) chose, and how
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,9 @@ class Prepared:
     exclude_resources: np.ndarray | None
     vectors: np.ndarray | None
     summary: dict[str, Any]
+    # The split replayed inside the training events: what a search that chooses on a
+    # configured split (auto) validates on, so its choice is made on the task it is judged on.
+    validation: HoldoutSplit | None = None
 
 
 def run_experiment(
@@ -192,7 +197,9 @@ def prepare(config: ExperimentConfig, step: Step) -> Prepared:
     if config.evaluation.diversity_vectors == "content":
         step("encoding resource content (diversity yardstick)")
         vectors = content_vectors(train.resources)
-    return Prepared(dataset, split, train, test, weights, exclude, vectors, dataset.summary())
+    validation = config.split.validation_within(split, split.train)
+    return Prepared(dataset, split, train, test, weights, exclude, vectors, dataset.summary(),
+                    validation)
 
 
 def _run_model(
@@ -207,7 +214,7 @@ def _run_model(
 ) -> ModelRun:
     evaluation = config.evaluation
     model = spec.build(random_state=config.seed, interaction_weights=prepared.weights,
-                       section=f"models[{position - 1}]")
+                       section=f"models[{position - 1}]", validation=prepared.validation)
     with mlflow.start_run(run_name=spec.key, tags={**tags, "experiment.position": str(position)}) as run:
         mlflow.log_params({**common, **_model_params(spec, model)})
         started = time.perf_counter()
@@ -251,9 +258,16 @@ def _run_model(
             notes["chosen_weights"] = dict(zip([part.name for part in model.parts_], chosen))
             mlflow.log_params({f"chosen_weight.{k}": v for k, v in notes["chosen_weights"].items()})
             mlflow.log_table(model.cv_results_, "weight_search.json")
+        selection = selection_record(model)
+        if selection is not None:
+            step(f"[{position}/{len(config.models)}] {spec.key}: {selection.describe()}")
+            mlflow.set_tag("selection.best", selection.best)
+            mlflow.log_params(selection.params())
+            mlflow.log_metrics(selection.metrics())
+            mlflow.log_text(selection.candidates.to_csv(index=False), "selection/candidates.csv")
         _log_frames(report, significance)
     return ModelRun(spec=spec, run_id=run.info.run_id, fit_seconds=fit_seconds, report=report,
-                    significance=significance, notes=notes)
+                    significance=significance, notes=notes, selection=selection)
 
 
 def _served_lists(

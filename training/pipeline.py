@@ -27,7 +27,8 @@ from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, build_feature_set
 from recommender.models import ALSModel, ColdStart
 from recommender.models.base import EmbeddingModel
-from recommender.spec import RollingSplit
+from recommender.selection.record import SelectionRecord, selection_record
+from recommender.spec import HoldoutSplit, RollingSplit
 from recommender.spec.engine import SparkEngine
 from recommender.tracking import use_experiment
 from recommender import registry
@@ -54,16 +55,7 @@ class TrainResult:
     comparison: registry.Comparison | None
     split_fingerprint: str | None
     warnings: tuple[str, ...] = ()  # what the run summary must say about the data
-    selection: Selection | None = None
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What a search that chose the model tried (one row per candidate) and its time budget."""
-
-    candidates: pd.DataFrame
-    best: str
-    seconds: dict[str, float]
+    selection: SelectionRecord | None = None  # what a search chose (the default: auto)
 
 
 @dataclass(frozen=True)
@@ -75,19 +67,22 @@ class Validated:
     split_name: str
     split_counts: dict[str, int]
     seconds: dict[str, float]
+    split: Split | None = None  # the hold-out split (None: the rolling protocol's cuts)
 
 
 # --- building blocks (also used by tuning) -----------------------------------------------------
 
 def fit_model(
     config: TrainConfig, features: FeatureSet, progress: Progress, label: str,
-    *, every_event: bool = False,
+    *, every_event: bool = False, validation: HoldoutSplit | None = None,
 ) -> tuple[EmbeddingModel, float]:
     """A fitted model of the config's kind (seeded with the run's seed), and the seconds
     ``fit`` took: here, or on Spark when ``[engine] kind = "spark"`` (``every_event``: the
-    full-data fit, which may read the ``[engine] events`` Parquet instead)."""
+    full-data fit, which may read the ``[engine] events`` Parquet instead); ``validation``
+    is what a search that chooses on a configured split (auto) validates on."""
     weights = config.features.build()
-    model = config.model.build(random_state=config.seed, interaction_weights=weights)
+    model = config.model.build(random_state=config.seed, interaction_weights=weights,
+                               validation=validation)
     engine = config.engine
     where = "" if engine.kind == "local" else f" on Spark {engine.describe()['master']}"
     with progress.task(f"fitting {config.model.name} ({label}){where}"):
@@ -137,7 +132,9 @@ def validate(
             features = cache.features[key] = build_feature_set(
                 dataset, split.train, config.features.build())
     seconds = {"features_seconds_holdout": time.perf_counter() - started}
-    model, seconds["fit_seconds_holdout"] = fit_model(config, features, progress, "hold-out")
+    model, seconds["fit_seconds_holdout"] = fit_model(
+        config, features, progress, "hold-out",
+        validation=search_validation(config, split, split.train))
     started = time.perf_counter()
     result = evaluate_holdout(model, features, split.test, validation, progress,
                               regions=dataset.regions, weights=config.features.build())
@@ -146,7 +143,7 @@ def validate(
     counts = {k: int(v) for k, v in split.report.items()
               if isinstance(v, (int, np.integer)) and not isinstance(v, bool)}
     return Validated(result=result, fingerprint=fingerprint, split_name=split.name,
-                     split_counts=counts, seconds=seconds)
+                     split_counts=counts, seconds=seconds, split=split)
 
 
 def validate_rolling(
@@ -174,6 +171,30 @@ def validate_rolling(
     counts = {"n_cuts": n_cuts, "n_test": int(result.metrics["n_test_learners"])}
     return Validated(result=result, fingerprint=fingerprint, split_name=name,
                      split_counts=counts, seconds=seconds)
+
+
+def search_validation(
+    config: TrainConfig, split: Split, events: pd.DataFrame
+) -> HoldoutSplit | None:
+    """The config's split replayed inside ``events`` (the events a model is fitted on) when the
+    config names a hold-out ``[split]``, for a search that chooses on it (auto); None when it
+    names none (the search's own validation, as before) or a rolling one."""
+    if "split" not in config.model_fields_set or isinstance(config.split, RollingSplit):
+        return None
+    return config.split.validation_within(split, events)
+
+
+def _every_event_validation(
+    config: TrainConfig, dataset: Dataset, validated: Validated | None
+) -> HoldoutSplit | None:
+    """:func:`search_validation` for the fit on every event: the split's held-out share,
+    measured on the hold-out split (built here when validation is off)."""
+    if "split" not in config.model_fields_set or isinstance(config.split, RollingSplit):
+        return None
+    split = validated.split if validated is not None else None
+    if split is None:
+        split = config.split.build(dataset.events)
+    return search_validation(config, split, dataset.events)
 
 
 def log_consumption(features: FeatureSet) -> tuple[str, ...]:
@@ -236,8 +257,9 @@ def train(
             features = build_feature_set(dataset, weights=config.features.build())
         seconds["features_seconds"] = time.perf_counter() - started
         warnings = log_consumption(features)
-        model, seconds["fit_seconds"] = fit_model(config, features, progress, "all events",
-                                                  every_event=True)
+        model, seconds["fit_seconds"] = fit_model(
+            config, features, progress, "all events", every_event=True,
+            validation=_every_event_validation(config, dataset, validated))
         selection = _log_selection(model)
 
         started = time.perf_counter()
@@ -284,21 +306,18 @@ def train(
     )
 
 
-def _log_selection(model: EmbeddingModel) -> Selection | None:
+def _log_selection(model: EmbeddingModel) -> SelectionRecord | None:
     """A search's candidates as a table artifact (``selection/candidates.csv``), its choice as
-    a tag and its time budget as metrics; None for a model that chose nothing."""
-    table = getattr(model, "cv_results_", None)
-    if not isinstance(table, pd.DataFrame):
+    a tag and parameters, its time budget and candidates' scores as metrics; None for a model
+    that chose nothing."""
+    record = selection_record(model)
+    if record is None:
         return None
-    log_frame(table, "selection/candidates.csv")
-    best = model.best_params_
-    label = str(best.get("candidate", json.dumps(best, sort_keys=True, default=str)))
-    mlflow.set_tag("selection.best", label)
-    seconds = {f"selection_{name}": float(getattr(model, f"{name}_"))
-               for name in ("budget_seconds", "reference_seconds", "fit_seconds")
-               if isinstance(getattr(model, f"{name}_", None), float)}
-    mlflow.log_metrics(seconds)
-    return Selection(candidates=table, best=label, seconds=seconds)
+    log_frame(record.candidates, "selection/candidates.csv")
+    mlflow.set_tag("selection.best", record.best)
+    mlflow.log_params(record.params())
+    mlflow.log_metrics(record.metrics())
+    return record
 
 
 def _log_validation(config: TrainConfig, validated: Validated, metrics: dict[str, float]) -> None:

@@ -22,7 +22,7 @@ from training.defaults import DEFAULT_CONFIG
 
 if TYPE_CHECKING:
     from training.config import TrainConfig
-    from training.pipeline import Selection
+    from recommender.selection.record import SelectionRecord
 
 ConfigOption = Annotated[Path, typer.Option(
     "--config", help="Training config (TOML; .yaml/.yml also read)")]
@@ -98,10 +98,10 @@ def _print_time(config: TrainConfig) -> None:
         out.print(describe_time(config.features.time), highlight=False)
 
 
-def _print_selection(selection: Selection) -> None:
+def _print_selection(selection: SelectionRecord) -> None:
     """Every candidate the search tried (on its validation split), the choice and the budget."""
     table = selection.candidates
-    score = next((c for c in table.columns if "_at_" in c), None)
+    score = selection.metric
     view = Table(title="model selection on a validation split (fit on all events: the chosen)")
     for column in ("candidate", "family", score or "score", "fit s", "status"):
         view.add_column(column)
@@ -114,16 +114,7 @@ def _print_selection(selection: Selection) -> None:
                      "-" if metric is None or metric != metric else f"{metric:.4f}",
                      "-" if fit is None or fit != fit else f"{fit:.2f}", str(values["status"]))
     out.print(view)
-    seconds = selection.seconds
-    if {"selection_budget_seconds", "selection_fit_seconds"} <= set(seconds):
-        budget, spent = seconds["selection_budget_seconds"], seconds["selection_fit_seconds"]
-        reference = seconds.get("selection_reference_seconds", float("nan"))
-        verdict = "within" if spent <= budget else "OVER"
-        out.print(f"chose {selection.best}: {spent:.2f} s for the search and its refit, {verdict} "
-                  f"the budget of {budget:.2f} s ({budget / reference:.0f} x one default ALS fit "
-                  f"of {reference:.2f} s on the validation split)", highlight=False)
-    else:
-        out.print(f"chose {selection.best}", highlight=False)
+    out.print(selection.describe(), highlight=False)
 
 
 def _print_metrics(config: TrainConfig, metrics: dict[str, float]) -> None:
