@@ -165,7 +165,8 @@ class FamilySearch(SearchCV):
                                    self.min_group_size)
         objective.check(features.learners)
         train, validation, exclude = self._validation_split(features)
-        view = _ValidationView(train, validation, self.max_learners, self.random_state, exclude)
+        view = _ValidationView(train, validation, self.max_learners, self.random_state, exclude,
+                               "validation_fraction" if self.validation is None else "validation")
         train_share = max(train.interactions.nnz, 1) / max(features.interactions.nnz, 1)
         rows: list[dict[str, Any]] = []
         fitted: dict[str, tuple[EmbeddingModel, float]] = {}  # label -> (model, score)
@@ -358,7 +359,8 @@ class _ValidationView:
     its grid: each model's rows for them, evaluated on their validation events."""
 
     def __init__(self, train: FeatureSet, validation: pd.DataFrame, max_learners: int | None,
-                 seed: int, exclude_resources: np.ndarray | None = None) -> None:
+                 seed: int, exclude_resources: np.ndarray | None = None,
+                 parameter: str = "validation_fraction") -> None:
         ids = np.sort(np.asarray(validation["learner_id"].unique(), dtype=object).astype(str))
         found = train.learner_map.indices_of(ids, strict=False)
         learner_idx = found[found >= 0]
@@ -368,7 +370,7 @@ class _ValidationView:
             learner_idx = learner_idx[np.sort(pick)]
         if learner_idx.size == 0:
             raise InvalidParameterError(
-                "validation_fraction", len(validation),
+                parameter, len(validation),
                 "validation events of learners known to train (none left to validate on)",
             )
         self.validation = validation

@@ -14,6 +14,7 @@ from recommender.models import MODELS
 from recommender.selection import FamilySearch, build_model
 from recommender.spec import (
     ColdResourceSplit,
+    GivenSplit,
     LeaveLastNSplit,
     RandomSplit,
     TemporalSplit,
@@ -63,6 +64,20 @@ def test_other_kinds_are_replayed_as_they_are_configured() -> None:
                  LeaveLastNSplit(n=2), ColdResourceSplit(resource_share=0.2, seed=1)):
         inner = spec.validation_within(spec.build(events), events)
         assert type(inner) is type(spec) and inner.model_dump() == spec.model_dump()
+
+
+def test_a_given_split_is_replayed_as_a_random_share_of_each_learner_s_events(tmp_path) -> None:
+    """The given pairs are test pairs (absent from training): validation holds out the share of
+    events the file held out, at random per learner, with the same test filter."""
+    events = _hourly_events()
+    held = events[events["learner_id"] == "l0"][["learner_id", "resource_id"]].drop_duplicates()
+    path = tmp_path / "held_out.csv"
+    held.to_csv(path, index=False)
+    spec = GivenSplit(path=path, test_event_types=["enroll"])
+    result = spec.build(events)
+    inner = spec.validation_within(result, result.train)
+    assert isinstance(inner, RandomSplit) and inner.test_event_types == ["enroll"]
+    assert inner.test_ratio == pytest.approx(20 / 100)  # l0's 20 events of 100
 
 
 def test_the_task_s_validation_chooses_what_the_task_rewards() -> None:
