@@ -483,7 +483,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise InvalidParameterError("--model", keys, "a distinct label per model")
     prepared = prepare(config, step)
     models = [(spec.key, spec.build(random_state=config.seed, interaction_weights=prepared.weights,
-                                    section=f"--model {spec.key}")) for spec in specs]
+                                    section=f"--model {spec.key}",
+                                    validation=prepared.validation)) for spec in specs]
     attributes = (args.attributes.split(",") if args.attributes
                   else ATTRIBUTES.get(config.data.source, ATTRIBUTES["sample"]))
     grid = shipped_grid() if args.grid == "shipped" else None
