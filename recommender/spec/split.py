@@ -129,7 +129,7 @@ class TemporalSplit(HoldoutSplit):
                 "a split leaving training events before and test events after the cut "
                 "(to replay it inside the training events for validation)")
         position = min(max(int(np.ceil(len(stamps) * (1.0 - share))), 1), len(stamps) - 1)
-        cut = _utc(pd.Timestamp(stamps[position]))
+        cut = _utc(pd.Timestamp(stamps[position])).floor("s")  # a readable cut
         return self.model_copy(update={"cut": cut.isoformat(), "horizon_end": None})
 
     def test_window(self, result: Split) -> tuple[pd.Timestamp, pd.Timestamp]:
