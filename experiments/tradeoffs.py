@@ -82,6 +82,7 @@ class TradeoffResult:
     notes: dict[str, Any] = field(default_factory=dict)
     chosen: int = 0  # the table row the rule chose
     chosen_model: str = ""
+    searches: dict[str, pd.DataFrame] = field(default_factory=dict)  # label -> cv_results_
 
 
 def _quiet(_: str) -> None:
@@ -150,6 +151,7 @@ def run_comparison(
     base = ListRequest(k=k, now=None, candidates=candidate_mask(prepared), one_per_title=False)
     rows, per_setting = [], []
     notes: dict[str, Any] = {"split": prepared.split.name}
+    searches: dict[str, pd.DataFrame] = {}
     for model_position, (label, model) in enumerate(models):
         started = time.perf_counter()
         model.fit(prepared.train)
@@ -157,6 +159,13 @@ def run_comparison(
         chosen = getattr(model, "best_params_", None)
         notes[f"model {label}"] = (f"{type(model).__name__}, fitted in {seconds:.1f} s"
                                    + (f"; chose {chosen}" if chosen is not None else ""))
+        tried = getattr(model, "cv_results_", None)
+        if isinstance(tried, pd.DataFrame):
+            searches[label] = tried
+            if "status" in tried:
+                skipped = tried.loc[tried["status"].astype(str).str.startswith("skipped"),
+                                    "candidate"].tolist()
+                notes[f"model {label}"] += f"; skipped {skipped}" if skipped else ""
         step(f"{label}: {notes[f'model {label}']}")
         core = core_for_fit(model, prepared.train, regions=prepared.dataset.regions,
                             weights=prepared.weights)
@@ -215,7 +224,8 @@ def run_comparison(
     if len(models) == 1:
         notes["model"] = type(models[0][1]).__name__
     return TradeoffResult(table=table, strata=strata, defaults=defaults, notes=notes,
-                          chosen=chosen_row, chosen_model=str(table.loc[chosen_row, "model"]))
+                          chosen=chosen_row, chosen_model=str(table.loc[chosen_row, "model"]),
+                          searches=searches)
 
 
 def _reach(core: DeliveryCore, learner_ids: Sequence[str], request: ListRequest) -> np.ndarray:
@@ -403,10 +413,13 @@ def _plot_models(result: TradeoffResult, out: Path, k: int) -> list[Path]:
 
 
 def write_outputs(result: TradeoffResult, out: Path, title: str, k: int = 10) -> Path:
-    """``tradeoffs.csv``, ``strata.csv``, the plot and ``tradeoffs.md``; returns the .md path."""
+    """``tradeoffs.csv``, ``strata.csv``, each search's ``search_<label>.csv``, the plot and
+    ``tradeoffs.md``; returns the .md path."""
     out.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(out / "tradeoffs.csv", index=False)
     result.strata.to_csv(out / "strata.csv", index=False)
+    for label, tried in result.searches.items():  # what each search tried, and its scores
+        tried.to_csv(out / f"search_{label}.csv", index=False)
     plots = _plot(result, out, k)
     path = out / "tradeoffs.md"
     path.write_text(_markdown(result, title, plots, k), encoding="utf-8")

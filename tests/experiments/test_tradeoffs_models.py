@@ -65,6 +65,9 @@ def test_models_from_specs_are_compared_with_today_in_one_run(config: Path, tmp_
     report = (out / "tradeoffs.md").read_text(encoding="utf-8")
     assert "model auto_w05: FamilySearch" in report and "chose {'candidate':" in report
     assert (out / "tradeoffs.png").exists()
+    tried = pd.read_csv(out / "search_auto_w05.csv")  # the search's candidates and objective
+    assert list(tried["candidate"]) == ["als", "popularity"]
+    assert tried.loc[tried["chosen"], "objective"].item() == tried["objective"].max()
     assert "chosen by the rule:" in capsys.readouterr().out
 
 
