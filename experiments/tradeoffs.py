@@ -1,8 +1,8 @@
 """What the delivery knobs cost and buy, on the lists the API would serve.
 
 One experiment file (``experiments/sample_world.toml`` or ``oulad.toml``: its data, split,
-features and candidate rule, :func:`experiments.runner.prepare`) and one of its models (today's
-served default, ALS) give a delivery core (:func:`recommender.delivery.batch.core_for_fit`);
+features and candidate rule, :func:`experiments.runner.prepare`) and a model (by default ALS,
+the served model when issue 20 was filed) give a delivery core (:func:`recommender.delivery.batch.core_for_fit`);
 every test learner's list is then asked of the core at each setting of its re-rank knobs
 (:class:`~recommender.delivery.core.ListRequest`: ``equal_service``, ``calibration``,
 ``diversity``), exactly as the API would ask. Each setting is scored with the library: ndcg@k

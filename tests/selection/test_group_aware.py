@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from recommender.data import validate_dataset
-from recommender.errors import InvalidParameterError
+from recommender.errors import ConfigError, InvalidParameterError
 from recommender.features import build_feature_set
 from recommender.models import GroupPopularityModel
-from recommender.selection import FamilySearch, family
+from recommender.selection import FamilySearch, build_model, family
 from recommender.selection.equity import GroupAwareSearch, group_objective
 
 POPULAR = {"global_weight": 100.0}  # global popularity ranks (nearly) everything
@@ -137,3 +137,12 @@ def test_the_default_search_refuses_a_bad_objective() -> None:
         FamilySearch(worst_weight=0.5, group_attributes=("nope",)).fit(features)
     with pytest.raises(InvalidParameterError, match="worst_weight"):
         FamilySearch(worst_weight=1.5).fit(features)
+
+
+def test_a_config_sets_the_default_search_objective() -> None:
+    search = build_model("auto", {"worst_weight": 0.5, "group_attributes": ["urban_rural"]})
+    assert isinstance(search, FamilySearch)
+    assert (search.worst_weight, list(search.group_attributes)) == (0.5, ["urban_rural"])
+    assert build_model("auto").worst_weight == 0.0  # the shipped default: the mean alone
+    with pytest.raises(ConfigError, match="worst_weight"):
+        build_model("auto", {"worst_weight": "half"})
