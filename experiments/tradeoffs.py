@@ -101,24 +101,6 @@ def settings_grid(
     return sorted(grid, key=lambda g: (g["equal_service"] + g["calibration"] + g["diversity"] > 0,))
 
 
-def run_tradeoffs(
-    prepared: Prepared,
-    model: Any,
-    attributes: Sequence[str],
-    *,
-    k: int = 10,
-    grid: Sequence[dict[str, float]] | None = None,
-    min_group_size: int = 20,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    step: Step = _quiet,
-) -> TradeoffResult:
-    """Fit ``model`` on the prepared split and score its core's lists at every setting."""
-    return run_comparison(prepared, [(type(model).__name__, model)], attributes, k=k, grid=grid,
-                          min_group_size=min_group_size, n_resamples=n_resamples, seed=seed,
-                          step=step)
-
-
 def run_comparison(
     prepared: Prepared,
     models: Sequence[tuple[str, Any]],
