@@ -336,14 +336,8 @@ def _plot(result: TradeoffResult, out: Path, k: int) -> list[Path]:
     other = table[table["diversity"] > 0]
     left.scatter(other["cost_pct_worst"], other["largest_relative_gap"], marker="x", color="k",
                  label="diversity only")
-    chosen = table.loc[[result.chosen]]
-    left.scatter(chosen["cost_pct_worst"], chosen["largest_relative_gap"], s=160,
-                 facecolors="none", edgecolors="r", label="default")
-    left.axvline(100 * MAX_COST, color="grey", linestyle="--")
-    left.set_xlabel(f"ndcg@{k} cost, % of today's (far end of the 95% CI)")
-    left.set_ylabel("largest relative best-worst gap")
-    left.legend(fontsize=7)
-    left.grid(alpha=0.3)
+    _cost_gap_frame(left, table.loc[[result.chosen]], k, "default",
+                    "far end of the 95% CI")
     base = table[(table["calibration"] == 0) & (table["diversity"] == 0)]
     right.plot(base["equal_service"], base["local_share"], marker="o", label="local (in-person, near) share of top-k")
     right.plot(base["equal_service"], base["reachable_local_share"], linestyle="--",
@@ -358,6 +352,17 @@ def _plot(result: TradeoffResult, out: Path, k: int) -> list[Path]:
     return [path]
 
 
+def _cost_gap_frame(axes: Any, chosen: pd.DataFrame, k: int, label: str, note: str) -> None:
+    """The cost-against-gap panel's chosen row (circled), the cost bound, labels and grid."""
+    axes.scatter(chosen["cost_pct_worst"], chosen["largest_relative_gap"], s=160,
+                 facecolors="none", edgecolors="r", label=label)
+    axes.axvline(100 * MAX_COST, color="grey", linestyle="--")
+    axes.set_xlabel(f"ndcg@{k} cost, % of today's ({note})")
+    axes.set_ylabel("largest relative best-worst gap")
+    axes.legend(fontsize=7)
+    axes.grid(alpha=0.3)
+
+
 def _plot_models(result: TradeoffResult, out: Path, k: int) -> list[Path]:
     """Several models: cost against the group gap per model (points: its knob settings) and
     each row's local exposure beside what learners can reach."""
@@ -370,14 +375,8 @@ def _plot_models(result: TradeoffResult, out: Path, k: int) -> list[Path]:
         for _, row in part.iterrows():
             left.annotate(f"es {row['equal_service']:g}", (row["cost_pct_worst"],
                           row["largest_relative_gap"]), fontsize=6, alpha=0.7)
-    chosen = table.loc[[result.chosen]]
-    left.scatter(chosen["cost_pct_worst"], chosen["largest_relative_gap"], s=160,
-                 facecolors="none", edgecolors="r", label="chosen by the rule")
-    left.axvline(100 * MAX_COST, color="grey", linestyle="--")
-    left.set_xlabel(f"ndcg@{k} cost, % of today's (far end of the 95% CI; < 0: better)")
-    left.set_ylabel("largest relative best-worst gap")
-    left.legend(fontsize=7)
-    left.grid(alpha=0.3)
+    _cost_gap_frame(left, table.loc[[result.chosen]], k, "chosen by the rule",
+                    "far end of the 95% CI; < 0: better")
     names = [f"{r['model']}\nes {r['equal_service']:g} cal {r['calibration']:g}"
              for _, r in table.iterrows()]
     positions = np.arange(len(table))
