@@ -8,7 +8,6 @@ baseline; every other model gets a paired comparison against it.
 
 from __future__ import annotations
 
-import copy
 import time
 import uuid
 from collections.abc import Callable
@@ -20,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import mlflow
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from mlflow.tracking import MlflowClient
 
 from experiments.config import ExperimentConfig, ModelSpec, config_digest, load_config, safe_name
@@ -41,7 +39,7 @@ from recommender.evaluation.report_metrics import (
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
 from recommender.features.ordinal import describe_time
-from recommender.models import ColdStart
+from recommender.models.cold_start import map_cold_resources
 from recommender.models.base import EmbeddingModel
 from recommender.selection import SearchCV
 from recommender.selection.record import SelectionRecord, selection_record
@@ -215,6 +213,9 @@ def _run_model(
     evaluation = config.evaluation
     model = spec.build(random_state=config.seed, interaction_weights=prepared.weights,
                        section=f"models[{position - 1}]", validation=prepared.validation)
+    if (evaluation.cold_resources == "content_mapping" and "cold_resources" not in spec.params
+            and "cold_resources" in model.get_params(deep=False)):
+        model.set_params(cold_resources="content_mapping")  # validate as the test is scored
     with mlflow.start_run(run_name=spec.key, tags={**tags, "experiment.position": str(position)}) as run:
         mlflow.log_params({**common, **_model_params(spec, model)})
         started = time.perf_counter()
@@ -302,20 +303,11 @@ def _map_cold_resources(
     model: EmbeddingModel, train: FeatureSet, weights: InteractionWeights
 ) -> tuple[EmbeddingModel, int]:
     """Give resources without training interactions the vectors serving would give a new
-    resource (:class:`ColdStart` content mapping), in a shallow copy of the fitted model; a
-    fitted search is mapped as the estimator it chose, which is what its bundle serves."""
+    resource (:func:`map_cold_resources`); a fitted search is mapped as the estimator it
+    chose, which is what its bundle serves."""
     if isinstance(model, SearchCV):
         model = model.best_estimator_
-    seen = np.asarray((sp.csr_matrix(train.interactions) != 0).sum(axis=0)).ravel() > 0
-    cold = np.flatnonzero(~seen)
-    if len(cold) == 0 or seen.sum() < 2:
-        return model, 0
-    vectors = ColdStart(model, weights=weights).fit(train).resource_vectors(train.resources.iloc[cold]).vectors
-    factors = np.array(model.resource_factors_, dtype=np.float32, copy=True)
-    factors[cold] = vectors
-    mapped = copy.copy(model)
-    mapped.resource_factors_ = np.ascontiguousarray(factors)
-    return mapped, len(cold)
+    return map_cold_resources(model, train, weights)
 
 
 def _common_params(

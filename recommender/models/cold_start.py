@@ -111,6 +111,29 @@ def _parts(model: EmbeddingModel) -> list[EmbeddingModel]:
     return [part.model for part in model_parts(model)]
 
 
+def map_cold_resources(
+    model: EmbeddingModel, features: FeatureSet, weights: InteractionWeights | None = None,
+    content: ContentModel | None = None,
+) -> tuple[EmbeddingModel, int]:
+    """``model`` (fitted on ``features``) with the vectors serving gives a new resource
+    (:class:`ColdStart`'s content mapping) for every resource without interactions in
+    ``features``, in a shallow copy; and how many were mapped. An experiment scores its test
+    this way with ``cold_resources = "content_mapping"``, and the family search its
+    validation when told to (so both judge what a bundle of the fit would serve); ``content``
+    as :class:`ColdStart` takes it (fitted once, it serves every model of one split)."""
+    seen = np.asarray((sp.csr_matrix(features.interactions) != 0).sum(axis=0)).ravel() > 0
+    cold = np.flatnonzero(~seen)
+    if len(cold) == 0 or seen.sum() < 2:
+        return model, 0
+    vectors = ColdStart(model, content=content, weights=weights).fit(features).resource_vectors(
+        features.resources.iloc[cold]).vectors
+    factors = np.array(model.resource_factors_, dtype=np.float32, copy=True)
+    factors[cold] = vectors
+    mapped = copy.copy(model)
+    mapped.resource_factors_ = np.ascontiguousarray(factors)
+    return mapped, len(cold)
+
+
 def add_resources(model: EmbeddingModel, vectors: np.ndarray) -> EmbeddingModel:
     """A shallow copy of ``model`` that also knows new resources (resource_idx n, n+1, ...).
 
@@ -134,7 +157,8 @@ class ColdStart(BaseEstimator):
     ``content`` is the content model used to read resources and profiles; when ``model`` is
     (or contains) a fitted :class:`ContentModel` that one is reused, else ``content`` (default
     ``ContentModel()``) is fitted on the same features (its encoders only:
-    :meth:`ContentModel.fit_encoders`). ``weights`` must be the
+    :meth:`ContentModel.fit_encoders`); a ``content`` already fitted so on the same features
+    (a search mapping many models on one split) is used as is. ``weights`` must be the
     :class:`InteractionWeights` the features were built with, so new events weigh the same.
     A profile's pseudo-history is its ``n_pseudo_events`` nearest resources in content space
     that score at least ``pseudo_min_similarity`` times the nearest one (a weak tail is noise).
@@ -165,6 +189,8 @@ class ColdStart(BaseEstimator):
         found = [part for part in _parts(self.model) if isinstance(part, ContentModel)]
         if found:
             content = found[0]
+        elif self.content is not None and getattr(self.content, "encoder_", None) is not None:
+            content = self.content  # fitted by the caller on these features: used as is
         else:
             content = clone(self.content) if self.content is not None else ContentModel()
             content.fit_encoders(features)  # its learner vectors would never place anyone

@@ -44,6 +44,7 @@ main_k = 10
 n_resamples = 50
 group_attributes = ["group"]
 min_group_size = 5
+cold_resources = "content_mapping"  # the default validates so too
 """
 
 
@@ -98,6 +99,7 @@ def test_the_mlflow_run_logs_the_choice_scores_and_budget(auto_run) -> None:
     client = MlflowClient(result.tracking_uri)
     run = client.get_run(result.runs[1].run_id)
     assert run.data.tags["selection.best"] == "popularity"
+    assert run.data.params["model.cold_resources"] == "content_mapping"
     assert run.data.params["selection.validation"] == record.validation
     assert json.loads(run.data.params["selection.best_params"]) == record.best_params
     table = record.candidates.set_index("candidate")

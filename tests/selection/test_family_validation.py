@@ -4,10 +4,12 @@ chooses on, with the split's test filter, so the choice is made on the task it i
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from recommender.data import validate_dataset
+from recommender.errors import InvalidParameterError
 from recommender.evaluation.evaluate import evaluate
 from recommender.features import build_feature_set
 from recommender.models import MODELS
@@ -111,3 +113,39 @@ def test_the_task_s_validation_chooses_what_the_task_rewards() -> None:
     plain = evaluate(MODELS["popularity"]().fit(train), train, split.test, (10,))
     assert on_test["task"] == pytest.approx(plain["ndcg_at_10"])
     assert on_test["task"] > on_test["latest"] + 0.1
+
+
+def test_content_mapping_scores_resources_new_to_the_validation_as_a_bundle_serves_them() -> None:
+    """Resource N is first used after the validation cut: with ``cold_resources =
+    "content_mapping"`` a candidate's validation score is evaluate() of that candidate, fitted
+    on the events before the cut, with N's content-mapped vector (what a bundle would serve),
+    not of the candidate as fitted."""
+    from recommender.evaluation.report_metrics import candidate_exclusions
+    from recommender.models.cold_start import map_cold_resources
+    from recommender.selection.hybrid import held_out_features, learner_subset
+    from time_worlds import dated_features
+
+    events = [(f"l{i:02d}", r, d) for i in range(40) for r, d in (("A", i % 9), ("B", 10 + i % 7))]
+    events += [(f"l{i:02d}", "C", 20 + i % 5) for i in range(0, 40, 2)]
+    events += [(f"l{i:02d}", "N", 40 + i % 5) for i in range(40)]
+    features = dated_features(events)
+    spec = TemporalSplit(cut=START + pd.Timedelta(days=30))
+    settings = {"candidates": ["ease"], "hybrid_parts": 0, "budget_factor": 1e9,
+                "validation": spec}
+    mapped = FamilySearch(cold_resources="content_mapping", **settings).fit(features)
+    fitted = FamilySearch(**settings).fit(features)
+
+    train, validation = held_out_features(features, spec.build(features.events), None)
+    assert train.resource_map.index_of("N") not in train.interactions.nonzero()[1]
+    model, n_mapped = map_cold_resources(MODELS["ease"]().fit(train), train)
+    assert n_mapped == 1
+    learner_idx = np.sort(train.learner_map.indices_of(validation["learner_id"].unique()))
+    model.learner_factors_ = model.learner_factors_[learner_idx]
+    expected = evaluate(model, learner_subset(train, learner_idx), validation, (10,),
+                        candidate_exclusions(train, "all"))["ndcg_at_10"]
+    scores = mapped.cv_results_.set_index("candidate")["ndcg_at_10"]
+    assert scores["ease"] == pytest.approx(expected)
+    assert scores["ease"] != pytest.approx(
+        fitted.cv_results_.set_index("candidate").loc["ease", "ndcg_at_10"])
+    with pytest.raises(InvalidParameterError, match="cold_resources"):
+        FamilySearch(cold_resources="mapped").fit(features)
