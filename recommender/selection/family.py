@@ -19,6 +19,10 @@ The budget: the first candidate is a default ALS fit, whose seconds are the refe
 search predicts its cost (the same family's last fit and scoring, else the reference) and the
 refit of the best so far; a candidate that would not fit in what is left is skipped, and says so
 in ``cv_results_``. ``budget_seconds_``, ``reference_seconds_`` and ``fit_seconds_`` report it.
+Scoring content-mapped vectors (``cold_resources``) needs one content reader fitted on the
+validation split, a fixed cost of validating as the task is scored (seconds on MARS's catalog,
+where an ALS fit takes one): its seconds, ``content_reader_seconds_``, are added to the budget
+and counted in ``fit_seconds_``.
 
 The validation split: ``validation``, a configured split (a ``[split]`` hold-out section of
 :mod:`recommender.spec`, e.g. the task's own protocol replayed inside the training events, as
@@ -171,13 +175,19 @@ class FamilySearch(SearchCV):
         if self.cold_resources not in COLD_RESOURCES:
             raise InvalidParameterError("cold_resources", self.cold_resources,
                                         f"one of {list(COLD_RESOURCES)}")
-        self._content: ContentModel | None = None  # fitted on the validation split if needed
         objective = GroupObjective(self.metric, tuple(self.group_attributes), self.worst_weight,
                                    self.min_group_size)
         objective.check(features.learners)
         train, validation, exclude = self._validation_split(features)
         view = _ValidationView(train, validation, self.max_learners, self.random_state, exclude,
                                "validation_fraction" if self.validation is None else "validation")
+        # One content reader maps every candidate's new resources: a cost of the validation,
+        # fitted before the reference fit so no candidate's predicted cost carries it.
+        self._content, self.content_reader_seconds_ = None, 0.0
+        if self.cold_resources == "content_mapping":
+            reader_started = time.perf_counter()
+            self._content = ContentModel().fit_encoders(train)
+            self.content_reader_seconds_ = time.perf_counter() - reader_started
         train_share = max(train.interactions.nnz, 1) / max(features.interactions.nnz, 1)
         rows: list[dict[str, Any]] = []
         fitted: dict[str, tuple[EmbeddingModel, float]] = {}  # label -> (model, score)
@@ -211,7 +221,8 @@ class FamilySearch(SearchCV):
             row["fit_seconds"] = time.perf_counter() - fit_started
             if label == REFERENCE:
                 self.reference_seconds_ = row["fit_seconds"]
-                self.budget_seconds_ = self.budget_factor * self.reference_seconds_
+                self.budget_seconds_ = (self.budget_factor * self.reference_seconds_
+                                        + self.content_reader_seconds_)
             score_started = time.perf_counter()
             model = self._as_served(model, train)
             mapped = time.perf_counter()
@@ -271,8 +282,6 @@ class FamilySearch(SearchCV):
         interactions get the vectors a bundle would serve them (their content, mapped), as an
         experiment scores its test with that setting; else the model as fitted."""
         if self.cold_resources == "content_mapping":
-            if self._content is None:  # one content reader for every candidate
-                self._content = ContentModel().fit_encoders(train)
             model, _ = map_cold_resources(model, train, self.interaction_weights, self._content)
         return model
 

@@ -18,7 +18,8 @@ import pandas as pd
 
 from recommender.selection.base import SearchCV
 
-_SECONDS = ("budget_seconds", "reference_seconds", "fit_seconds", "refit_seconds")
+_SECONDS = ("budget_seconds", "reference_seconds", "fit_seconds", "refit_seconds",
+            "content_reader_seconds")
 
 
 @dataclass(frozen=True)
