@@ -113,20 +113,22 @@ def _parts(model: EmbeddingModel) -> list[EmbeddingModel]:
 
 def map_cold_resources(
     model: EmbeddingModel, features: FeatureSet, weights: InteractionWeights | None = None,
-    content: ContentModel | None = None,
+    content: ContentModel | None = None, cold_content: np.ndarray | None = None,
 ) -> tuple[EmbeddingModel, int]:
     """``model`` (fitted on ``features``) with the vectors serving gives a new resource
     (:class:`ColdStart`'s content mapping) for every resource without interactions in
     ``features``, in a shallow copy; and how many were mapped. An experiment scores its test
     this way with ``cold_resources = "content_mapping"``, and the family search its
     validation when told to (so both judge what a bundle of the fit would serve); ``content``
-    as :class:`ColdStart` takes it (fitted once, it serves every model of one split)."""
+    as :class:`ColdStart` takes it (fitted once, it serves every model of one split), and
+    ``cold_content`` the cold resources' content as that reader encodes it (likewise)."""
     seen = np.asarray((sp.csr_matrix(features.interactions) != 0).sum(axis=0)).ravel() > 0
     cold = np.flatnonzero(~seen)
     if len(cold) == 0 or seen.sum() < 2:
         return model, 0
-    vectors = ColdStart(model, content=content, weights=weights).fit(features).resource_vectors(
-        features.resources.iloc[cold]).vectors
+    cold_start = ColdStart(model, content=content, weights=weights).fit(features)
+    vectors = (cold_start.resource_vectors(features.resources.iloc[cold]) if cold_content is None
+               else cold_start.vectors_of_content(cold_content)).vectors
     factors = np.array(model.resource_factors_, dtype=np.float32, copy=True)
     factors[cold] = vectors
     mapped = copy.copy(model)
@@ -304,7 +306,12 @@ class ColdStart(BaseEstimator):
     def resource_vectors(self, resources: pd.DataFrame) -> ResourceVectors:
         """Vectors for resources the model never saw, from their content alone."""
         self._check_fitted()
-        content = self.content_.encoder_.transform(resources)
+        return self.vectors_of_content(self.content_.encoder_.transform(resources))
+
+    def vectors_of_content(self, content: np.ndarray) -> ResourceVectors:
+        """:meth:`resource_vectors` of resources whose content this cold start's reader has
+        already encoded (``content_.encoder_.transform``: one encoding serves many models)."""
+        self._check_fitted()
         blocks = [  # predict() drops a single output column; keep every block 2-D
             content if mapping is None
             else np.asarray(mapping.predict(content)).reshape(len(content), -1)

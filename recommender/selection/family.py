@@ -183,10 +183,14 @@ class FamilySearch(SearchCV):
                                "validation_fraction" if self.validation is None else "validation")
         # One content reader maps every candidate's new resources: a cost of the validation,
         # fitted before the reference fit so no candidate's predicted cost carries it.
-        self._content, self.content_reader_seconds_ = None, 0.0
+        self._content, self._cold_content, self.content_reader_seconds_ = None, None, 0.0
         if self.cold_resources == "content_mapping":
             reader_started = time.perf_counter()
             self._content = ContentModel().fit_encoders(train)
+            seen = np.asarray((train.interactions != 0).sum(axis=0)).ravel() > 0
+            if not seen.all():  # their content encoded once, for every candidate's mapping
+                self._cold_content = self._content.encoder_.transform(
+                    train.resources.iloc[np.flatnonzero(~seen)])
             self.content_reader_seconds_ = time.perf_counter() - reader_started
         train_share = max(train.interactions.nnz, 1) / max(features.interactions.nnz, 1)
         rows: list[dict[str, Any]] = []
@@ -253,6 +257,7 @@ class FamilySearch(SearchCV):
         self.best_estimator_ = self._refit(best, fitted[best][0], features)
         self.__dict__.pop("_resource_index", None)
         self.__dict__.pop("_content", None)
+        self.__dict__.pop("_cold_content", None)
         self.refit_seconds_ = time.perf_counter() - refit_started
         self.best_params_ = {"candidate": best, **self._described(best, self.best_estimator_)}
         self.fit_seconds_ = time.perf_counter() - started
@@ -282,7 +287,8 @@ class FamilySearch(SearchCV):
         interactions get the vectors a bundle would serve them (their content, mapped), as an
         experiment scores its test with that setting; else the model as fitted."""
         if self.cold_resources == "content_mapping":
-            model, _ = map_cold_resources(model, train, self.interaction_weights, self._content)
+            model, _ = map_cold_resources(model, train, self.interaction_weights, self._content,
+                                          self._cold_content)
         return model
 
     @staticmethod
