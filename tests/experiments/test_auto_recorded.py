@@ -109,7 +109,9 @@ def test_the_mlflow_run_logs_the_choice_scores_and_budget(auto_run) -> None:
     assert run.data.metrics["selection_within_budget"] == 1.0
     assert 0 < run.data.metrics["selection_fit_seconds"] <= run.data.metrics[
         "selection_budget_seconds"]
+    reader = run.data.metrics["selection_content_reader_seconds"]  # validating content-mapped
+    assert reader > 0
     assert run.data.metrics["selection_budget_seconds"] == pytest.approx(
-        1000.0 * run.data.metrics["selection_reference_seconds"])
+        1000.0 * run.data.metrics["selection_reference_seconds"] + reader)
     artifacts = [item.path for item in client.list_artifacts(run.info.run_id, "selection")]
     assert artifacts == ["selection/candidates.csv"]
