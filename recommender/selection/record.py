@@ -71,10 +71,12 @@ class SelectionRecord:
         if {"selection_budget_seconds", "selection_fit_seconds"} <= set(seconds):
             budget, spent = seconds["selection_budget_seconds"], seconds["selection_fit_seconds"]
             reference = seconds.get("selection_reference_seconds", float("nan"))
+            reader = seconds.get("selection_content_reader_seconds", 0.0)
             verdict = "within" if spent <= budget else "OVER"
             text += (f": {spent:.2f} s for the search and its refit, {verdict} the budget of "
-                     f"{budget:.2f} s ({budget / reference:.0f} x one default ALS fit of "
-                     f"{reference:.2f} s on the validation split)")
+                     f"{budget:.2f} s ({(budget - reader) / reference:.0f} x one default ALS fit "
+                     f"of {reference:.2f} s on the validation split"
+                     + (f", plus {reader:.2f} s for the content reader" if reader else "") + ")")
         if self.validation is not None:
             text += f"; validated on {self.validation}"
         return text

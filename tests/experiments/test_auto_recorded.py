@@ -86,6 +86,8 @@ def test_the_report_states_the_choice_scores_and_budget(auto_run) -> None:
         score = record.candidates.set_index("candidate").loc[candidate, "ndcg_at_10"]
         assert f"{score:.4f}" in page
     assert "within the budget" in record.describe()
+    assert "(1000 x one default ALS fit" in record.describe()
+    assert "s for the content reader)" in record.describe()  # it validates content-mapped
     saved = pd.read_csv(result.out_dir / "tables" / "selection_auto.csv")
     pd.testing.assert_series_equal(saved["ndcg_at_10"], record.candidates["ndcg_at_10"],
                                    check_names=False)
