@@ -1,8 +1,12 @@
 """``recommender serve``: the production server, uvicorn with several worker processes.
 
-Each worker builds its own app through the factory :func:`create_worker_app` (the settings'
-app, :func:`recommender.serving.app.create_app_from_settings`) from the same settings, which this
+Each worker builds its own app through the factory
+:func:`recommender.serving.app.create_app_from_settings` from the same settings, which this
 entry point hands down through ``RECOMMENDER_*`` variables (command-line overrides included).
+Workers keep Python's GIL switch interval (5 ms): a shorter one (0.5 ms) once shortened the
+event writer's locked transactions of several SQLite calls, but since a group is one insert it
+cost more in thread switches than it saved (one-event ingestion at 32 writers: 0.29-0.33 ms of
+server CPU an event at 5 ms against 0.35-0.38 at 0.5 ms, p99 12-14 ms against 14-17 ms).
 It also turns on prometheus-client's multiprocess mode (one shared directory), so ``/metrics``
 on any worker reports them all, and switches off uvicorn's access log (it would write query
 strings: filters can say what a learner needs); the app writes its own, without them.
@@ -14,25 +18,10 @@ import os
 import shutil
 import tempfile
 
-import sys
-
-from fastapi import FastAPI
-
-from recommender.serving.app import create_app_from_settings, options_from_settings
+from recommender.serving.app import options_from_settings
 from recommender.settings import Settings
 
-FACTORY = "recommender.serving.server:create_worker_app"
-SWITCH_INTERVAL_S = 0.0005  # how often a worker's busy thread must hand over the GIL
-
-
-def create_worker_app() -> FastAPI:
-    """One worker's app (the uvicorn factory): the settings' app, with the GIL handed over
-    every 0.5 ms instead of Python's 5. The event writer gives the GIL up for each SQLite
-    call and the fsync, and with the event loop busy, taking it back cost up to 5 ms each
-    time, inside the group's transaction that holds the database's write lock for every
-    worker (a 4 ms commit took 13-15 ms under load, the same with 0.5 ms)."""
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
-    return create_app_from_settings()
+FACTORY = "recommender.serving.app:create_app_from_settings"
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
