@@ -39,8 +39,9 @@ from recommender.features.catalog import CatalogArrays
 from recommender.errors import InvalidParameterError
 
 # The shipped defaults of the equity knobs (the serving settings start from them), chosen by
-# the stated rule of experiments/tradeoffs.py on its trade-off curves (experiments/README.md).
-DEFAULT_EQUAL_SERVICE = 0.5
+# the stated rule of experiments/tradeoffs.py on its trade-off curves of the shipped default
+# model (experiments/README.md, results/tradeoffs_sample_auto.md).
+DEFAULT_EQUAL_SERVICE = 0.9
 DEFAULT_CALIBRATION = 0.0
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from experiments.config import load_config
 from experiments.tradeoffs import choose_row, main, model_spec
+from recommender.delivery.rerank import DEFAULT_EQUAL_SERVICE
 from recommender.errors import InvalidParameterError
 
 TINY = """
@@ -57,7 +58,7 @@ def test_models_from_specs_are_compared_with_today_in_one_run(config: Path, tmp_
           "--model", AUTO, "--grid", "shipped", "--min-group-size", "5", "--out", str(out)])
     table = pd.read_csv(out / "tradeoffs.csv")
     assert list(table["model"]) == ["popularity"] * 2 + ["same"] * 2 + ["auto_w05"] * 2
-    assert list(table["equal_service"]) == [0.0, 0.5] * 3  # every knob 0, then the shipped
+    assert list(table["equal_service"]) == [0.0, DEFAULT_EQUAL_SERVICE] * 3  # 0, the shipped
     today, same = table.iloc[0], table.iloc[2]
     assert today["ndcg_diff"] == 0 and same["ndcg_diff"] == 0  # the same lists as today's
     assert same["ndcg@10"] == today["ndcg@10"]

@@ -12,6 +12,7 @@ import pytest
 from recommender.bundle import build_bundle
 from recommender.delivery import CatalogArrays, learner_profiles
 from recommender.delivery.cards import title_keys
+from recommender.delivery.rerank import PLAIN
 from recommender.errors import DataValidationError
 from recommender.features import build_feature_set
 from recommender.models import ALSModel
@@ -31,12 +32,13 @@ NOW = pd.Timestamp("2024-12-31T12:00", tz="UTC")  # the small world's as-of day:
 
 
 def test_export_is_the_exact_allowed_top_k_with_a_reason(small_bundle, tmp_path) -> None:
-    """Each learner's rows: the best k resources their constraint mask allows, without what
-    they are done with (checked against a brute-force scan for every learner placed by their
-    trained vector), each with a reason; written one row group per chunk."""
+    """Each learner's rows, plain lists (no re-rank): the best k resources their constraint
+    mask allows, without what they are done with (checked against a brute-force scan for every
+    learner placed by their trained vector), each with a reason; one row group per chunk."""
     bundle, _, _ = small_bundle
     out = tmp_path / "lists.parquet"
-    stats = export_delivery_lists(bundle, out, k=10, chunk_size=37, now=NOW, index_factory="Flat")
+    stats = export_delivery_lists(bundle, out, k=10, chunk_size=37, now=NOW, index_factory="Flat",
+                                  policy=PLAIN)
     lists = pd.read_parquet(out)
     assert list(lists.columns) == [
         "learner_id", "rank", "resource_id", "score", "reason", "reason_kind", "title",
