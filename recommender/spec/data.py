@@ -20,6 +20,7 @@ from recommender.data import Dataset, load_directory
 from recommender.data.loaders import LOADERS
 from recommender.data.sample_world import DEFAULT_SIZE, generate_world
 from recommender.spec.base import OptionsSection, Section, signature_problems
+from recommender.spec.reader import relative_to_config
 from recommender.spec.reader import tag
 
 # Where each real data set lives under a data root (as shipped in ``../shared/data``).
@@ -83,10 +84,7 @@ def _resolve(value: Path | None, info: ValidationInfo) -> Path:
     if folder is not None and data_root is not None:
         resolved, origin = Path(data_root) / folder, f"--data-root {data_root}"
     elif value is not None:
-        resolved = value.expanduser()
-        base = context.get("base_dir")
-        if not resolved.is_absolute() and base is not None:
-            resolved = Path(base) / resolved
+        resolved = relative_to_config(value, info)
         origin = f"path = {str(value)!r}, relative to the config file"
     elif folder is not None and default_root is not None:
         resolved = Path(default_root) / folder

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator
 
 from recommender.spec.base import Section
-from recommender.spec.reader import tag
+from recommender.spec.reader import relative_to_config, tag
 
 ENGINE_KINDS = ("local", "spark")
 
@@ -60,11 +60,7 @@ class SparkEngine(Section):
     def _events_exist(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         if value is None:
             return None
-        resolved = value.expanduser()
-        base = (info.context or {}).get("base_dir")
-        if not resolved.is_absolute() and base is not None:
-            resolved = Path(base) / resolved
-        resolved = resolved.resolve()
+        resolved = relative_to_config(value, info)
         if not resolved.exists():
             raise ValueError(f"events Parquet {resolved} does not exist (from events = "
                              f"{str(value)!r}, relative to the config file)")

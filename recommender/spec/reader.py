@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, ValidationInfo
 
 from recommender.errors import ConfigError
 from recommender.spec.base import PROBLEM_SEPARATOR
@@ -52,6 +52,16 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a table of sections")
     return raw
+
+
+def relative_to_config(value: Path, info: ValidationInfo) -> Path:
+    """A path a config file names, absolute: relative ones are read from the file's directory
+    (the validation context's ``base_dir``, when the config came from a file)."""
+    resolved = value.expanduser()
+    base = (info.context or {}).get("base_dir")
+    if not resolved.is_absolute() and base is not None:
+        resolved = Path(base) / resolved
+    return resolved.resolve()
 
 
 def validate_config(

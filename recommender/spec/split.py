@@ -39,7 +39,7 @@ from recommender.evaluation.splits import (
     temporal_split,
 )
 from recommender.spec.base import Section
-from recommender.spec.reader import tag
+from recommender.spec.reader import relative_to_config, tag
 
 Timestamp = datetime | date | str
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
@@ -194,11 +194,7 @@ class GivenSplit(HoldoutSplit):
     @field_validator("path")
     @classmethod
     def _file(cls, value: Path, info: ValidationInfo) -> Path:
-        base = (info.context or {}).get("base_dir")
-        resolved = value.expanduser()
-        if not resolved.is_absolute() and base is not None:
-            resolved = Path(base) / resolved
-        resolved = resolved.resolve()
+        resolved = relative_to_config(value, info)
         if not resolved.is_file():
             raise ValueError(f"held-out file {resolved} does not exist "
                              f"(path = {str(value)!r}, relative to the config file)")
