@@ -10,7 +10,10 @@ and its paired difference to today's lists (all knobs 0) with a bootstrap CI
 (:func:`~recommender.evaluation.significance.paired_comparison`), the relative best-worst
 group gap per attribute (:mod:`recommender.evaluation.equity`), intra-list category diversity,
 and the share of slots going to local (in-person, nearby) resources beside their share of what each
-learner can reach (:meth:`DeliveryCore.reach`).
+learner can reach (:meth:`DeliveryCore.reach`). The largest gap comes with its bootstrap CI, the
+value shuffled group labels give it (the noise floor: with small groups the largest of many
+pairwise gaps is well above 0 by chance) and the paired CI of its cut against today's
+(:func:`~recommender.evaluation.equity.largest_gap`).
 
 Several models can be compared in one run (:func:`run_comparison`; ``--model`` repeated, each a
 label of the experiment file or a spec such as ``auto`` or ``'auto_w05=auto{worst_weight =
@@ -56,10 +59,12 @@ from recommender.evaluation.beyond_accuracy import (  # noqa: E402
     category_diversity_at_k,
 )
 from recommender.evaluation.equity import (  # noqa: E402
+    LargestGap,
     equity_gaps,
     group_accuracy,
     history_lengths,
     history_strata,
+    largest_gap,
 )
 from recommender.evaluation.metrics import metrics_at_k  # noqa: E402
 from recommender.evaluation.significance import paired_comparison  # noqa: E402
@@ -186,6 +191,9 @@ def run_comparison(
                  f"{row['largest_relative_gap']:.3f}, local {row['local_share']:.3f} of "
                  f"reachable {row['reachable_local_share']:.3f}")
     table = _with_differences(pd.DataFrame(rows), [n for n, _ in per_setting], k, n_resamples, seed)
+    table = _with_gap_noise(table, largest_gap(
+        np.vstack([n for n, _ in per_setting]), train.learners, attributes,
+        learner_ids=learner_ids, min_size=min_group_size, n_resamples=n_resamples, seed=seed))
     table = table[["model", *[c for c in table.columns if c != "model"]]]
     chosen_row = choose_row(table)
     defaults = _knobs(table.loc[chosen_row])
@@ -253,6 +261,18 @@ def _with_differences(
     table.insert(7, "cost_pct_worst", [-100 * lo / mean for lo in low])
     gap0 = table["largest_relative_gap"].iloc[0]
     table["gap_cut_pct"] = 100 * (1 - table["largest_relative_gap"] / gap0) if gap0 else np.nan
+    return table
+
+
+def _with_gap_noise(table: pd.DataFrame, gap: LargestGap) -> pd.DataFrame:
+    """Each row's largest relative gap with its bootstrap CI (learners resampled within
+    groups), the gap shuffled group labels give (mean and 95th percentile: what noise alone
+    reads), and the paired CI of its cut against today's, in percent."""
+    table = table.copy()
+    interval, noise, cut = gap.interval(), gap.noise(), gap.cut_interval(base=0)
+    table["gap_ci_low"], table["gap_ci_high"] = interval[:, 0], interval[:, 1]
+    table["gap_noise"], table["gap_noise_p95"] = noise[:, 0], noise[:, 1]
+    table["gap_cut_ci_low"], table["gap_cut_ci_high"] = 100 * cut[:, 0], 100 * cut[:, 1]
     return table
 
 

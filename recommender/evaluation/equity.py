@@ -8,6 +8,9 @@ resampler), its absolute and relative gap to the best group of its attribute, fi
 learners (stratum ``all``) and then within each history stratum (``0``, ``1-4``, ``5-19``,
 ``20+`` training events). A gap that shrinks within strata is data volume; one that stays is
 the model. :func:`equity_gaps` condenses it to one row per (attribute, stratum).
+:func:`largest_gap` asks whether the largest of those gaps is more than sampling noise: its
+bootstrap CI, the paired CI of its cut against another list, and the value it takes when group
+labels are shuffled.
 
 Groups are formed exactly as in :mod:`~recommender.evaluation.groups` (missing values are
 ``(missing)``, accessibility needs split into any/none and per need); groups with fewer than
@@ -17,6 +20,7 @@ Groups are formed exactly as in :mod:`~recommender.evaluation.groups` (missing v
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -28,7 +32,11 @@ from recommender.evaluation.groups import (
     check_min_size,
     memberships,
 )
-from recommender.evaluation.significance import bootstrap_mean_ci
+from recommender.evaluation.significance import (
+    bootstrap_mean_ci,
+    bootstrap_means,
+    percentile_interval,
+)
 
 ALL = "all"
 # (label, fewest events, most events or None): the history-length strata of the issue.
@@ -148,3 +156,104 @@ def equity_gaps(table: pd.DataFrame) -> pd.DataFrame:
                        relative_gap=gap / float(best["mean"]) if best["mean"] else np.nan)
         rows.append(row)
     return pd.DataFrame(rows, columns=GAP_COLUMNS)
+
+
+@dataclass(frozen=True)
+class LargestGap:
+    """The largest relative best-worst gap over attributes (as :func:`equity_gaps` reports it
+    for the ``all`` stratum), per array of values, with what sampling noise makes of it.
+
+    ``draws`` are bootstrap replicates (learners resampled within their group, the same draws
+    for every array, so comparisons between arrays are paired); ``null_draws`` are the largest
+    gap after shuffling each attribute's learners among its groups: what the statistic reads
+    when groups do not differ at all. The largest of many pairwise gaps is biased upward by
+    noise alone, and more so the smaller the groups; ``null_draws`` measures that floor.
+    """
+
+    observed: np.ndarray  # (m,)
+    draws: np.ndarray  # (m, n_resamples)
+    null_draws: np.ndarray  # (m, n_resamples)
+
+    def interval(self, confidence: float = 0.95) -> np.ndarray:
+        """(m, 2): the percentile bootstrap CI of each array's largest relative gap."""
+        return np.array([percentile_interval(row, confidence) for row in self.draws])
+
+    def noise(self, confidence: float = 0.95) -> np.ndarray:
+        """(m, 2): the mean of the null draws and their ``confidence`` quantile (the largest
+        gap that noise alone reaches that often)."""
+        return np.column_stack([self.null_draws.mean(axis=1),
+                                np.quantile(self.null_draws, confidence, axis=1)])
+
+    def cut_interval(self, base: int = 0, confidence: float = 0.95) -> np.ndarray:
+        """(m, 2): the paired CI of each array's cut of the gap against array ``base``,
+        ``1 - gap / gap_base`` (a third's cut is 0.333)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cuts = 1.0 - self.draws / self.draws[base]
+        return np.array([percentile_interval(row, confidence) for row in cuts])
+
+
+def largest_gap(
+    values: np.ndarray,
+    learners: pd.DataFrame,
+    attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+    *,
+    learner_ids: Sequence[str] | None = None,
+    min_size: int = 20,
+    per_need: bool = False,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> LargestGap:
+    """The largest relative best-worst group gap of each row of ``values`` ((n,) or (m, n),
+    one per-learner metric per row, the same learners), with its bootstrap distribution and the
+    distribution it has under shuffled group labels (:class:`LargestGap`).
+
+    Learners NaN in any row are left out of every row (pairing); groups and eligibility
+    (``min_size`` scored learners) are as in :func:`group_accuracy`. Group means are
+    resampled with :func:`~recommender.evaluation.significance.bootstrap_means`, each group on
+    its own seed, so a group's size sets its own noise.
+    """
+    check_min_size(min_size)
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or (
+            n_resamples < 1):
+        raise InvalidParameterError("n_resamples", n_resamples, "a positive integer")
+    matrix = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    if matrix.ndim != 2:
+        raise InvalidParameterError("values", matrix.shape, "(n,) or (m, n): one value per learner")
+    frame = aligned_learners(learners, matrix.shape[1], learner_ids)
+    scored = np.isfinite(matrix).all(axis=0)
+    m = len(matrix)
+    observed = np.full(m, np.nan)
+    draws = np.full((m, n_resamples), np.nan)
+    null_draws = np.full((m, n_resamples), np.nan)
+    rng = np.random.default_rng(seed)
+    for number, (_, groups) in enumerate(memberships(frame, attributes, per_need)):
+        positions, members = groups.index.to_numpy(), groups.to_numpy().astype(str)
+        keep = scored[positions]
+        positions, members = positions[keep], members[keep]
+        labels, counts = np.unique(members, return_counts=True)
+        eligible = labels[counts >= min_size]
+        if len(eligible) < 2:
+            continue
+        picks = [positions[members == label] for label in eligible]
+        means = np.stack([matrix[:, pick].mean(axis=1) for pick in picks], axis=-1)
+        boot = np.stack([bootstrap_means(matrix[:, pick], n_resamples,
+                                         seed + 7919 * (number + 1) + g)
+                         for g, pick in enumerate(picks)], axis=-1)
+        pooled = np.concatenate(picks)
+        starts = np.cumsum([0, *map(len, picks[:-1])])
+        sizes = np.array([len(pick) for pick in picks])
+        null = np.empty((m, n_resamples, len(picks)))
+        for draw in range(n_resamples):
+            shuffled = matrix[:, rng.permutation(pooled)]
+            null[:, draw, :] = np.add.reduceat(shuffled, starts, axis=1) / sizes
+        observed = np.fmax(observed, _relative_gap(means))
+        draws = np.fmax(draws, _relative_gap(boot))
+        null_draws = np.fmax(null_draws, _relative_gap(null))
+    return LargestGap(observed=observed, draws=draws, null_draws=null_draws)
+
+
+def _relative_gap(means: np.ndarray) -> np.ndarray:
+    """``(best - worst) / best`` over the last axis (group means); NaN when the best is 0."""
+    best, worst = means.max(axis=-1), means.min(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(best > 0, (best - worst) / best, np.nan)

@@ -50,6 +50,27 @@ def _check_arrays(baseline: np.ndarray, candidate: np.ndarray) -> tuple[np.ndarr
     return baseline, candidate
 
 
+def bootstrap_means(values: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    """The means of ``n_resamples`` bootstrap resamples of the last axis of ``values``.
+
+    ``values`` of shape ``(n,)`` gives ``(n_resamples,)``; ``(m, n)`` (m arrays over the same n
+    learners) gives ``(m, n_resamples)``, every row resampled with the same learner draws, so
+    statistics comparing the rows stay paired. Vectorised in chunks of resamples; costs
+    O(n_resamples * m * n). Deterministic per seed.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[-1]
+    rng = np.random.default_rng(seed)
+    means = np.empty((*values.shape[:-1], n_resamples))
+    rows = values.size // n if n else 1  # arrays resampled together
+    chunk = max(1, _MAX_DRAWS_PER_CHUNK // max(n * rows, 1))
+    for start in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - start)
+        idx = rng.integers(0, n, size=(size, n))
+        means[..., start : start + size] = values[..., idx].mean(axis=-1)
+    return means
+
+
 def bootstrap_mean_ci(
     values: np.ndarray, n_resamples: int, confidence: float, seed: int
 ) -> tuple[float, float]:
@@ -57,17 +78,14 @@ def bootstrap_mean_ci(
 
     Vectorised in chunks of resamples; costs O(n_resamples * n_values). Deterministic per seed.
     """
-    values = np.asarray(values, dtype=np.float64)
-    n = len(values)
-    rng = np.random.default_rng(seed)
-    means = np.empty(n_resamples)
-    chunk = max(1, _MAX_DRAWS_PER_CHUNK // n)
-    for start in range(0, n_resamples, chunk):
-        size = min(chunk, n_resamples - start)
-        idx = rng.integers(0, n, size=(size, n))
-        means[start : start + size] = values[idx].mean(axis=1)
+    means = bootstrap_means(np.asarray(values, dtype=np.float64).ravel(), n_resamples, seed)
+    return percentile_interval(means, confidence)
+
+
+def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The central ``confidence`` interval of bootstrap ``draws`` (NaN draws left out)."""
     tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(means, [tail, 100.0 - tail])
+    low, high = np.nanpercentile(draws, [tail, 100.0 - tail])
     return float(low), float(high)
 
 

@@ -12,6 +12,7 @@ from recommender.evaluation.equity import (
     group_accuracy,
     history_lengths,
     history_strata,
+    largest_gap,
 )
 
 
@@ -75,3 +76,54 @@ def test_bad_history_raises() -> None:
     learners, ndcg, history = _world()
     with pytest.raises(InvalidParameterError, match="history"):
         group_accuracy(ndcg, learners, ["urban_rural"], history=history[:3])
+
+
+def _eight_groups(n_per_group: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Eight groups of ``n_per_group`` learners whose ndcg comes from one distribution (a
+    third score 0.9, the rest 0.1): any gap between them is sampling noise."""
+    rng = np.random.default_rng(seed)
+    n = 8 * n_per_group
+    learners = pd.DataFrame({"learner_id": [f"l{i}" for i in range(n)],
+                             "group": np.repeat([f"g{g}" for g in range(8)], n_per_group)})
+    return learners, np.where(rng.random(n) < 1 / 3, 0.9, 0.1)
+
+
+def test_largest_gap_is_what_equity_gaps_reports() -> None:
+    learners, ndcg = _eight_groups(60, seed=1)
+    ndcg[:3] = np.nan  # nothing to score: left out of both
+    table = group_accuracy(ndcg, learners, ["group"], min_size=20, n_resamples=50)
+    reported = equity_gaps(table).set_index("stratum").loc["all", "relative_gap"]
+    found = largest_gap(ndcg, learners, ["group"], min_size=20, n_resamples=200)
+    assert found.observed[0] == pytest.approx(reported)
+    low, high = found.interval()[0]
+    assert low < reported < high
+
+
+def test_noise_alone_makes_a_large_gap_between_small_groups() -> None:
+    """Eight identical groups of 60: the largest relative gap reads well above 0 (its
+    expected value under shuffled labels is about a third), and the observed one sits inside
+    the shuffled distribution; with 600 per group the same statistic shrinks about threefold."""
+    learners, ndcg = _eight_groups(60, seed=2)
+    small = largest_gap(ndcg, learners, ["group"], n_resamples=400, seed=3)
+    noise_mean, noise_high = small.noise()[0]
+    assert 0.2 < noise_mean < 0.5
+    assert small.observed[0] < noise_high
+    learners, ndcg = _eight_groups(600, seed=2)
+    large = largest_gap(ndcg, learners, ["group"], n_resamples=400, seed=3)
+    assert large.noise()[0, 0] < noise_mean / 2.5
+
+
+def test_a_real_gap_stands_above_noise_and_its_cut_is_paired() -> None:
+    """Group g0 scores 0.1 against about 0.63 for the others; raising g0 to 0.3 on the same
+    learners cuts the gap by 0.2 / 0.53 (about 0.37), and the paired CI of the cut brackets it
+    tightly (the others' noise is shared by both lists)."""
+    learners, ndcg = _eight_groups(200, seed=4)
+    weak = (learners["group"] == "g0").to_numpy()
+    today = np.where(weak, 0.1, ndcg + 0.4 * (ndcg < 0.5))  # others: 0.9 or 0.5
+    better = np.where(weak, 0.3, today)
+    found = largest_gap(np.vstack([today, better]), learners, ["group"], n_resamples=400)
+    assert found.interval()[0, 0] > found.noise()[0, 1]  # far above what shuffling gives
+    cut_low, cut_high = found.cut_interval(base=0)[1]
+    assert cut_low < 1 - found.observed[1] / found.observed[0] < cut_high
+    assert 0.3 < cut_low and cut_high < 0.45
+    assert found.cut_interval(base=0)[0] == pytest.approx([0.0, 0.0])

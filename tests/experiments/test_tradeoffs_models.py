@@ -63,6 +63,11 @@ def test_models_from_specs_are_compared_with_today_in_one_run(config: Path, tmp_
     assert today["ndcg_diff"] == 0 and same["ndcg_diff"] == 0  # the same lists as today's
     assert same["ndcg@10"] == today["ndcg@10"]
     assert table.iloc[3]["ndcg_diff"] == pytest.approx(table.iloc[1]["ndcg_diff"])
+    # the largest gap sits in its bootstrap CI; the same lists cut it by exactly 0 (paired)
+    assert (table["gap_ci_low"] <= table["largest_relative_gap"]).all()
+    assert (table["largest_relative_gap"] <= table["gap_ci_high"]).all()
+    assert same["gap_cut_ci_low"] == 0 and same["gap_cut_ci_high"] == 0
+    assert (table["gap_noise"] > 0).all() and (table["gap_noise"] <= table["gap_noise_p95"]).all()
     report = (out / "tradeoffs.md").read_text(encoding="utf-8")
     assert "model auto_w05: FamilySearch" in report and "chose {'candidate':" in report
     assert (out / "tradeoffs.png").exists()
