@@ -10,6 +10,7 @@ import pytest
 
 from recommender.errors import InvalidParameterError, NotFittedError
 from recommender.features import ContentEncoder, ProfileEncoder, TextEncoder, resource_texts
+from recommender.features import text as text_module
 from recommender.features.text import MixedAnalyzer
 
 # Four topics; Chinese, English and mixed titles; bilingual tags as real catalogs carry them.
@@ -100,10 +101,27 @@ def test_vectors_are_unit_length_or_zero_and_deterministic() -> None:
     assert vectors.dtype == np.float32 and vectors.shape == (17, first.dim_)
     np.testing.assert_allclose(np.linalg.norm(vectors[:12], axis=1), 1.0, rtol=1e-5)
     assert not vectors[12:].any()  # missing or unknown text matches nothing, never NaN
+    text_module._kept_fits.clear()  # a fit from scratch, not the kept one
     again = TextEncoder(n_components=16).fit(texts).transform(texts)
     np.testing.assert_array_equal(again, vectors[:12])
     restored = pickle.loads(pickle.dumps(first))
     np.testing.assert_array_equal(restored.transform(texts), vectors[:12])
+
+
+def test_a_catalog_fitted_again_reuses_its_fit_and_any_change_refits() -> None:
+    texts = resource_texts(CATALOG)
+    first = TextEncoder(n_components=16)
+    vectors = first.fit_transform(texts)
+    vectors[:] = 0  # the caller's copy: the kept fit must not change with it
+    second = TextEncoder(n_components=16)
+    again = second.fit_transform(texts)
+    assert second.svd_ is first.svd_ and second.vectorizer_ is first.vectorizer_
+    np.testing.assert_allclose(np.linalg.norm(again, axis=1), 1.0, rtol=1e-5)
+    other_text = TextEncoder(n_components=16).fit(texts[:-1] + ["果树修剪 与 嫁接"])
+    other_params = TextEncoder(n_components=8).fit(texts)
+    for refitted in (other_text, other_params):
+        assert refitted.svd_ is not first.svd_
+    assert other_params.dim_ == 8
 
 
 def test_components_never_exceed_what_the_corpus_holds() -> None:
