@@ -15,7 +15,13 @@ objective, :class:`~recommender.selection.equity.GroupObjective`), for the candi
 blend's weights alike; ``cv_results_`` reports each one's worst group either way.
 
 The budget: the first candidate is a default ALS fit, whose seconds are the reference; the whole
-``fit`` (search and refit) may take ``budget_factor`` times that. Before each candidate the
+``fit`` (search and refit) may take ``budget_factor`` times that, or ``min_budget_seconds`` when
+that is more. The floor is for small data: where an ALS fit takes a fifth of a second, ten of
+them cannot even score the candidates (each one's scoring on the validation learners costs about
+an ALS fit there), so the choice would depend on the machine's load of the moment and stop
+after two or three families; a minute of training costs a platform nothing, and the choice is
+then the same on every machine. Where time matters (a million events: an ALS fit of 40 s) the
+factor binds (``benchmarks/default_training.py``). Before each candidate the
 search predicts its cost (the same family's last fit and scoring, else the reference) and the
 refit of the best so far; a candidate that would not fit in what is left is skipped, and says so
 in ``cv_results_``. ``budget_seconds_``, ``reference_seconds_`` and ``fit_seconds_`` report it.
@@ -87,6 +93,9 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "als_f128": ("als", {"factors": 128, "regularization": 1.0, "alpha": 10.0}),
     "ease_l50": ("ease", {"regularization": 50.0}),
     "ease_l5000": ("ease", {"regularization": 5000.0}),
+    # Sparse enrolment logs want a far stronger ridge: on Canvas Network's new enrolments the
+    # test ndcg@10 rises from 0.111 at 5000 to 0.114 at 10,000-20,000 (0.113 at 50,000).
+    "ease_l20000": ("ease", {"regularization": 20000.0}),
     "rp3beta_b0": ("rp3beta", {"beta": 0.0}),
 }
 HYBRID = "hybrid"  # the label of the blend row
@@ -102,7 +111,8 @@ class FamilySearch(SearchCV):
 
     ``candidates`` labels of :data:`CANDIDATES` to try (default: all, in that order; ALS is
     always first, as the budget's unit); ``budget_factor`` the whole fit's bound in default ALS
-    fits; ``hybrid_parts`` how many of the best families to blend (0: no hybrid) on a weight
+    fits, ``min_budget_seconds`` the bound when that is less (see the module docstring);
+    ``hybrid_parts`` how many of the best families to blend (0: no hybrid) on a weight
     grid of ``grid_step``; ``validation`` the split to validate on (a configured split; None:
     ``validation_fraction`` of each learner's latest events), ``metric`` at ``k_values`` on at
     most ``max_learners`` of them (sampled with ``random_state``, which also seeds every
@@ -118,6 +128,7 @@ class FamilySearch(SearchCV):
         self,
         candidates: Sequence[str] | None = None,
         budget_factor: float = 10.0,
+        min_budget_seconds: float = 60.0,
         hybrid_parts: int = 3,
         grid_step: float = 0.5,
         validation_fraction: float = 0.2,
@@ -134,6 +145,7 @@ class FamilySearch(SearchCV):
     ) -> None:
         self.candidates = candidates
         self.budget_factor = budget_factor
+        self.min_budget_seconds = min_budget_seconds
         self.hybrid_parts = hybrid_parts
         self.grid_step = grid_step
         self.validation_fraction = validation_fraction
@@ -171,6 +183,11 @@ class FamilySearch(SearchCV):
         started = time.perf_counter()
         if not (isinstance(self.budget_factor, (int, float)) and self.budget_factor > 0):
             raise InvalidParameterError("budget_factor", self.budget_factor, "a number > 0")
+        if (isinstance(self.min_budget_seconds, bool)
+                or not isinstance(self.min_budget_seconds, (int, float))
+                or not self.min_budget_seconds >= 0):
+            raise InvalidParameterError("min_budget_seconds", self.min_budget_seconds,
+                                        "a number of seconds >= 0")
         labels = self._labels()
         if self.cold_resources not in COLD_RESOURCES:
             raise InvalidParameterError("cold_resources", self.cold_resources,
@@ -200,6 +217,7 @@ class FamilySearch(SearchCV):
         scoring: dict[str, float] = {}  # label -> seconds its validation scoring took
         self.reference_seconds_ = 0.0
         self.budget_seconds_ = float("inf")
+        self.min_budget_seconds_ = float(self.min_budget_seconds)
         for label in labels:
             family, params = CANDIDATES[label]
             row: dict[str, Any] = {"candidate": label, "family": family,
@@ -225,7 +243,8 @@ class FamilySearch(SearchCV):
             row["fit_seconds"] = time.perf_counter() - fit_started
             if label == REFERENCE:
                 self.reference_seconds_ = row["fit_seconds"]
-                self.budget_seconds_ = (self.budget_factor * self.reference_seconds_
+                self.budget_seconds_ = (max(self.budget_factor * self.reference_seconds_,
+                                            self.min_budget_seconds)
                                         + self.content_reader_seconds_)
             score_started = time.perf_counter()
             model = self._as_served(model, train)

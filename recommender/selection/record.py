@@ -19,7 +19,7 @@ import pandas as pd
 from recommender.selection.base import SearchCV
 
 _SECONDS = ("budget_seconds", "reference_seconds", "fit_seconds", "refit_seconds",
-            "content_reader_seconds")
+            "content_reader_seconds", "min_budget_seconds")
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,13 @@ class SelectionRecord:
             budget, spent = seconds["selection_budget_seconds"], seconds["selection_fit_seconds"]
             reference = seconds.get("selection_reference_seconds", float("nan"))
             reader = seconds.get("selection_content_reader_seconds", 0.0)
+            floor = seconds.get("selection_min_budget_seconds", 0.0)
             verdict = "within" if spent <= budget else "OVER"
+            floor_binds = floor and budget - reader <= floor
+            unit = f"{(budget - reader) / reference:.0f} x one default ALS fit"
             text += (f": {spent:.2f} s for the search and its refit, {verdict} the budget of "
-                     f"{budget:.2f} s ({(budget - reader) / reference:.0f} x one default ALS fit "
-                     f"of {reference:.2f} s on the validation split"
+                     f"{budget:.2f} s ({'the floor of ' + format(floor, '.0f') + ' s, ' if floor_binds else ''}"
+                     f"{unit} of {reference:.2f} s on the validation split"
                      + (f", plus {reader:.2f} s for the content reader" if reader else "") + ")")
         if self.validation is not None:
             text += f"; validated on {self.validation}"

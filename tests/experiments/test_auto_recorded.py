@@ -37,6 +37,7 @@ name = "auto"
 candidates = ["popularity", "ease"]
 hybrid_parts = 0
 budget_factor = 1000.0
+min_budget_seconds = 0.0
 
 [evaluation]
 k_values = [10]

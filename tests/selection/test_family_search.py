@@ -13,6 +13,7 @@ from recommender.features import FeatureSet, InteractionWeights, build_feature_s
 from recommender.models import MODELS, HybridModel
 from recommender.selection import CANDIDATES, FamilySearch, build_model
 from recommender.selection.hybrid import learner_subset, validation_split
+from recommender.selection.record import selection_record
 
 CHEAP = ["popularity", "ease", "rp3beta", "co_occurrence"]
 
@@ -80,13 +81,25 @@ def test_scores_are_the_validation_metric_of_each_candidate(
 def test_a_tight_budget_skips_candidates_and_reports_the_overrun(features: FeatureSet) -> None:
     """budget_factor = 1: the reference ALS fit alone spends the budget, so every other
     candidate (and the blend) is skipped with the reason, and the refit's overrun is reported."""
-    search = FamilySearch(candidates=CHEAP, budget_factor=1.0).fit(features)
+    search = FamilySearch(candidates=CHEAP, budget_factor=1.0, min_budget_seconds=0).fit(features)
     table = search.cv_results_.set_index("candidate")
     assert table.loc["als", "status"] == "scored" and search.best_params_["candidate"] == "als"
     assert table.drop(index="als")["status"].str.startswith("skipped").all()
     assert table.loc["ease", "status"].startswith("skipped: time budget")
     assert search.budget_seconds_ == pytest.approx(search.reference_seconds_)
     assert not search.within_budget_ and search.fit_seconds_ > search.budget_seconds_
+
+
+def test_on_small_data_the_floor_lets_every_candidate_be_scored(features: FeatureSet) -> None:
+    """The same tight factor with the floor: ten seconds are far more than one ALS fit here, so
+    nothing is skipped, the budget is the floor and the record says so."""
+    search = FamilySearch(candidates=CHEAP, budget_factor=1.0, min_budget_seconds=10.0)
+    search.fit(features)
+    assert (search.cv_results_["status"] == "scored").all()
+    assert search.budget_seconds_ == pytest.approx(10.0) and search.within_budget_
+    assert "the floor of 10 s" in selection_record(search).describe()
+    with pytest.raises(InvalidParameterError, match="min_budget_seconds"):
+        FamilySearch(min_budget_seconds=-1).fit(features)
 
 
 def test_auto_is_built_from_a_config_with_the_run_seed_and_weights() -> None:
