@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from recommender.evaluation.groups import DEFAULT_ATTRIBUTES
 from recommender.evaluation.metrics import METRICS
+from recommender.selection.family import ColdResources
 from recommender.spec import (
     DATA_FOLDERS,
     DataSection,
@@ -66,7 +67,7 @@ class EvaluationConfig(Section):
     min_group_size: int = Field(20, ge=1)
     exposure_attributes: list[str] = Field(default_factory=lambda: ["provider_type", "mode"])
     diversity_vectors: Literal["content", "model"] = "content"
-    cold_resources: Literal["as_fitted", "content_mapping"] = "as_fitted"
+    cold_resources: ColdResources = "as_fitted"
 
     @model_validator(mode="after")
     def _main_k_is_computed(self) -> EvaluationConfig:

@@ -41,7 +41,7 @@ from recommender.features import FeatureSet, InteractionWeights, build_feature_s
 from recommender.features.ordinal import describe_time
 from recommender.models.cold_start import map_cold_resources
 from recommender.models.base import EmbeddingModel
-from recommender.selection import SearchCV
+from recommender.selection import chosen_estimator
 from recommender.selection.record import SelectionRecord, selection_record
 from recommender.spec import HoldoutSplit, RollingSplit
 from recommender.tracking import default_tracking_uri, use_experiment
@@ -212,10 +212,8 @@ def _run_model(
 ) -> ModelRun:
     evaluation = config.evaluation
     model = spec.build(random_state=config.seed, interaction_weights=prepared.weights,
-                       section=f"models[{position - 1}]", validation=prepared.validation)
-    if (evaluation.cold_resources == "content_mapping" and "cold_resources" not in spec.params
-            and "cold_resources" in model.get_params(deep=False)):
-        model.set_params(cold_resources="content_mapping")  # validate as the test is scored
+                       section=f"models[{position - 1}]", validation=prepared.validation,
+                       cold_resources=evaluation.cold_resources)  # validate as the test is scored
     with mlflow.start_run(run_name=spec.key, tags={**tags, "experiment.position": str(position)}) as run:
         mlflow.log_params({**common, **_model_params(spec, model)})
         started = time.perf_counter()
@@ -305,9 +303,7 @@ def _map_cold_resources(
     """Give resources without training interactions the vectors serving would give a new
     resource (:func:`map_cold_resources`); a fitted search is mapped as the estimator it
     chose, which is what its bundle serves."""
-    if isinstance(model, SearchCV):
-        model = model.best_estimator_
-    return map_cold_resources(model, train, weights)
+    return map_cold_resources(chosen_estimator(model), train, weights)
 
 
 def _common_params(

@@ -29,6 +29,7 @@ from pydantic import (
 from recommender.evaluation.groups import DEFAULT_ATTRIBUTES
 from recommender.evaluation.metrics import METRICS
 from recommender.selection import AUTO
+from recommender.selection.family import ColdResources
 from recommender.spec import (
     HOLDOUT_KINDS,
     MOVED_KEYS,
@@ -68,6 +69,10 @@ class ValidationSection(Section):
     higher_is_better: bool = True
     group_attributes: list[str] = list(DEFAULT_ATTRIBUTES)
     min_group_size: int = Field(20, ge=1)
+    # Resources without training interactions (new to the hold-out, e.g. a cold-resource or a
+    # new-course split): scored as the model fitted them, or with the vectors a bundle would
+    # serve them, mapped from their content; the default model (auto) validates the same way.
+    cold_resources: ColdResources = "as_fitted"
 
     @model_validator(mode="after")
     def _metric_is_computed(self) -> ValidationSection:

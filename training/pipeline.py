@@ -26,7 +26,9 @@ from recommender.delivery.rerank import ListPolicy
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, build_feature_set
 from recommender.models import ALSModel, ColdStart
+from recommender.models.cold_start import map_cold_resources
 from recommender.models.base import EmbeddingModel
+from recommender.selection import chosen_estimator
 from recommender.selection.record import SelectionRecord, selection_record
 from recommender.spec import HoldoutSplit, RollingSplit
 from recommender.spec.engine import SparkEngine
@@ -82,7 +84,8 @@ def fit_model(
     is what a search that chooses on a configured split (auto) validates on."""
     weights = config.features.build()
     model = config.model.build(random_state=config.seed, interaction_weights=weights,
-                               validation=validation)
+                               validation=validation,
+                               cold_resources=config.validation.cold_resources)
     engine = config.engine
     where = "" if engine.kind == "local" else f" on Spark {engine.describe()['master']}"
     with progress.task(f"fitting {config.model.name} ({label}){where}"):
@@ -136,6 +139,8 @@ def validate(
         config, features, progress, "hold-out",
         validation=search_validation(config, split, split.train))
     started = time.perf_counter()
+    if validation.cold_resources == "content_mapping":  # as a bundle of this fit would serve them
+        model, _ = map_cold_resources(chosen_estimator(model), features, config.features.build())
     result = evaluate_holdout(model, features, split.test, validation, progress,
                               regions=dataset.regions, weights=config.features.build())
     seconds["evaluate_seconds"] = time.perf_counter() - started

@@ -67,3 +67,10 @@ class SearchCV(EmbeddingModel):
         """The best estimator's state (a bundle stores the best estimator, not the search)."""
         self._check_fitted()
         return self.best_estimator_.state()
+
+
+def chosen_estimator(model: EmbeddingModel) -> EmbeddingModel:
+    """What a bundle of ``model`` serves: a fitted search's chosen estimator, else the model
+    itself (so what is done to the served vectors, e.g. mapping new resources from their
+    content, is done to the estimator the bundle stores)."""
+    return model.best_estimator_ if isinstance(model, SearchCV) else model

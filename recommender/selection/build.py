@@ -194,13 +194,16 @@ def build_model(
     interaction_weights: InteractionWeights | None = None,
     section: str = "model",
     validation: SplitSpec | None = None,
+    cold_resources: str | None = None,
 ) -> EmbeddingModel:
     """An unfitted estimator: ``MODELS[name]`` with ``params`` (checked, coerced), the seed,
     wrapped in the search the config asks for (module docstring); the run's
     ``interaction_weights`` go to a search that rebuilds features from events itself (the
     hybrid's; the recency and time-aware searches judge on raw events and take none), and
     ``validation`` (the run's split replayed inside the events to fit) to a search that
-    validates on a configured split (the family search's).
+    validates on a configured split (the family search's), with ``cold_resources``, how the
+    run scores resources without training interactions, unless ``params`` set it (so the
+    search validates as the run's test is scored).
     :class:`ConfigError` names ``[section]`` and the key at fault."""
     plan = _plan(name, params, section, random_state)
     if "interaction_weights" in dict(params or {}):
@@ -214,6 +217,8 @@ def build_model(
         kwargs["interaction_weights"] = interaction_weights  # the family search's
     if validation is not None and "validation" in accepted_params(plan.cls):
         kwargs["validation"] = validation
+    if cold_resources is not None and "cold_resources" in accepted_params(plan.cls):
+        kwargs.setdefault("cold_resources", cold_resources)
     estimator = plan.cls(**kwargs)
     if plan.search is None:
         return estimator

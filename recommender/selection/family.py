@@ -44,7 +44,7 @@ import copy
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import Any, Literal, Self, get_args
 
 import numpy as np
 import pandas as pd
@@ -101,7 +101,8 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
 HYBRID = "hybrid"  # the label of the blend row
 # How validation scores resources without interactions in its train side: as each candidate
 # fitted them, or mapped from their content as serving maps a new resource.
-COLD_RESOURCES = ("as_fitted", "content_mapping")
+ColdResources = Literal["as_fitted", "content_mapping"]  # a config's choice (experiment, train)
+COLD_RESOURCES: tuple[str, ...] = get_args(ColdResources)
 OBJECTIVE = "objective"  # the column a candidate is chosen by (the mean when worst_weight is 0)
 GROUP_COLUMNS = ("worst_group", "worst_attribute", "worst_group_mean", "relative_gap", OBJECTIVE)
 

@@ -60,11 +60,13 @@ class ModelSection(OptionsSection):
         interaction_weights: InteractionWeights | None = None,
         section: str = "model",
         validation: SplitSpec | None = None,
+        cold_resources: str | None = None,
     ) -> EmbeddingModel:
         """An unfitted estimator seeded with the run's ``random_state`` (unless the section
         sets its own), given the run's feature weights where it rebuilds features itself and
-        ``validation`` (:meth:`HoldoutSplit.validation_within` of the run's split) where it
+        ``validation`` (:meth:`HoldoutSplit.validation_within` of the run's split) and
+        ``cold_resources`` (how the run scores resources new to its training events) where it
         chooses on a configured split (``auto``)."""
         return build_model(self.name, self.params, random_state=random_state,
                            interaction_weights=interaction_weights, section=section,
-                           validation=validation)
+                           validation=validation, cold_resources=cold_resources)
