@@ -21,6 +21,13 @@ LEVELS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
 ACCESSIBILITY_FEATURES: tuple[str, ...] = (
     "captions", "audio", "large_print", "sign_language", "screen_reader", "easy_read",
 )
+# Barrier -> the needs (= features) that address it; one listed need per barrier must be met.
+# The delivery filter (recommender.features.catalog) and the sample world's learners both read it.
+NEED_GROUPS: dict[str, tuple[str, ...]] = {
+    "hearing": ("captions", "sign_language"),
+    "vision": ("audio", "screen_reader", "large_print"),
+    "cognition": ("easy_read",),
+}
 # The learner groups the policies name; real-data loaders may add their own labels.
 LEARNER_GROUPS: tuple[str, ...] = (
     "employee", "rural_resident", "migrant_worker", "unemployed",

@@ -58,18 +58,17 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-from recommender.data.schema import ACCESSIBILITY_FEATURES, LEVELS, LIST_SEPARATOR, MODES
+from recommender.data.schema import (
+    ACCESSIBILITY_FEATURES,
+    LEVELS,
+    LIST_SEPARATOR,
+    MODES,
+    NEED_GROUPS,
+)
 from recommender.checks import check_number, is_missing
 from recommender.errors import InvalidParameterError
 
 IN_PERSON_MODES: tuple[str, ...] = ("offline", "blended")
-
-NEED_GROUPS: dict[str, tuple[str, ...]] = {
-    "hearing": ("captions", "sign_language"),
-    "vision": ("audio", "screen_reader", "large_print"),
-    "cognition": ("easy_read",),
-}
-"""Barrier -> the needs (= features) that address it; one listed need per barrier must be met."""
 
 _FEATURE_BIT: dict[str, int] = {name: 1 << i for i, name in enumerate(ACCESSIBILITY_FEATURES)}
 _MIN_TIME = np.iinfo(np.int64).min

@@ -73,9 +73,10 @@ class GroupedSampler:
         self.first = np.concatenate([[0], np.cumsum(counts)[:-1]])
         self.last = self.first + counts - 1
         self.has = counts > 0
-        before = np.where(self.first > 0, self.cumulative[np.maximum(self.first - 1, 0)], 0.0)
+        padded = np.append(self.cumulative, 0.0)  # no entries at all: every key is empty
+        before = np.where(self.first > 0, padded[np.maximum(self.first - 1, 0)], 0.0)
         self.low = np.where(self.has, before, 0.0)
-        self.high = np.where(self.has, self.cumulative[np.maximum(self.last, 0)], 0.0)
+        self.high = np.where(self.has, padded[np.maximum(self.last, 0)], 0.0)
 
     def sample(self, keys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Items for keys that have at least one entry (callers route the others elsewhere)."""

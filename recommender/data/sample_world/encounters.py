@@ -1,9 +1,9 @@
 """Encounters: which learner meets which resource, and when.
 
-A learner comes looking at an hour typical of their group, with an intent (one of their own
-topics, a favourite category, or just the bestsellers); a resource is proposed accordingly and
-taken only if it suits them (level, language, accessibility, place, credit) and is open at the
-time. Which resources get met is therefore driven by hidden taste; what each encounter then turns
+A learner comes looking at an hour typical of their group, with an intent (something in person
+near home, one of their own topics, a favourite category, or just the bestsellers); a resource
+is proposed accordingly and taken only if it suits them (level, language, accessibility, place,
+credit) and is open at the time. Which resources get met is therefore driven by hidden taste; what each encounter then turns
 into is up to :mod:`recommender.data.sample_world.events`.
 """
 
@@ -30,16 +30,32 @@ from recommender.data.sample_world.priors import (
     FOREIGN_LANGUAGE_FIT,
     HOURS_BY_GROUP,
     INTENT_SHARE,
+    INACCESSIBLE_FIT,
     LEVEL_FIT,
+    NEED_TOLERANCE,
     NEIGHBOUR_FIT,
     POPULARITY_WITHIN_TASTE,
     STATED_TOPIC_WEIGHTS,
 )
 from recommender.data.sample_world.vocabulary import N_TOPICS, REGION_NEIGHBOURS
-from recommender.data.schema import CATEGORIES, LEARNER_GROUPS
+from recommender.data.schema import (
+    ACCESSIBILITY_FEATURES,
+    CATEGORIES,
+    LEARNER_GROUPS,
+    NEED_GROUPS,
+)
 
 _INTENT_TOPIC, _INTENT_CATEGORY, _INTENT_BROWSE = 0, 1, 2  # the order of INTENT_SHARE
+# In person near home (LOCAL_INTENT_BY_GROUP): first in a favourite category, then whatever is
+# on nearby, then the favourite category online.
+_INTENT_LOCAL, _INTENT_LOCAL_ANY = 3, 4
+_NEXT_INTENT = np.array([_INTENT_CATEGORY, _INTENT_BROWSE, _INTENT_BROWSE, _INTENT_LOCAL_ANY,
+                         _INTENT_CATEGORY])  # what each intent gives up to
+# one bitmask per barrier: a resource suits a need only if it meets every barrier declared
+_BARRIER_BITS = np.array([sum(1 << ACCESSIBILITY_FEATURES.index(f) for f in features)
+                          for features in NEED_GROUPS.values()], dtype=np.int64)
 _MAX_ROUNDS = 40
+_NEARBY_DRAWS = 8  # draws per round for a visit looking nearby, until one is open
 
 
 @dataclass
@@ -70,11 +86,8 @@ def fit(learner_idx: np.ndarray, resource_idx: np.ndarray, learners: Learners,
                              - learners.preferred_level[learner_idx])]
     speaks = (learners.language_flags[learner_idx] & resources.language_flags[resource_idx]) > 0
     language = np.where(speaks, 1.0, FOREIGN_LANGUAGE_FIT)
-    needs = learners.need_flags[learner_idx]
-    covered = popcount(needs & resources.feature_flags[resource_idx])
-    coverage = np.where(needs > 0, covered / np.maximum(popcount(needs), 1), 1.0)
-    tolerance = learners.need_tolerance[learner_idx]
-    access = tolerance + (1 - tolerance) * coverage
+    access = np.where(meets_needs(learners.need_flags[learner_idx],
+                                  resources.feature_flags[resource_idx]), 1.0, INACCESSIBLE_FIT)
     region = resources.region_idx[resource_idx]
     home = learners.region_idx[learner_idx]
     in_person = resources.mode_idx[resource_idx] > 0
@@ -84,6 +97,14 @@ def fit(learner_idx: np.ndarray, resource_idx: np.ndarray, learners: Learners,
     credit = np.where(learners.wants_credit[learner_idx] & ~resources.has_credit[resource_idx],
                       0.6, 1.0)
     return level * language * access * place * credit
+
+
+def meets_needs(need_flags: np.ndarray, feature_flags: np.ndarray) -> np.ndarray:
+    """Whether each resource meets each learner's needs by the delivery filter's rule
+    (:data:`~recommender.data.schema.NEED_GROUPS`): for every barrier the learner declared a
+    need in, the resource offers at least one of the needs declared for it."""
+    wanted = need_flags[:, None] & _BARRIER_BITS[None, :]
+    return ((wanted == 0) | ((feature_flags[:, None] & wanted) != 0)).all(axis=1)
 
 
 def _encounter_times(
@@ -113,10 +134,15 @@ def _choose_resources(learner_idx: np.ndarray, times: np.ndarray, learners: Lear
                       resources: Resources, window: Window, rng: np.random.Generator) -> Pairs:
     """Rejection sampling: propose by intent and popularity, accept by fit and availability.
 
-    Proposals come from the learner's own topics (the emerging one after it appears), a
-    favourite category (drifting through the year) or the global bestsellers; they are
-    accepted with the probability given by :func:`fit` and only while the resource is open.
-    Clear mismatches are sometimes dismissed, which is where dismiss events come from.
+    Proposals come from in-person resources of a favourite category in or next to the learner's
+    province (as often as the learner's ``local_propensity``; a visit that finds none open
+    and suitable turns to the category online), the learner's own topics (the emerging one
+    after it appears), a favourite category (drifting through the year) or the global
+    bestsellers; they are accepted with the probability given by :func:`fit` and only while
+    the resource is open; one failing the learner's declared needs only on the rare visit that
+    tolerates it (:data:`NEED_TOLERANCE`), and it is passed over, not dismissed (the learner
+    sees it lacks what they need). Other clear mismatches are sometimes dismissed, which is
+    where dismiss events come from.
     """
     n = len(learner_idx)
     resource_idx = np.arange(len(resources.category_idx))
@@ -128,10 +154,16 @@ def _choose_resources(learner_idx: np.ndarray, times: np.ndarray, learners: Lear
     by_category = GroupedSampler(resources.category_idx, resource_idx, taste_weight,
                                  len(CATEGORIES))
     overall = GroupedSampler(np.zeros_like(resource_idx), resource_idx, resources.popularity, 1)
+    nearby, nearby_any = _nearby_samplers(resources, taste_weight)
 
     category = _drifting_categories(learner_idx, window.progress(times), learners, rng)
     topic = _pair_topics(learner_idx, times, learners, rng)
     intent = rng.choice(3, size=n, p=INTENT_SHARE)
+    goes_out = rng.random(n) < learners.local_propensity[learner_idx]
+    intent = np.where(goes_out, _INTENT_LOCAL, intent)
+    home = learners.region_idx[learner_idx]
+    near_key = home * len(CATEGORIES) + category
+    tolerant = rng.random(n) < NEED_TOLERANCE
     topic_offered = (topic >= 0) & by_topic.has[np.maximum(topic, 0)]
     intent = np.where((intent == _INTENT_TOPIC) & ~topic_offered, _INTENT_CATEGORY, intent)
 
@@ -142,27 +174,66 @@ def _choose_resources(learner_idx: np.ndarray, times: np.ndarray, learners: Lear
     for round_no in range(_MAX_ROUNDS):
         if waiting.size == 0:
             break
+        if round_no == _MAX_ROUNDS // 4:  # nothing of the favourite category on nearby
+            intent[waiting] = np.where(intent[waiting] == _INTENT_LOCAL, _INTENT_LOCAL_ANY,
+                                       intent[waiting])
         if round_no in (_MAX_ROUNDS // 2, 3 * _MAX_ROUNDS // 4):  # give up on narrow intents
-            intent[waiting] = np.minimum(intent[waiting] + 1, _INTENT_BROWSE)
+            intent[waiting] = _NEXT_INTENT[intent[waiting]]
         want = intent[waiting]
+        want = np.where((want == _INTENT_LOCAL) & ~nearby.has[near_key[waiting]],
+                        _INTENT_LOCAL_ANY, want)
+        want = np.where((want == _INTENT_LOCAL_ANY) & ~nearby_any.has[home[waiting]],
+                        _INTENT_CATEGORY, want)
         want = np.where((want == _INTENT_CATEGORY) & ~by_category.has[category[waiting]],
                         _INTENT_BROWSE, want)
         proposal = np.empty(waiting.size, dtype=np.int64)
         for kind, sampler, keys in ((_INTENT_TOPIC, by_topic, topic),
                                     (_INTENT_CATEGORY, by_category, category),
-                                    (_INTENT_BROWSE, overall, no_key)):
+                                    (_INTENT_BROWSE, overall, no_key),
+                                    (_INTENT_LOCAL, nearby, near_key),
+                                    (_INTENT_LOCAL_ANY, nearby_any, home)):
             rows = want == kind
             proposal[rows] = sampler.sample(keys[waiting[rows]], rng)
         open_now = _is_open(proposal, times[waiting], resources)
+        # nearby, the learner looks at what is on now (the "near me" listing): redraw closed ones
+        for _ in range(_NEARBY_DRAWS):
+            redraw = np.flatnonzero(~open_now & (want >= _INTENT_LOCAL))
+            if redraw.size == 0:
+                break
+            for kind, sampler, keys in ((_INTENT_LOCAL, nearby, near_key),
+                                        (_INTENT_LOCAL_ANY, nearby_any, home)):
+                rows = redraw[want[redraw] == kind]
+                proposal[rows] = sampler.sample(keys[waiting[rows]], rng)
+            open_now[redraw] = _is_open(proposal[redraw], times[waiting[redraw]], resources)
         suits = fit(learner_idx[waiting], proposal, learners, resources)
-        accept = open_now & (rng.random(waiting.size) < suits)
-        dismiss = open_now & ~accept & (suits < 0.35) & (rng.random(waiting.size) < DISMISS_SHARE)
+        usable = tolerant[waiting] | meets_needs(learners.need_flags[learner_idx[waiting]],
+                                                 resources.feature_flags[proposal])
+        accept = open_now & usable & (rng.random(waiting.size) < suits)
+        dismiss = (open_now & usable & ~accept & (suits < 0.35)
+                   & (rng.random(waiting.size) < DISMISS_SHARE))
         done = accept | dismiss
         chosen[waiting[done]] = proposal[done]
         dismissed[waiting[done]] = dismiss[done]
         waiting = waiting[~done]
     found = chosen >= 0
     return Pairs(learner_idx[found], times[found], chosen[found], dismissed[found])
+
+
+def _nearby_samplers(
+    resources: Resources, weight: np.ndarray
+) -> tuple[GroupedSampler, GroupedSampler]:
+    """In-person resources keyed by (home province, category) and by home province alone,
+    listed under every province they are local to: their own and its neighbours (where fewer
+    get accepted, NEIGHBOUR_FIT)."""
+    n_regions = len(REGION_NEIGHBOURS)
+    in_person = np.flatnonzero((resources.mode_idx > 0) & (resources.region_idx >= 0))
+    region = resources.region_idx[in_person]
+    near = REGION_NEIGHBOURS[:, region] | (np.arange(n_regions)[:, None] == region[None, :])
+    home, column = np.nonzero(near)
+    items = in_person[column]
+    by_category = GroupedSampler(home * len(CATEGORIES) + resources.category_idx[items], items,
+                                 weight[items], n_regions * len(CATEGORIES))
+    return by_category, GroupedSampler(home, items, weight[items], n_regions)
 
 
 def _drifting_categories(learner_idx: np.ndarray, progress: np.ndarray, learners: Learners,

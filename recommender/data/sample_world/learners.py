@@ -31,6 +31,8 @@ from recommender.data.sample_world.priors import (
     ENGLISH_BY_EDUCATION,
     GROUP_SHARE,
     LEVEL_BY_EDUCATION,
+    LOCAL_INTENT_BY_GROUP,
+    LOCAL_INTENT_CONCENTRATION,
     MIN_EVENTS,
     TASTE_CONCENTRATION,
     URBAN_BY_GROUP,
@@ -57,7 +59,7 @@ class Learners:
     region_idx: np.ndarray
     language_flags: np.ndarray  # bit per LANGUAGES member
     need_flags: np.ndarray  # bit per ACCESSIBILITY_FEATURES member
-    need_tolerance: np.ndarray  # acceptance of a resource lacking every needed feature
+    local_propensity: np.ndarray  # share of visits looking for something in person nearby
     preferred_level: np.ndarray
     wants_credit: np.ndarray
     affinity_start: np.ndarray  # (n, categories) at the start of the window
@@ -85,7 +87,8 @@ def make_learners(
     education_idx = np.where(age_idx == 5, np.minimum(education_idx, 4), education_idx)
     preferred_level = sample_rows(LEVEL_BY_EDUCATION[education_idx], rng)
     language_flags = _learner_languages(group_idx, region_idx, education_idx, rng)
-    need_flags, need_tolerance = _learner_needs(group_idx, age_idx, rng)
+    need_flags = _learner_needs(group_idx, age_idx, rng)
+    local_propensity = _local_propensity(group_idx, rng)
     affinity_start, affinity_end = _learner_affinities(group_idx, rng)
     topics = _learner_topics(affinity_start, topic_weight, rng)
     joins_during = rng.random(n) < 0.3  # the others registered in the three years before
@@ -110,7 +113,8 @@ def make_learners(
     })
     return Learners(
         table=table, group_idx=group_idx, region_idx=region_idx, language_flags=language_flags,
-        need_flags=need_flags, need_tolerance=need_tolerance, preferred_level=preferred_level,
+        need_flags=need_flags, local_propensity=local_propensity,
+        preferred_level=preferred_level,
         wants_credit=wants_credit, affinity_start=affinity_start, affinity_end=affinity_end,
         topics=topics, emerging_topic=emerging_topic, emerging_from=emerging_from,
         diligence=rng.beta(2.0, 2.0, size=n), active_from=active_from,
@@ -141,7 +145,7 @@ def _feature_bits(*names: str) -> int:
 
 def _learner_needs(
     group_idx: np.ndarray, age_idx: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """Most disabled learners need one or two features; older learners sometimes large print."""
     n = len(group_idx)
     needs = np.zeros(n, dtype=np.int64)
@@ -163,8 +167,14 @@ def _learner_needs(
     others = (needs == 0) & (rng.random(n) < 0.02)
     some = np.array([_feature_bits(f) for f in ("captions", "large_print", "audio")])
     needs[others] = rng.choice(some, size=int(others.sum()))
-    tolerance = np.where(disabled, 0.05, 0.4)
-    return needs, tolerance
+    return needs
+
+
+def _local_propensity(group_idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each learner's share of visits looking for something in person nearby: a beta draw
+    around the group's mean (:data:`LOCAL_INTENT_BY_GROUP`)."""
+    mean = LOCAL_INTENT_BY_GROUP[group_idx]
+    return rng.beta(mean * LOCAL_INTENT_CONCENTRATION, (1 - mean) * LOCAL_INTENT_CONCENTRATION)
 
 
 def _learner_affinities(

@@ -61,6 +61,17 @@ AFFINITY_BY_GROUP = np.array([
 ])
 # How busy each group is relative to the mean (employees owe credit hours; retirees have time).
 ACTIVITY_BY_GROUP = np.array([1.2, 0.7, 0.7, 1.0, 1.1, 0.9, 1.0, 1.0])
+# How often a learner goes looking for something in person nearby (an offline or blended course
+# in or next to their province) instead of browsing online: the group's mean of a personal
+# propensity (beta, LOCAL_INTENT_CONCENTRATION). A stated assumption, not a measured figure:
+# elder universities and community schools teach mostly in classrooms and are where retirees
+# learn; township adult schools and farm-technique training reach rural residents in person;
+# re-employment and skills training for job seekers, migrant workers and veterans is largely
+# given at training centres; employees earn credit hours on online platforms; disabled
+# learners face travel barriers; the young learn on their phones. Whether a visit ends in person
+# still depends on reach: on what is offered near the learner, open at the time and acceptable.
+LOCAL_INTENT_BY_GROUP = np.array([0.05, 0.30, 0.12, 0.15, 0.35, 0.06, 0.12, 0.06])
+LOCAL_INTENT_CONCENTRATION = 4.0  # beta a + b: some learners of a group never go, some often
 # Local hour-of-day profiles: office workers learn at lunch and in the evening, retirees in the
 # morning and afternoon, farmers early and after dark.
 _HOURS = np.arange(24)
@@ -146,11 +157,19 @@ FORMAT_BY_MODE = np.array([[0.45, 0.30, 0.25], [0.0, 0.40, 0.60], [0.0, 0.0, 1.0
 # How hidden preferences become events.
 # --------------------------------------------------------------------------------------------
 INTENT_SHARE = np.array([0.60, 0.28, 0.12])  # own topic, favourite category, browse popular
+# (a visit that looks for something nearby, LOCAL_INTENT_BY_GROUP, comes before these)
 POPULARITY_WITHIN_TASTE = 0.3  # learners who know what they want look past the bestsellers
 STATED_TOPIC_WEIGHTS = np.array([0.55, 0.28, 0.17])  # the first interest named matters most
 EMERGING_TOPIC_SHARE = 0.25  # once a new need appears, this share of topic intents go to it
 LEVEL_FIT = np.array([1.0, 0.4, 0.1])  # by distance between resource and preferred level
 FOREIGN_LANGUAGE_FIT = 0.03
+# A resource that fails a barrier the learner declared a need for (the delivery filter's rule,
+# schema.NEED_GROUPS): a learner who declares a need means it (a deaf learner does not sit
+# through an uncaptioned video), so only this share of their visits may settle for one, and
+# then it is hard to use (its fit, which drives how far the funnel goes, is scaled by
+# INACCESSIBLE_FIT).
+NEED_TOLERANCE = 0.05
+INACCESSIBLE_FIT = 0.3
 NEIGHBOUR_FIT = 0.25  # an offline course one province away
 DISMISS_SHARE = 0.04  # of clear mismatches shown to a learner, how many get dismissed
 ENROLL_BASE, ENROLL_GAIN = 0.12, 0.75
