@@ -28,7 +28,7 @@ def test_cited_history_items_are_among_the_top_contributors() -> None:
     titles = dict(zip(world.resources["resource_id"], world.resources["title"]))
     vectors = bundle.resource_factors.astype(np.float64)
     cited = not_cited = 0
-    for learner_id in world.learners["learner_id"][:120]:
+    for learner_id in world.learners["learner_id"]:
         view = core.learner(learner_id)
         items = view.history.resource_idx
         if not len(items):
@@ -53,4 +53,6 @@ def test_cited_history_items_are_among_the_top_contributors() -> None:
                 not_cited += 1
                 # nothing in the history adds enough to the score to be named
                 assert adds.max() < MIN_SHARE * picked.score + 1e-4 or picked.score <= 0
-    assert cited >= 100 and not_cited >= 5  # both branches ran (626 and 23 when written)
+    # both branches ran: 2,135 and 16 times on all 400 learners since the sample world's
+    # in-person use follows the group (issue 20); 626 and 23 on the first 120 before (4 since)
+    assert cited >= 100 and not_cited >= 5
