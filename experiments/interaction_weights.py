@@ -50,7 +50,7 @@ from recommender.features import FeatureSet, InteractionWeights, build_feature_s
 from recommender.models.base import EmbeddingModel
 from recommender.selection import build_model
 from recommender.selection.hybrid import validation_split
-from recommender.spec import FeaturesSection, RollingSplit, TemporalSplit
+from recommender.spec import FeaturesSection, RollingSplit
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent
 EXPERIMENT_FILES: dict[str, str] = {
@@ -194,15 +194,10 @@ class _Study:
         return sides
 
     def _inner(self) -> tuple[Any, Split]:
-        """The experiment's own split replayed inside its training part: a temporal cut moved
-        back by the test window's length (the window ending at the real cut), any other kind
-        applied as configured to the training events."""
-        split_config = self.config.split
-        if isinstance(split_config, TemporalSplit):
-            start, end = split_config.test_window(self.split)
-            cut = start - (end - start)
-            split_config = split_config.model_copy(
-                update={"cut": cut.isoformat(), "horizon_end": start.isoformat()})
+        """The experiment's own split replayed inside its training part, as the default model
+        search validates (:meth:`HoldoutSplit.validation_within`: a temporal cut leaving the
+        same share of the training events after it, any other kind as configured)."""
+        split_config = self.config.split.validation_within(self.split, self.split.train)
         return split_config, split_config.build(self.split.train)
 
     @staticmethod
