@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.data.sample_world.vocabulary import N_TOPICS, TOPIC_CATEGORY
-from recommender.data.schema import ACCESSIBILITY_FEATURES, CATEGORIES, LIST_SEPARATOR
+from recommender.data.schema import CATEGORIES, LIST_SEPARATOR
 
 DAY = 86_400
 HOUR = 3_600
@@ -96,14 +96,6 @@ def sample_topics(
 # --------------------------------------------------------------------------------------------
 # Bit flags (languages, accessibility features)
 # --------------------------------------------------------------------------------------------
-_BIT_COUNT = np.array([v.bit_count() for v in range(2 ** len(ACCESSIBILITY_FEATURES))])
-
-
-def popcount(flags: np.ndarray) -> np.ndarray:
-    """Number of accessibility features set in each flag value."""
-    return _BIT_COUNT[flags]
-
-
 def join_flags(flags: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     """Turn a bitmask per row into a "|"-joined list cell (None when no bit is set)."""
     lookup = np.empty(2 ** len(names), dtype=object)

@@ -19,7 +19,6 @@ from recommender.data.sample_world.arrays import (
     HOUR,
     GroupedSampler,
     Window,
-    popcount,
     sample_rows,
 )
 from recommender.data.sample_world.catalog import Resources
