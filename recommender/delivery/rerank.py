@@ -40,7 +40,9 @@ from recommender.errors import InvalidParameterError
 
 # The shipped defaults of the equity knobs (the serving settings start from them), chosen by
 # the stated rule of experiments/tradeoffs.py on its trade-off curves of the shipped default
-# model (experiments/README.md, results/tradeoffs_sample_auto.md).
+# model on the sample world before commit 95134b4 (results/tradeoffs_sample_auto_before_95134b4.md);
+# on today's world the rule picks 0.5 / 0.25 by a gap difference inside the noise, not shipped
+# (experiments/README.md, "The list knobs on the default model").
 DEFAULT_EQUAL_SERVICE = 0.9
 DEFAULT_CALIBRATION = 0.0
 
