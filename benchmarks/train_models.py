@@ -58,12 +58,13 @@ def _fit_raw(name: str, features) -> None:  # noqa: ANN001  (FeatureSet, importe
 
     from recommender.selection import build_model
 
-    params = build_model(name, random_state=0).get_params()
+    model = build_model(name, random_state=0)
     user_items = sp.csr_matrix(features.interactions, dtype=np.float32)
     if name == "als":
         with threadpool_limits(1, "blas"):
-            AlternatingLeastSquares(**params).fit(user_items, show_progress=False)
+            AlternatingLeastSquares(**model.implicit_params()).fit(user_items, show_progress=False)
     else:
+        params = model.get_params()
         params.pop("fold_in_regularization")
         BayesianPersonalizedRanking(**params).fit(user_items, show_progress=False)
 

@@ -71,7 +71,7 @@ def _raw_als_seconds(matrix: sp.csr_matrix, config: TrainConfig) -> float:
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
 
-    params = config.model.build(random_state=config.seed).get_params()
+    params = config.model.build(random_state=config.seed).implicit_params()
     user_items = sp.csr_matrix(matrix, dtype=np.float32)
     with threadpool_limits(1, "blas"):
         als = AlternatingLeastSquares(**params)

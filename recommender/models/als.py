@@ -13,7 +13,7 @@ so folding in a learner's own history reproduces the vector Spark trained.
 from __future__ import annotations
 
 import copy
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -53,6 +53,13 @@ class ALSModel(EmbeddingModel):
         self.num_threads = num_threads
         self.solver_form = solver_form
 
+    def implicit_params(self) -> dict[str, Any]:
+        """The arguments ``implicit``'s ``AlternatingLeastSquares`` gets from these settings
+        (what :meth:`fit` fits with, and what a benchmark's raw fit must get to compare)."""
+        return {"factors": self.factors, "regularization": self.regularization,
+                "alpha": self.alpha, "iterations": self.iterations,
+                "random_state": self.random_state, "num_threads": self.num_threads}
+
     def fit(self, features: FeatureSet) -> Self:
         if self.solver_form != "implicit":
             raise InvalidParameterError(
@@ -60,14 +67,7 @@ class ALSModel(EmbeddingModel):
                 "'implicit' here; a 'spark' model is fitted by the Spark engine ([engine] kind)")
         user_items = sp.csr_matrix(features.interactions, dtype=np.float32)
         with threadpool_limits(1, "blas"):
-            als = AlternatingLeastSquares(
-                factors=self.factors,
-                regularization=self.regularization,
-                alpha=self.alpha,
-                iterations=self.iterations,
-                random_state=self.random_state,
-                num_threads=self.num_threads,
-            )
+            als = AlternatingLeastSquares(**self.implicit_params())
             als.fit(user_items, show_progress=False)
         self.als_ = als
         self.learner_factors_ = np.ascontiguousarray(als.user_factors, dtype=np.float32)
