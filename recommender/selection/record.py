@@ -74,11 +74,10 @@ class SelectionRecord:
             reader = seconds.get("selection_content_reader_seconds", 0.0)
             floor = seconds.get("selection_min_budget_seconds", 0.0)
             verdict = "within" if spent <= budget else "OVER"
-            floor_binds = floor and budget - reader <= floor
-            unit = f"{(budget - reader) / reference:.0f} x one default ALS fit"
+            bound = f"the floor of {floor:.0f} s, " if floor and budget - reader <= floor else ""
             text += (f": {spent:.2f} s for the search and its refit, {verdict} the budget of "
-                     f"{budget:.2f} s ({'the floor of ' + format(floor, '.0f') + ' s, ' if floor_binds else ''}"
-                     f"{unit} of {reference:.2f} s on the validation split"
+                     f"{budget:.2f} s ({bound}{(budget - reader) / reference:.0f} x one default "
+                     f"ALS fit of {reference:.2f} s on the validation split"
                      + (f", plus {reader:.2f} s for the content reader" if reader else "") + ")")
         if self.validation is not None:
             text += f"; validated on {self.validation}"
