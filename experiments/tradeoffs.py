@@ -191,12 +191,11 @@ def run_comparison(
                  f"{row['largest_relative_gap']:.3f}, local {row['local_share']:.3f} of "
                  f"reachable {row['reachable_local_share']:.3f}")
     table = _with_differences(pd.DataFrame(rows), [n for n, _ in per_setting], k, n_resamples, seed)
-    gap = largest_gap(
+    table = _with_gap_noise(table, largest_gap(
         np.vstack([n for n, _ in per_setting]), train.learners, attributes,
-        learner_ids=learner_ids, min_size=min_group_size, n_resamples=n_resamples, seed=seed)
-    table = _with_gap_noise(table, gap)
+        learner_ids=learner_ids, min_size=min_group_size, n_resamples=n_resamples, seed=seed))
     table = table[["model", *[c for c in table.columns if c != "model"]]]
-    chosen_row = choose_row(table, gap=gap)
+    chosen_row = choose_row(table)
     defaults = _knobs(table.loc[chosen_row])
     if len(models) == 1:
         shown = {0: "today", chosen_row: "default"}
@@ -284,38 +283,25 @@ def _knobs(row: pd.Series) -> dict[str, float]:
     return {knob: float(row[knob]) for knob in KNOBS}
 
 
-def choose_row(table: pd.DataFrame, max_cost: float = MAX_COST,
-               gap: LargestGap | None = None) -> int:
+def choose_row(table: pd.DataFrame, max_cost: float = MAX_COST) -> int:
     """The stated rule: among rows whose ndcg@k costs less than ``max_cost`` of today's at
-    the paired CI's far end (``cost_pct_worst``), the smallest largest-relative-gap; ties go to
-    local exposure nearest its reachable share, then to the lighter touch (the smaller sum of
-    knobs, then the earlier model, listed lightest first). Returns the index.
-
-    A tie is a gap within 0.005 of the smallest, or, given ``gap`` (the rows' paired bootstrap
-    draws, :func:`largest_gap` over the table's rows in order), one whose paired 95% CI of its
-    cut against the smallest-gap row reaches 0: a difference the test learners cannot tell from
-    noise does not choose a default."""
+    the paired CI's far end (``cost_pct_worst``), the smallest largest-relative-gap; ties (within
+    0.005) go to local exposure nearest its reachable share, then to the lighter touch (the
+    smaller sum of knobs, then the earlier model, listed lightest first). Returns the index."""
     ok = table[table["cost_pct_worst"] < 100 * max_cost].copy()
     if ok.empty:
         ok = table.iloc[:1].copy()
     best_gap = ok["largest_relative_gap"].min()
-    tied = ok["largest_relative_gap"] <= best_gap + 0.005
-    if gap is not None:
-        best = int(ok["largest_relative_gap"].idxmin())
-        cut_high = gap.cut_interval(base=table.index.get_loc(best))[:, 1]
-        tied |= pd.Series(cut_high[[table.index.get_loc(i) for i in ok.index]] >= 0,
-                          index=ok.index)
-    near = ok[tied].copy()
+    near = ok[ok["largest_relative_gap"] <= best_gap + 0.005].copy()
     near["exposure_miss"] = (near["local_vs_reachable"] - 1).abs().fillna(0)
     near["touch"] = near[list(KNOBS)].sum(axis=1)
     near["model_order"] = near["model_position"] if "model_position" in near else 0
     return int(near.sort_values(["exposure_miss", "touch", "model_order"], kind="stable").index[0])
 
 
-def choose_defaults(table: pd.DataFrame, k: int = 10, max_cost: float = MAX_COST,
-                    gap: LargestGap | None = None) -> dict[str, float]:
+def choose_defaults(table: pd.DataFrame, k: int = 10, max_cost: float = MAX_COST) -> dict[str, float]:
     """The knobs of :func:`choose_row`'s row."""
-    return _knobs(table.loc[choose_row(table, max_cost, gap)])
+    return _knobs(table.loc[choose_row(table, max_cost)])
 
 
 def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
@@ -346,10 +332,9 @@ def _markdown(result: TradeoffResult, title: str, plots: list[Path], k: int) -> 
     return (
         f"# Delivery trade-offs: {title}\n\n{notes}\n\n## Defaults\n\nRule: among settings whose"
         f" ndcg@{k} costs under {MAX_COST:.0%} of today's at the far end of the paired 95% CI,"
-        f" the smallest largest relative best-worst group gap; ties (within 0.005, or a paired"
-        f" 95% CI of the cut against it that reaches 0) go to local exposure nearest its"
-        f" reachable share, then the lighter touch (fewer knobs, then the model listed first)."
-        f" Chosen: {result.chosen_model} with {result.defaults}.\n\n"
+        f" the smallest largest relative best-worst group gap; near-ties (0.005) go to local"
+        f" exposure nearest its reachable share, then the lighter touch (fewer knobs, then the"
+        f" model listed first). Chosen: {result.chosen_model} with {result.defaults}.\n\n"
         f"## Grid\n\n{markdown_table(result.table[shown])}\n\n"
         f"## Relative gap per attribute\n\n{markdown_table(result.table[per_attribute])}\n\n"
         f"## Within history strata\n\n{markdown_table(strata_pivot(result.strata))}"
