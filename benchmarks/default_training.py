@@ -3,7 +3,7 @@
 The default is what ``recommender train`` fits for a config naming only the data
 (:class:`recommender.selection.FamilySearch`: candidates fitted and scored on a validation split,
 a blend of the best families, the winner refitted on every event), bounded by ten default ALS
-fits (or its one-minute floor, which binds only on small data). The raw side is ``implicit``'s ``AlternatingLeastSquares`` with our ALS defaults on the
+fits (or its 20 s floor, which binds only on small data). The raw side is ``implicit``'s ``AlternatingLeastSquares`` with our ALS defaults on the
 same matrix (single-threaded BLAS, as implicit advises and our adapter does). Both run in one
 invocation, raw first and again last (the fastest of the two is the reference: on a shared
 machine the least disturbed run), each in a fresh process loading the same pickled features.

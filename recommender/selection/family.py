@@ -19,9 +19,9 @@ The budget: the first candidate is a default ALS fit, whose seconds are the refe
 that is more. The floor is for small data: where an ALS fit takes a fifth of a second, ten of
 them cannot even score the candidates (each one's scoring on the validation learners costs about
 an ALS fit there), so the choice would depend on the machine's load of the moment and stop
-after two or three families; a minute of training costs a platform nothing, and the choice is
-then the same on every machine. Where time matters (a million events: an ALS fit of 40 s) the
-factor binds (``benchmarks/default_training.py``). Before each candidate the
+after two or three families. Twenty seconds score every candidate on the five data sets of
+experiments/README.md (5-9 s each); from about a million events (an ALS fit of 2.5 s on an idle
+2-core machine) the factor binds (``benchmarks/default_training.py``). Before each candidate the
 search predicts its cost (the same family's last fit and scoring, else the reference) and the
 refit of the best so far; a candidate that would not fit in what is left is skipped, and says so
 in ``cv_results_``. ``budget_seconds_``, ``reference_seconds_`` and ``fit_seconds_`` report it.
@@ -131,7 +131,7 @@ class FamilySearch(SearchCV):
         self,
         candidates: Sequence[str] | None = None,
         budget_factor: float = 10.0,
-        min_budget_seconds: float = 60.0,
+        min_budget_seconds: float = 20.0,
         hybrid_parts: int = 3,
         grid_step: float = 0.5,
         validation_fraction: float = 0.2,
