@@ -20,7 +20,7 @@ that is more. The floor is for small data: where an ALS fit takes a fifth of a s
 them cannot even score the candidates (each one's scoring on the validation learners costs about
 an ALS fit there), so the choice would depend on the machine's load of the moment and stop
 after two or three families. Twenty seconds score every candidate on the five data sets of
-experiments/README.md (5-9 s each); from about a million events (an ALS fit of 2.5 s on an idle
+experiments/README.md (3-10 s each); from about a million events (an ALS fit of 2.5 s on an idle
 2-core machine) the factor binds (``benchmarks/default_training.py``). Before each candidate the
 search predicts its cost (the same family's last fit and scoring, else the reference) and the
 refit of the best so far; a candidate that would not fit in what is left is skipped, and says so
