@@ -38,7 +38,6 @@ import pandas as pd
 import scipy.sparse as sp
 
 from experiments.config import ExperimentConfig, load_config
-from experiments.runner import _map_cold_resources
 from experiments.tables import markdown
 from recommender.errors import InvalidParameterError
 from recommender.evaluation.evaluate import TestSet, build_test_set, recommend_for_test
@@ -48,7 +47,7 @@ from recommender.evaluation.significance import paired_comparison
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
 from recommender.models.base import EmbeddingModel
-from recommender.selection import build_model
+from recommender.selection import build_model, map_served_cold_resources
 from recommender.selection.hybrid import validation_split
 from recommender.spec import FeaturesSection, RollingSplit
 
@@ -220,7 +219,7 @@ def _digest(*matrices: sp.spmatrix) -> str:
 def _score(model: EmbeddingModel, side: _Side) -> dict[str, np.ndarray]:
     """Per-learner ndcg@K and recall@K on one side, through the library's evaluation path."""
     if side.map_cold:
-        model, _ = _map_cold_resources(model, side.train, side.weights)
+        model, _ = map_served_cold_resources(model, side.train, side.weights)
     recommended = recommend_for_test(model, side.train, side.test, K, side.exclude_resources)
     values = metrics_at_k(recommended, side.test.relevant, [K])
     return {name: np.asarray(values[f"{name}_at_{K}"]) for name in ("ndcg", "recall")}

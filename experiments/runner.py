@@ -39,9 +39,8 @@ from recommender.evaluation.report_metrics import (
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, InteractionWeights, build_feature_set
 from recommender.features.ordinal import describe_time
-from recommender.models.cold_start import map_cold_resources
 from recommender.models.base import EmbeddingModel
-from recommender.selection import chosen_estimator
+from recommender.selection import map_served_cold_resources
 from recommender.selection.record import SelectionRecord, selection_record
 from recommender.spec import HoldoutSplit, RollingSplit
 from recommender.tracking import default_tracking_uri, use_experiment
@@ -222,7 +221,7 @@ def _run_model(
         notes: dict[str, Any] = {}
         served = model  # what a bundle of this fit serves (a search: its best estimator)
         if evaluation.cold_resources == "content_mapping":
-            served, n_mapped = _map_cold_resources(model, prepared.train, prepared.weights)
+            served, n_mapped = map_served_cold_resources(model, prepared.train, prepared.weights)
             notes["n_cold_resources_mapped"] = n_mapped
         step(f"[{position}/{len(config.models)}] {spec.key}: evaluating")
         started = time.perf_counter()
@@ -295,15 +294,6 @@ def candidate_mask(prepared: Prepared) -> np.ndarray | None:
     candidates = np.ones(len(prepared.train.resource_map), dtype=bool)
     candidates[prepared.exclude_resources] = False
     return candidates
-
-
-def _map_cold_resources(
-    model: EmbeddingModel, train: FeatureSet, weights: InteractionWeights
-) -> tuple[EmbeddingModel, int]:
-    """Give resources without training interactions the vectors serving would give a new
-    resource (:func:`map_cold_resources`); a fitted search is mapped as the estimator it
-    chose, which is what its bundle serves."""
-    return map_cold_resources(chosen_estimator(model), train, weights)
 
 
 def _common_params(

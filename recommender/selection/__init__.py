@@ -1,7 +1,7 @@
 """Selection: searches that wrap estimators from outside (the ``GridSearchCV`` shape), and the
 one way a configured model name and parameters become an estimator (:func:`build_model`)."""
 
-from recommender.selection.base import SearchCV, chosen_estimator
+from recommender.selection.base import SearchCV, chosen_estimator, map_served_cold_resources
 from recommender.selection.build import build_model, check_model_params
 from recommender.selection.equity import GroupAwareSearch
 from recommender.selection.family import AUTO, CANDIDATES, FamilySearch
@@ -19,6 +19,7 @@ __all__ = [
     "RecencyWindowSearch",
     "SearchCV",
     "chosen_estimator",
+    "map_served_cold_resources",
     "TIME_AWARE_WINDOW_CANDIDATES",
     "TimeAwareSearch",
     "build_model",

@@ -20,8 +20,9 @@ import pandas as pd
 from sklearn.base import clone
 
 from recommender.errors import InvalidParameterError
-from recommender.features import FeatureSet
+from recommender.features import FeatureSet, InteractionWeights
 from recommender.models.base import EmbeddingModel, LearnerHistory, Profile
+from recommender.models.cold_start import map_cold_resources
 from recommender.models.state import State
 
 
@@ -74,3 +75,13 @@ def chosen_estimator(model: EmbeddingModel) -> EmbeddingModel:
     itself (so what is done to the served vectors, e.g. mapping new resources from their
     content, is done to the estimator the bundle stores)."""
     return model.best_estimator_ if isinstance(model, SearchCV) else model
+
+
+def map_served_cold_resources(
+    model: EmbeddingModel, features: FeatureSet, weights: InteractionWeights | None = None
+) -> tuple[EmbeddingModel, int]:
+    """:func:`~recommender.models.cold_start.map_cold_resources` of what a bundle of ``model``
+    serves (a fitted search: the estimator it chose): resources without interactions in
+    ``features`` get their content-mapped vectors, as experiments and ``train`` score a
+    hold-out with ``cold_resources = "content_mapping"``."""
+    return map_cold_resources(chosen_estimator(model), features, weights)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from two_tastes import tiny_tables
 
-from experiments.runner import _map_cold_resources
+from recommender.selection import map_served_cold_resources
 from recommender.data import validate_dataset
 from recommender.delivery.batch import core_for_fit
 from recommender.features import build_feature_set
@@ -26,7 +26,7 @@ def test_a_search_is_mapped_as_the_estimator_its_bundle_serves() -> None:
         parts=(("als", ALSModel(factors=4, iterations=5)),
                ("content", ContentModel(n_components=4))), weights=(0.5, 0.5)))
     search.fit(features)
-    mapped, n_mapped = _map_cold_resources(search, features, None)
+    mapped, n_mapped = map_served_cold_resources(search, features, None)
     assert n_mapped == 1 and not isinstance(mapped, HybridWeightSearch)
     cold = features.resource_map.index_of("r7")
     unmapped = search.best_estimator_.resource_factors_[cold]
