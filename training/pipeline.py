@@ -26,9 +26,8 @@ from recommender.delivery.rerank import ListPolicy
 from recommender.evaluation.splits import Split
 from recommender.features import FeatureSet, build_feature_set
 from recommender.models import ALSModel, ColdStart
-from recommender.models.cold_start import map_cold_resources
 from recommender.models.base import EmbeddingModel
-from recommender.selection import chosen_estimator
+from recommender.selection import map_served_cold_resources
 from recommender.selection.record import SelectionRecord, selection_record
 from recommender.spec import HoldoutSplit, RollingSplit
 from recommender.spec.engine import SparkEngine
@@ -123,6 +122,7 @@ def validate(
     if isinstance(config.split, RollingSplit):
         return validate_rolling(config, dataset, progress, content_hash)
     validation = config.validation
+    weights = config.features.build()
     cache = cache or HoldoutCache()
     started = time.perf_counter()
     with progress.task("splitting and building hold-out features"):
@@ -132,17 +132,16 @@ def validate(
         key = json.dumps(config.features.model_dump(mode="json"), sort_keys=True)
         features = cache.features.get(key)
         if features is None:
-            features = cache.features[key] = build_feature_set(
-                dataset, split.train, config.features.build())
+            features = cache.features[key] = build_feature_set(dataset, split.train, weights)
     seconds = {"features_seconds_holdout": time.perf_counter() - started}
     model, seconds["fit_seconds_holdout"] = fit_model(
         config, features, progress, "hold-out",
         validation=search_validation(config, split, split.train))
     started = time.perf_counter()
     if validation.cold_resources == "content_mapping":  # as a bundle of this fit would serve them
-        model, _ = map_cold_resources(chosen_estimator(model), features, config.features.build())
+        model, _ = map_served_cold_resources(model, features, weights)
     result = evaluate_holdout(model, features, split.test, validation, progress,
-                              regions=dataset.regions, weights=config.features.build())
+                              regions=dataset.regions, weights=weights)
     seconds["evaluate_seconds"] = time.perf_counter() - started
     fingerprint = split_fingerprint(content_hash or dataset.content_hash(), config.split)
     counts = {k: int(v) for k, v in split.report.items()
